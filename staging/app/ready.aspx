@@ -1,0 +1,16 @@
+<%@ Page Language="C#" EnableViewState="false" EnableSessionState="false" %>
+<%-- Stand-in only (a real TMS has no such page): answered without authentication so staging/up can tell when
+     the Mono backend runs; it compiles the front controller first so the first real request is warm. --%>
+<script runat="server">
+protected void Page_Load(object sender, EventArgs e)
+{
+    Response.ContentType = "text/plain";
+    Response.Cache.SetCacheability(HttpCacheability.NoCache);
+    foreach (string page in new[] { "~/default.aspx" })
+    {
+        if (System.IO.File.Exists(Server.MapPath(page)))
+            System.Web.Compilation.BuildManager.GetCompiledType(page);
+    }
+    Response.Write("ready\n");
+}
+</script>

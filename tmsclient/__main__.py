@@ -1,0 +1,5 @@
+"""Entry point for ``python -m tmsclient``."""
+
+from tmsclient.cli import console_main
+
+console_main()

@@ -1,0 +1,1 @@
+"""The certificate toolkit: read, judge and write certificates, keys and PKCS#12 files."""

@@ -1,0 +1,66 @@
+"""Serialise a key, certificate and chain as PKCS#12: the Windows-compatible form unless asked otherwise."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tmsclient.credentials import Secret
+from tmsclient.errors import CertificateUnfitError, PasswordError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+#: Windows' own exports use about 2,000 rounds; .NET since 2023 refuses uncommonly high counts.
+DEFAULT_ITERATIONS = 2048
+
+
+class PfxEncryption(str, enum.Enum):
+    """``compatible``: 3DES (PBES1) for key and certificates, SHA-1 MAC; imports on every Windows Server.
+    ``modern``: AES-256 (PBES2) with a SHA-256 MAC; Server 2019 and later only."""
+
+    COMPATIBLE = "compatible"
+    MODERN = "modern"
+
+
+def serialize_pfx(
+    *,
+    key: PrivateKeyTypes,
+    cert: x509.Certificate,
+    cas: Sequence[x509.Certificate] = (),
+    password: Secret,
+    name: str | None = None,
+    ca_names: Sequence[str | None] | None = None,
+    encryption: PfxEncryption = PfxEncryption.COMPATIBLE,
+    iterations: int = DEFAULT_ITERATIONS,
+) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
+    if not password:
+        raise PasswordError("the .pfx password is empty; Windows needs a non-empty password to match exactly")
+    if encryption is PfxEncryption.COMPATIBLE:
+        algorithm, mac = pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC, hashes.SHA1()  # Windows 2016 needs it
+    else:
+        algorithm, mac = pkcs12.PBES.PBESv2SHA256AndAES256CBC, hashes.SHA256()
+    builder = (
+        PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(iterations)
+        .key_cert_algorithm(algorithm)
+        .hmac_hash(mac)
+    )
+    names = list(ca_names) if ca_names is not None else [None] * len(cas)
+    chain = [
+        pkcs12.PKCS12Certificate(ca, n.encode("utf-8") if n else None) for ca, n in zip(cas, names, strict=True)
+    ]
+    try:
+        return pkcs12.serialize_key_and_certificates(
+            name.encode("utf-8") if name else None, key, cert, chain, builder.build(password.encode()),
+        )
+    except ValueError as exc:
+        # cryptography refuses a key that does not belong to the certificate.
+        raise CertificateUnfitError(
+            "the private key does not match the certificate", hint="give the key that made the CSR",
+        ) from exc

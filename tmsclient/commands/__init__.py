@@ -1,0 +1,1 @@
+"""One module per subcommand; see tmsclient.cli.COMMAND_MODULES."""

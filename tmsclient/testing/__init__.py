@@ -1,0 +1,1 @@
+"""Helpers for tests and demos: throw-away certificates. Never for production keys."""
