@@ -6,7 +6,9 @@ protected void Page_Load(object sender, EventArgs e)
 {
     Response.ContentType = "text/plain";
     Response.Cache.SetCacheability(HttpCacheability.NoCache);
-    foreach (string page in new[] { "~/default.aspx" })
+    foreach (string page in new[] { "~/default.aspx", "~/Site.master", "~/controls/Feedback.ascx",
+                                     "~/controls/WebExSettings.ascx", "~/controls/StartPage.ascx",
+                                     "~/controls/Decoy.ascx", "~/controls/AccessDenied.ascx", "~/controls/NotFound.ascx" })
     {
         if (System.IO.File.Exists(Server.MapPath(page)))
             System.Web.Compilation.BuildManager.GetCompiledType(page);

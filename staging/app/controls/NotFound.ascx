@@ -1,0 +1,3 @@
+<%@ Control Language="C#" %>
+<h2>Page Not Found</h2>
+<p>The page you requested does not exist.</p>
