@@ -24,7 +24,8 @@ log = logging.getLogger("tmsclient")
 #: Subcommand modules under tmsclient.commands, in help order. Each defines NAME, HELP, configure(parser)
 #: and run(args, ctx) -> int, and keeps heavy imports (requests, cryptography, bs4) inside run() so that
 #: ``tmsclient --help`` starts fast.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("inspect", "check", "bundle", "convert", "export_cer",
+                                    "upload", "show", "verify", "discover")
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _load_commands() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0,
                         help="log to stderr: -v for steps, -vv for debug (secrets are never logged)")
     common.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -97,7 +98,7 @@ def main(
     environ = os.environ if environ is None else environ
     args_list = list(sys.argv[1:] if argv is None else argv)
     out = Output(stdout, stderr, json_mode="--json" in args_list)
-    installed: list = []
+    installed: list[tuple[logging.Logger, logging.Handler, int]] = []
     try:
         try:
             # argparse prints --help and --version itself: point it at this run's streams.

@@ -89,7 +89,7 @@ def configure_logging(stream: IO[str], verbosity: int) -> list[tuple[logging.Log
     """Route tmsclient's log (and urllib3's at -vv) to ``stream``; returns what to undo afterwards."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     fmt = "tmsclient: %(levelname)s: %(message)s" if verbosity < 2 else "%(levelname)s %(name)s: %(message)s"
-    installed = []
+    installed: list[tuple[logging.Logger, logging.Handler, int]] = []
     names = ["tmsclient"] + (["urllib3"] if verbosity >= 2 else [])
     for name in names:
         logger = logging.getLogger(name)

@@ -16,7 +16,8 @@ _PBES1_OK = frozenset({"3DES", "2DES", "RC2-40", "RC2-128", "RC4-40", "RC4-128"}
 _PBES2_OK = frozenset({"AES-128-CBC", "AES-192-CBC", "AES-256-CBC", "DES-EDE3-CBC"})
 _MAC_OK_MODERN = frozenset({"sha1", "sha256", "sha384", "sha512"})
 
-#: .NET's 2023 hardening refuses files whose iteration counts exceed this (Pkcs12UnspecifiedPasswordIterationLimit).
+#: .NET's 2023 hardening refuses files whose iteration counts exceed this
+#: (Pkcs12UnspecifiedPasswordIterationLimit).
 DOTNET_ITERATION_LIMIT = 600_000
 #: Windows' own exports use about 2,000; above this we warn even where the import would work.
 ITERATION_WARN_ABOVE = 10_000
@@ -36,7 +37,7 @@ def _bag_problem(enc: BagEncryption, legacy_only: bool, what: str) -> str | None
         return None if enc.cipher in _PBES1_OK else f"{what} encryption {enc.name} is not supported"
     if enc.scheme == "pbes2":
         if legacy_only:
-            return f"{what} encryption {enc.name} (PBES2) needs Windows Server 2019 or later"
+            return f"{what} encryption {enc.cipher or enc.name} (PBES2) needs Windows Server 2019 or later"
         if enc.cipher not in _PBES2_OK or enc.prf not in _MAC_OK_MODERN:
             return f"{what} encryption {enc.name} is not supported"
         return None

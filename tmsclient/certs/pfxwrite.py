@@ -39,10 +39,14 @@ def serialize_pfx(
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
+    from tmsclient.certs.summary import key_fingerprint, key_matches
+
     if not password:
         raise PasswordError("the .pfx password is empty; Windows needs a non-empty password to match exactly")
+    mac: hashes.HashAlgorithm
     if encryption is PfxEncryption.COMPATIBLE:
-        algorithm, mac = pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC, hashes.SHA1()  # Windows 2016 needs it
+        # Windows Server 2012 R2/2016 import only PBES1 3DES/RC2 with a SHA-1 MAC.
+        algorithm, mac = pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC, hashes.SHA1()  # noqa: S303
     else:
         algorithm, mac = pkcs12.PBES.PBESv2SHA256AndAES256CBC, hashes.SHA256()
     builder = (
@@ -53,14 +57,22 @@ def serialize_pfx(
     )
     names = list(ca_names) if ca_names is not None else [None] * len(cas)
     chain = [
-        pkcs12.PKCS12Certificate(ca, n.encode("utf-8") if n else None) for ca, n in zip(cas, names, strict=True)
+        pkcs12.PKCS12Certificate(ca, n.encode("utf-8") if n else None)
+        for ca, n in zip(cas, names, strict=True)
     ]
+    if not key_matches(key, cert):
+        raise CertificateUnfitError(
+            f"the private key does not match the certificate: got a key with public-key fingerprint "
+            f"{key_fingerprint(key)}, expected {key_fingerprint(cert.public_key())}",
+            hint="give the key that made the certificate signing request",
+        )
     try:
         return pkcs12.serialize_key_and_certificates(
-            name.encode("utf-8") if name else None, key, cert, chain, builder.build(password.encode()),
+            name.encode("utf-8") if name else None,
+            key,  # type: ignore[arg-type]
+            cert,
+            chain,
+            builder.build(password.encode()),
         )
-    except ValueError as exc:
-        # cryptography refuses a key that does not belong to the certificate.
-        raise CertificateUnfitError(
-            "the private key does not match the certificate", hint="give the key that made the CSR",
-        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise CertificateUnfitError(f"cannot write this key and certificate as PKCS#12: {exc}") from exc

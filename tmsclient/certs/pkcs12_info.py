@@ -22,6 +22,16 @@ _PBES2_CIPHERS = {
     ("tripledes", 24): "DES-EDE3-CBC",
     ("des", 8): "DES-CBC",
 }
+# PBES2 ciphers asn1crypto does not know, by OID, so a report can still name them.
+_PBES2_CIPHER_OIDS = {
+    "1.2.392.200011.61.1.1.1.2": "CAMELLIA-128-CBC",
+    "1.2.392.200011.61.1.1.1.3": "CAMELLIA-192-CBC",
+    "1.2.392.200011.61.1.1.1.4": "CAMELLIA-256-CBC",
+    "1.2.410.200046.1.1.2": "ARIA-128-CBC",
+    "1.2.410.200046.1.1.7": "ARIA-192-CBC",
+    "1.2.410.200046.1.1.12": "ARIA-256-CBC",
+    "1.2.156.10197.1.104.2": "SM4-CBC",
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +39,7 @@ class BagEncryption:
     """How one bag (or encrypted safe) is protected."""
 
     scheme: str  # "pbes1", "pbes2", "none" or "unknown"
-    name: str  # OpenSSL's wording, e.g. "pbeWithSHA1And3-KeyTripleDES-CBC" or "PBES2, PBKDF2, AES-256-CBC, ..."
+    name: str  # OpenSSL's wording: "pbeWithSHA1And3-KeyTripleDES-CBC", "PBES2, PBKDF2, AES-256-CBC, ..."
     cipher: str | None  # "3DES", "RC2-40", "AES-256-CBC", ...
     prf: str | None  # hash of the key derivation: "sha1", "sha256", ...
     iterations: int | None
@@ -87,11 +97,15 @@ def _describe(alg: object) -> BagEncryption:
     if algorithm == "pbes2":
         kdf = alg.kdf  # type: ignore[attr-defined]
         prf = alg.kdf_hmac if kdf == "pbkdf2" else None  # type: ignore[attr-defined]
+        cipher_name: str | None
         try:
-            cipher = _PBES2_CIPHERS.get((alg.encryption_cipher, alg.key_length))  # type: ignore[attr-defined]
+            cipher_name = _PBES2_CIPHERS.get((alg.encryption_cipher, alg.key_length))  # type: ignore[attr-defined]
         except (ValueError, KeyError):
-            cipher = None
-        cipher = cipher or "unknown cipher"
+            cipher_name = None
+        if cipher_name is None:
+            oid = alg["parameters"]["encryption_scheme"]["algorithm"].dotted  # type: ignore[index]
+            cipher_name = _PBES2_CIPHER_OIDS.get(oid, f"unknown cipher {oid}")
+        cipher = cipher_name
         prf_text = f", PRF hmacWith{prf.upper()}" if prf else ""
         name = f"PBES2, {str(kdf).upper()}, {cipher}{prf_text}"
         return BagEncryption("pbes2", name, cipher, prf, alg.kdf_iterations)  # type: ignore[attr-defined]

@@ -1,0 +1,125 @@
+"""`tmsclient inspect FILE`: everything about a .pfx or certificate, and what Windows will make of it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments, scrub
+
+if TYPE_CHECKING:
+    from tmsclient.cli import Context
+
+NAME = "inspect"
+HELP = (
+    "show a .pfx/.p12 or PEM/DER certificate: subject, thumbprint, validity, key, chain, PKCS#12 algorithms"
+)
+DESCRIPTION = """\
+Show a .pfx/.p12 or a PEM/DER certificate: subject, issuer, serial, SHA-1 thumbprint (as Windows shows it),
+SHA-256 fingerprint, validity, key, signature hash, SANs, key usages, friendly name, whether the private key
+matches, the chain; for a .pfx also its MAC and encryption algorithms and whether each Windows Server version
+can import it.
+
+A .pfx's algorithms and Windows verdicts are read without the password. The certificate, key and chain need
+it: from --password-env/--password-file/--password-stdin, $TMSCLIENT_PFX_PASSWORD, or a prompt on a terminal
+(Enter skips it). Without a password inspect shows what it can and says so (exit 0); a wrong password exits 4.
+An empty password from the environment or a file is tried as such."""
+
+_LOCKED_NOTE = (
+    "the certificate, private key and chain need the .pfx password (give it with $TMSCLIENT_PFX_PASSWORD, "
+    "--password-env VAR, --password-file FILE or --password-stdin)"
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="a .pfx/.p12, or a PEM/DER certificate (chain) file")
+    add_secret_arguments(parser, PFX_PASSWORD)
+    parser.add_argument(
+        "--no-password",
+        action="store_true",
+        help="do not use or ask for a password; show only what a .pfx reveals without it",
+    )
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from tmsclient.certs.files import read_input_file
+    from tmsclient.certs.loading import kind_of
+    from tmsclient.errors import UsageError
+
+    if args.no_password and (args.password_env or args.password_file or args.password_stdin):
+        raise UsageError("--no-password conflicts with --password-env/--password-file/--password-stdin")
+    path = Path(args.file)
+    data = read_input_file(path, "file")
+    if kind_of(data, path) == "pkcs12":
+        return _inspect_pfx(args, ctx, path, data)
+    return _inspect_cert(ctx, path, data)
+
+
+def _inspect_pfx(args: argparse.Namespace, ctx: Context, path: Path, data: bytes) -> int:
+    from tmsclient.certs.inspection import from_bundle, from_locked_pfx, render_text
+    from tmsclient.certs.loading import load_pfx_bytes, read_algorithms
+    from tmsclient.errors import PasswordError
+
+    source = str(path)
+    algorithms = read_algorithms(data, source)
+    password = (
+        None
+        if args.no_password
+        else ctx.secrets.resolve(PFX_PASSWORD, args, required=False, allow_empty=True)
+    )
+    if password is not None and not password and password.source == "prompt":
+        password = None  # Enter at the prompt: show what needs no password
+    if password is None:
+        ins = from_locked_pfx(source, algorithms, notes=(_LOCKED_NOTE,))
+        ctx.out.result(ins.to_json(), render_text(ins))
+        return 0
+    try:
+        bundle = load_pfx_bytes(data, password, source=source, path=path)
+    except PasswordError as err:
+        # Still worth showing: the algorithms may be why Windows calls a right password wrong.
+        ins = from_locked_pfx(source, algorithms, notes=(err.message,))
+        payload = ins.to_json()
+        payload["error"] = err.to_json()
+        ctx.out.result(payload, render_text(ins))
+        ctx.out.stderr.write(f"tmsclient: error: {scrub(err.diagnostics())}\n")
+        return int(err.exit_code)
+    notes: tuple[str, ...] = ()
+    if bundle.extra_certs:
+        notes = (f"{len(bundle.extra_certs)} certificate(s) in the file are not on the leaf's chain",)
+    ins = from_bundle(bundle, notes=notes)
+    ctx.out.result(ins.to_json(), render_text(ins))
+    return 0
+
+
+def _inspect_cert(ctx: Context, path: Path, data: bytes) -> int:
+    from tmsclient.certs.inspection import from_cert_file, render_text
+    from tmsclient.certs.loading import load_cert_bytes
+    from tmsclient.certs.parsing import load_private_key
+    from tmsclient.certs.summary import key_matches
+
+    source = str(path)
+    cert_file = load_cert_bytes(data, source=source, path=path)
+    notes: list[str] = []
+    if path.suffix.lower() in (".pfx", ".p12"):
+        text = (
+            f"{source} is named like a .pfx but is a {cert_file.format.upper()} certificate file, "
+            "not PKCS#12; TMS needs a .pfx with the private key"
+        )
+        ctx.out.warning(text)
+        notes.append(text)
+    matches = None
+    if cert_file.key_blocks and not cert_file.key_encrypted:
+        matches = key_matches(load_private_key(data, source), cert_file.cert)
+    elif cert_file.key_blocks:
+        notes.append(
+            "the private key in the file is encrypted and was not checked against the certificate "
+            "(`tmsclient bundle` checks it)"
+        )
+    if cert_file.extra_certs:
+        notes.append(f"{len(cert_file.extra_certs)} certificate(s) in the file are not on the leaf's chain")
+    ins = from_cert_file(
+        cert_file, key_matches=matches, has_key=bool(cert_file.key_blocks), notes=tuple(notes)
+    )
+    ctx.out.result(ins.to_json(), render_text(ins))
+    return 0
