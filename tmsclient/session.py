@@ -1,0 +1,654 @@
+"""One authenticated HTTP session per TMS target: TLS policy, timeouts, GET-only retries, errors mapped.
+
+Contract for the form driver (and anyone else posting through a TmsSession):
+
+* **GET before POST.** ``post()`` refuses to run before a successful ``get()`` on the same session. NTLM
+  authenticates the TCP connection, so the GET of the form logs in (3 requests: 401, challenge, answer) and
+  the POST then travels on that authenticated keep-alive connection: the .pfx crosses the wire once.
+* **The session never re-sends a POST body by itself.** A POST goes without an NTLM/Negotiate handshake
+  handler, with ``allow_redirects=False``, and is never retried.
+
+  - TMS answers the POST with 401 (the connection closed or the login expired between GET and POST):
+    :class:`SessionExpiredError` (an AuthenticationError). Nothing was applied: IIS refuses before the page
+    runs. The caller may GET the form again (which logs in again) and post once more *deliberately*, with
+    ``post(..., handshake=True)``: an NTLM session then logs in on the POST itself, the body only on the
+    last leg (2 requests, body once), which also serves a server that authenticates every request (IIS
+    ``authPersistSingleRequest``).
+  - The connection breaks or the read times out after the body went out: :class:`PostInterruptedError`
+    (a ConnectionFailedError) with ``body_may_have_arrived=True``. TMS may or may not have applied it: the
+    caller must re-read the page and report what it finds (OutcomeUnknownError when it cannot tell).
+    A failure to connect at all gives ``body_may_have_arrived=False``.
+  - 301/302/303 after a POST (the post-redirect-get pattern) are followed with a GET; 307/308, which would
+    make a client replay the body, are refused with PageNotUnderstoodError.
+* **GETs are retried** (twice, with backoff) on connection errors only: never on a timeout, a TLS failure,
+  a DNS failure or any HTTP status (never on a 401).
+* **Errors**: 401 after the handshake -> AuthenticationError (names the user, never the password);
+  no NTLM challenge -> AuthenticationError with a scheme hint; 403 -> NotAdministratorError; untrusted TLS
+  -> TLSError (hint --ca-bundle); http:// without allow_http, or a redirect to it -> TLSError; refused or
+  unresolvable host -> ConnectionFailedError; timeout -> RequestTimeoutError; HTTP 5xx -> HttpServerError
+  (a ServerError) with ``.status``, the ASP.NET error title (``.tms_text``) and the page (``.result``).
+  Other statuses (200, 404, ...) come back as results for the caller to judge.
+* **TLS**: ``verify`` is forced on every request at the adapter (the CA bundle path, ``False`` for
+  ``--insecure``, else requests' own certifi bundle as an explicit path), so ``REQUESTS_CA_BUNDLE`` and
+  ``CURL_CA_BUNDLE`` can never change which certificates are trusted. Requests only go to the host of
+  ``--url``; a redirect elsewhere is refused (the NTLM handler would otherwise answer it with our login).
+* **Counters** (``stats``) are kept at the adapter, so every NTLM leg, redirect and retry counts.
+* **Logging** (debug): method, URL, status and byte counts; never headers or bodies.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import socket
+import ssl
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import requests
+import requests.certs
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import NameResolutionError
+
+from tmsclient import __version__
+from tmsclient.auth import (
+    KeepAliveOnly,
+    NtlmPostHandshake,
+    offered_schemes,
+    peer_certificate_hash,
+    post_auth,
+    scheme_in_use,
+    session_auth,
+)
+from tmsclient.credentials import Secret
+from tmsclient.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectionFailedError,
+    NotAdministratorError,
+    PageNotUnderstoodError,
+    RequestTimeoutError,
+    ServerError,
+    TLSError,
+    TmsClientError,
+)
+from tmsclient.settings import TargetSettings, http_refused
+
+log = logging.getLogger(__name__)
+
+#: A file part: (file name, content, content type).
+FilePart = tuple[str, bytes, str]
+FieldValue = str | Secret | FilePart
+
+GET_RETRIES = 2
+#: Challenges each scheme's handler answers (requests-ntlm answers Negotiate with NTLM too).
+_ANSWERS = {"ntlm": ("ntlm", "negotiate"), "basic": ("basic",), "negotiate": ("negotiate",)}
+RETRY_BACKOFF_S = 0.5
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """A page as the session read it: the final URL (after redirects), status, text and headers."""
+
+    method: str
+    url: str
+    status: int
+    text: str
+    headers: Mapping[str, str]
+    elapsed: float  # seconds for the whole call, handshake and redirects included
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    """Counters for ``--json`` and benchmarks; every NTLM leg, redirect and retry is a request."""
+
+    requests: int = 0
+    responses_401: int = 0
+    bytes_sent: int = 0  # request bodies only
+    retries: int = 0
+    elapsed: float = 0.0  # seconds spent inside get()/post()
+
+
+class SessionExpiredError(AuthenticationError):
+    """A POST got 401: the login from the GET did not carry over. Nothing was applied; GET and post again."""
+
+    body_may_have_arrived = False
+
+
+class PostInterruptedError(ConnectionFailedError):
+    """The connection failed during a POST. ``body_may_have_arrived`` says whether TMS may have applied it."""
+
+    def __init__(self, message: str, *, body_may_have_arrived: bool, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.body_may_have_arrived = body_may_have_arrived
+
+
+class HttpServerError(ServerError):
+    """HTTP 5xx: ``status``, TMS's own words (``tms_text``, the error page's first line) and the page."""
+
+    def __init__(self, message: str, *, status: int, tms_text: str | None, result: HttpResult,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.tms_text = tms_text
+        self.result = result
+
+
+class _OffTarget(Exception):
+    """Raised inside the adapter when a request would leave the target host or drop to plain http."""
+
+    def __init__(self, url: str, why: str) -> None:
+        super().__init__(why)
+        self.url = url
+        self.why = why
+
+
+# --------------------------------------------------------------------------------------------- pure helpers
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_H2_I = re.compile(r"<h2[^>]*>\s*<i>(.*?)</i>\s*</h2>", re.I | re.S)
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+MAX_TMS_TEXT = 300
+
+
+def aspnet_error_text(page: str) -> str | None:
+    """The first line of an ASP.NET/IIS error page's title (or heading), trimmed; None if there is none."""
+    for pattern in (_TITLE, _H2_I, _H1):
+        m = pattern.search(page)
+        if m:
+            text = _first_line(m.group(1))
+            if text:
+                return text
+    return _first_line(_TAG.sub("\n", page))
+
+
+def _first_line(fragment: str) -> str | None:
+    text = html.unescape(_TAG.sub(" ", fragment))
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            return line if len(line) <= MAX_TMS_TEXT else line[: MAX_TMS_TEXT - 3] + "..."
+    return None
+
+
+def encode_form(
+    fields: Sequence[tuple[str, FieldValue]],
+    files: Sequence[tuple[str, FilePart]] = (),
+    *,
+    multipart: bool,
+) -> tuple[bytes, str]:
+    """The request body and its Content-Type, as a browser sends a form; Secrets are revealed only here.
+
+    ``fields`` keep their order; a file part may sit among them (document order), ``files`` follow them.
+    """
+    items: list[tuple[str, Any]] = []
+    for name, value in [*fields, *files]:
+        if isinstance(value, Secret):
+            items.append((name, value.reveal()))
+        elif isinstance(value, tuple):
+            if not multipart:
+                raise ValueError(f"file field {name!r} needs a multipart form")
+            items.append((name, value))
+        else:
+            items.append((name, value))
+    if multipart:
+        from urllib3.filepost import encode_multipart_formdata
+
+        body, content_type = encode_multipart_formdata(items)
+        return body, content_type
+    return urlencode(items, encoding="utf-8").encode("ascii"), "application/x-www-form-urlencoded"
+
+
+def _body_length(body: Any) -> int:
+    if body is None:
+        return 0
+    if isinstance(body, str):
+        return len(body.encode("utf-8"))
+    if isinstance(body, (bytes, bytearray)):
+        return len(body)
+    return 0  # a stream: never used here
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """Walk an exception's args, causes and contexts (urllib3 nests them) for one of ``kind``."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kind):
+            return e
+        stack.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
+    return None
+
+
+# --------------------------------------------------------------------------------------------- transport
+
+
+class _TargetAdapter(HTTPAdapter):
+    """Every request of the session, NTLM legs included, passes here: policy, verify, timeout, counters."""
+
+    def __init__(self, owner: TmsSession) -> None:
+        super().__init__(max_retries=0)
+        self._owner = owner
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        owner = self._owner
+        owner._check_url(request.url or "")
+        nbytes = _body_length(request.body)
+        owner._count(requests=1, bytes_sent=nbytes)
+        try:
+            # verify is the target's, whatever the caller or the environment (REQUESTS_CA_BUNDLE) says.
+            response = super().send(request, stream=stream, timeout=timeout or owner._read_timeout,
+                                    verify=owner.verify, cert=cert, proxies=proxies)
+        except Exception as exc:
+            log.debug("%s %s -> %s (%d bytes sent)", request.method, request.url, type(exc).__name__, nbytes)
+            raise
+        if response.status_code == 401:
+            owner._count(responses_401=1)
+            owner._offered = offered_schemes(response.headers.get("WWW-Authenticate", "")) or owner._offered
+        if owner._cert_hash is None and request.url and request.url.startswith("https:"):
+            owner._cert_hash = peer_certificate_hash(response)
+        log.debug("%s %s -> %d (%d bytes sent, %s bytes received)", request.method, request.url,
+                  response.status_code, nbytes, response.headers.get("Content-Length", "?"))
+        return response
+
+
+class TmsSession:
+    """ONE requests.Session for one TMS target; a context manager. The contract: the module docstring."""
+
+    def __init__(self, target: TargetSettings, *, get_retries: int = GET_RETRIES,
+                 retry_backoff: float = RETRY_BACKOFF_S) -> None:
+        self.target = target
+        parts = urlsplit(target.url)
+        if parts.scheme == "http" and not target.allow_http:
+            raise http_refused(target.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"got {target.url!r} as the TMS URL, expected https://HOST/tms/")
+        self._host = parts.hostname.lower()
+        self._get_retries = get_retries
+        self._retry_backoff = retry_backoff
+        self._read_timeout = (target.timeout, target.timeout)
+        self._post_timeout = (target.timeout, target.upload_timeout)
+        self.verify: bool | str = self._verify_setting(target)
+        self._stats: dict[str, float] = {k: 0 for k in ("requests", "responses_401", "bytes_sent", "retries",
+                                                        "elapsed")}
+        self._got_page = False
+        self._offered: tuple[str, ...] = ()  # schemes in the last 401
+        self._cert_hash: bytes | None = None  # for NTLM channel binding in a POST handshake
+        self._auth = session_auth(target.auth, target.username, target.password)
+
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = f"tmsclient/{__version__} (python-requests)"
+        self._session.auth = self._auth
+        adapter = _TargetAdapter(self)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+
+    @staticmethod
+    def _verify_setting(target: TargetSettings) -> bool | str:
+        if target.insecure:
+            log.warning("TLS verification is OFF for %s (--insecure): anyone on the network path can read "
+                        "the password and the .pfx; use --ca-bundle instead", target.host)
+            # Silence urllib3's per-request warning for this host only, and only because the user asked.
+            from urllib3.exceptions import InsecureRequestWarning
+
+            host = re.escape(target.host)
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning,
+                                    message=rf"Unverified HTTPS request is being made to host '{host}'")
+            return False
+        if target.ca_bundle is not None:
+            return str(target.ca_bundle)
+        return requests.certs.where()
+
+    # -- context manager
+
+    def __enter__(self) -> TmsSession:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- public API
+
+    @property
+    def stats(self) -> SessionStats:
+        s = self._stats
+        return SessionStats(requests=int(s["requests"]), responses_401=int(s["responses_401"]),
+                            bytes_sent=int(s["bytes_sent"]), retries=int(s["retries"]), elapsed=s["elapsed"])
+
+    @property
+    def auth_scheme(self) -> str | None:
+        """The scheme in use (``ntlm``, ``basic``, ``negotiate``); None before auto has seen a 401."""
+        return scheme_in_use(self._auth)
+
+    def url_for(self, path: str) -> str:
+        """``path`` resolved against the base URL (``default.aspx?pageId=83`` -> absolute)."""
+        return urljoin(self.target.url, path)
+
+    def get(self, url: str, *, what: str) -> HttpResult:
+        """GET a page (relative to the base URL or absolute on the target host), logging in as needed."""
+        url = self.url_for(url)
+        started = time.monotonic()
+        attempt = 0
+        try:
+            while True:
+                try:
+                    response = self._session.get(url, timeout=self._read_timeout, verify=self.verify,
+                                                 allow_redirects=True)
+                    break
+                except requests.exceptions.ConnectionError as exc:
+                    final = isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout))
+                    if final or attempt >= self._get_retries or _is_dns_failure(exc):
+                        raise
+                    attempt += 1
+                    self._count(retries=1)
+                    log.info("retrying GET %s after %s (attempt %d of %d)", url, type(exc).__name__,
+                             attempt + 1, self._get_retries + 1)
+                    time.sleep(self._retry_backoff * 2 ** (attempt - 1))
+        except TmsClientError:
+            raise
+        except Exception as exc:
+            raise self._map_exception(exc, url, what, "GET") from exc
+        finally:
+            self._count(elapsed=time.monotonic() - started)
+        result = self._result(response, started)
+        self._check_status(response, result, what)
+        self._got_page = True
+        return result
+
+    def post(
+        self,
+        url: str,
+        fields: Sequence[tuple[str, FieldValue]],
+        files: Sequence[tuple[str, FilePart]] = (),
+        *,
+        multipart: bool,
+        what: str,
+        handshake: bool = False,
+    ) -> HttpResult:
+        """POST a form once, on the connection the last GET authenticated; never retried or replayed.
+
+        ``handshake=True`` (for a deliberate re-post after SessionExpiredError) makes an NTLM session log in
+        on the POST itself, the body on the last leg only: 2 requests, the body once.
+        """
+        url = self.url_for(url)
+        auth = post_auth(self._auth)
+        if not self._got_page or auth is None:
+            raise RuntimeError("TmsSession.post() before a successful get(): the form must be read first "
+                               "so the POST travels on an authenticated connection")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        started = time.monotonic()
+        try:
+            if handshake and self.auth_scheme == "ntlm":
+                headers["Authorization"] = self._post_handshake(url, what)
+            body, headers["Content-Type"] = encode_form(fields, files, multipart=multipart)
+            try:
+                response = self._session.post(
+                    url, data=body, headers=headers, auth=auth,
+                    timeout=self._post_timeout, verify=self.verify, allow_redirects=False,
+                )
+            finally:
+                del body
+        except TmsClientError:
+            raise
+        except Exception as exc:
+            raise self._map_exception(exc, url, what, "POST") from exc
+        finally:
+            self._count(elapsed=time.monotonic() - started)
+        if response.status_code == 401:
+            if "Authorization" in headers:
+                raise self._auth_failure(response, what)
+            raise SessionExpiredError(
+                f"TMS answered {what} with 401: the login of {self._user()} did not carry over from reading "
+                "the page (connection closed, session expired, or IIS authenticates every request); "
+                "nothing was applied",
+                hint="read the form again and post once more (TmsSession.post(..., handshake=True))",
+            )
+        if response.status_code in (301, 302, 303):
+            location = response.headers.get("Location", "")
+            response.close()
+            log.debug("POST answered %d; following to %s with GET", response.status_code, location)
+            after = self.get(urljoin(response.url, location), what=f"{what} (after its redirect)")
+            return HttpResult("POST", after.url, after.status, after.text, after.headers,
+                              time.monotonic() - started)
+        if response.status_code in (307, 308):
+            location = response.headers.get("Location", "?")
+            raise PageNotUnderstoodError(
+                f"TMS answered {what} with {response.status_code} to {location}, "
+                "which asks to send the form again; tmsclient never re-sends a POST by itself",
+                hint="check --url (use the address TMS redirects to), then rerun",
+            )
+        result = self._result(response, started)
+        self._check_status(response, result, what)
+        return result
+
+    # -- internals
+
+    def _post_handshake(self, url: str, what: str) -> str:
+        """Leg 1 of a POST handshake: an empty POST with the NEGOTIATE message; returns leg 2's header."""
+        scheme = "NTLM" if "ntlm" in self._offered or not self._offered else "Negotiate"
+        user, password = self.target.username, self.target.password
+        if not user or password is None:  # ntlm is only ever chosen with both
+            raise RuntimeError("an NTLM POST handshake needs the user name and password")
+        hs = NtlmPostHandshake(user, password, self._host, self._cert_hash, scheme)
+        try:
+            first = self._session.post(
+                url, data=b"", headers={"Authorization": hs.negotiate(),
+                                        "Content-Type": "application/x-www-form-urlencoded"},
+                auth=KeepAliveOnly(), timeout=self._read_timeout, verify=self.verify, allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise self._tls_error(exc, what) from exc
+        except requests.exceptions.RequestException as exc:
+            raise PostInterruptedError(
+                f"the login on {what} failed before the form went out ({_short_reason(exc)}); "
+                "nothing was sent",
+                body_may_have_arrived=False, hint="check the connection to TMS, then rerun",
+            ) from exc
+        challenge = first.headers.get("WWW-Authenticate", "")
+        answer = hs.authenticate(challenge) if first.status_code == 401 else None
+        if answer is None:
+            raise AuthenticationError(
+                f"TMS answered the NTLM negotiate message on {what} with HTTP {first.status_code} and no "
+                "challenge; the form was not sent",
+                hint="check that IIS Windows Authentication (NTLM) is on for /tms",
+            )
+        return answer
+
+    def _count(self, **deltas: float) -> None:
+        for key, value in deltas.items():
+            self._stats[key] += value
+
+    def _user(self) -> str:
+        return repr(self.target.username) if self.target.username else "the current Kerberos user"
+
+    def _check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if (parts.hostname or "").lower() != self._host:
+            raise _OffTarget(url, "host")
+        if parts.scheme == "http" and not self.target.allow_http:
+            raise _OffTarget(url, "http")
+
+    def _result(self, response: requests.Response, started: float) -> HttpResult:
+        if "charset" not in response.headers.get("Content-Type", "").lower():
+            response.encoding = "utf-8"  # ASP.NET pages are UTF-8; requests would assume ISO-8859-1
+        return HttpResult(
+            method=response.request.method or "GET",
+            url=response.url,
+            status=response.status_code,
+            text=response.text,
+            headers=CaseInsensitiveDict(response.headers),
+            elapsed=time.monotonic() - started,
+        )
+
+    def _check_status(self, response: requests.Response, result: HttpResult, what: str) -> None:
+        status = response.status_code
+        if status == 401:
+            raise self._auth_failure(response, what)
+        if status == 403:
+            raise NotAdministratorError(
+                f"TMS answered 403 Forbidden to {self._user()} for {what}",
+                hint="the account needs the TMS Site Administrator role (or IIS denies it this page)",
+            )
+        if status >= 500:
+            text = aspnet_error_text(result.text)
+            raise HttpServerError(
+                f"TMS answered HTTP {status} for {what}" + (f": {text}" if text else ""),
+                status=status, tms_text=text, result=result,
+                hint="see the TMS server's event log; rerun with -vv to see the requests",
+            )
+
+    def _auth_failure(self, response: requests.Response, what: str) -> AuthenticationError:
+        offered = offered_schemes(response.headers.get("WWW-Authenticate", ""))
+        offered_text = ", ".join(s.upper() if s == "ntlm" else s.capitalize() for s in offered) or "no scheme"
+        scheme = self.auth_scheme or self.target.auth
+        tried = "Authorization" in response.request.headers
+        if scheme == "auto":
+            return AuthenticationError(
+                f"TMS at {self._host} offers {offered_text} for {what}, none of which tmsclient speaks",
+                hint="enable Windows Authentication (NTLM/Negotiate) or Basic in IIS for /tms",
+            )
+        if not tried or not any(o in offered for o in _ANSWERS[scheme]):
+            return AuthenticationError(
+                f"TMS at {self._host} does not offer {scheme.upper() if scheme == 'ntlm' else scheme} "
+                f"login for {what} (it offers {offered_text})",
+                hint="use --auth auto to pick from what the server offers",
+            )
+        return AuthenticationError(
+            f"TMS refused the login of {self._user()} with {scheme} (HTTP 401 for {what})",
+            hint="check the user name (DOMAIN\\user, user@domain or user) and the TMS password "
+                 "($TMSCLIENT_PASSWORD or --tms-password-*)",
+        )
+
+    def _map_exception(self, exc: BaseException, url: str, what: str, method: str) -> Exception:
+        host = self._host
+        if isinstance(exc, _OffTarget):
+            if exc.why == "http":
+                return http_refused(exc.url)
+            return ConfigError(
+                f"TMS redirected {what} to {exc.url}, another host than {host}; "
+                "tmsclient only logs in to the host of --url",
+                hint=f"if that is the TMS's own name, use --url {urljoin(exc.url, '/tms/')}",
+            )
+        if isinstance(exc, PermissionError):
+            # requests-ntlm raises it when the answer to its NTLM negotiate message holds no challenge.
+            return AuthenticationError(
+                f"TMS at {host} did not answer the NTLM negotiate message with a challenge for {what}",
+                hint="check that IIS Windows Authentication (NTLM provider) is on for /tms, "
+                     "or try --auth basic",
+            )
+        if isinstance(exc, KeyError) and str(exc).strip("'\"").lower() == "www-authenticate":
+            return AuthenticationError(
+                f"TMS at {host} broke off the NTLM handshake for {what} (no WWW-Authenticate in its answer)",
+                hint="check that IIS Windows Authentication is on for /tms, or try --auth basic",
+            )
+        if isinstance(exc, requests.exceptions.SSLError):
+            return self._tls_error(exc, what)
+        after_body = method == "POST"
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            if after_body:
+                return PostInterruptedError(
+                    f"connecting to {host} timed out before {what} was sent; nothing was sent",
+                    body_may_have_arrived=False, hint="check that TMS is up, then rerun")
+            return RequestTimeoutError(
+                f"connecting to {host} timed out after {self.target.timeout:g} s while fetching {what}",
+                hint="check the host and port, firewalls and proxies; or raise --timeout",
+            )
+        if isinstance(exc, requests.exceptions.Timeout):
+            if after_body:
+                return PostInterruptedError(
+                    f"TMS did not answer {what} within {self.target.upload_timeout:g} s; it may or may not "
+                    "have applied it", body_may_have_arrived=True,
+                    hint="re-read the page to see what TMS stored; raise --upload-timeout for a slow server")
+            return RequestTimeoutError(
+                f"TMS at {host} did not answer within {self.target.timeout:g} s while fetching {what}",
+                hint="raise --timeout (or `timeout` in the profile) if TMS is slow",
+            )
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            if _is_dns_failure(exc):
+                return ConnectionFailedError(f"cannot resolve the TMS host name {host} (fetching {what})",
+                                             hint="check --url and DNS")
+            refused = _find(exc, ConnectionRefusedError) is not None
+            port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+            if refused:
+                msg = f"connection to {host}:{port} refused ({method} {what})"
+                hint = "check --url (host and port) and that IIS is running on TMS"
+                if after_body:
+                    return PostInterruptedError(msg + "; nothing was sent", body_may_have_arrived=False,
+                                                hint=hint)
+                return ConnectionFailedError(msg, hint=hint)
+            if after_body:
+                return PostInterruptedError(
+                    f"the connection to {host} broke during {what}; TMS may or may not have applied it",
+                    body_may_have_arrived=True, hint="re-read the page to see what TMS stored")
+            return ConnectionFailedError(
+                f"the connection to {host}:{port} broke while fetching {what} ({_short_reason(exc)})",
+                hint="check the network path and any proxy; rerun",
+            )
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return ServerError(f"TMS redirected {what} in a loop ({url})", hint="check --url and --page-url")
+        if isinstance(exc, requests.exceptions.InvalidURL):
+            return ConfigError(f"invalid URL {url} for {what}", hint="check --url and --page-url")
+        if isinstance(exc, requests.exceptions.RequestException):
+            return ConnectionFailedError(f"{method} {what} at {host} failed: {type(exc).__name__}",
+                                         hint="rerun with -vv for details")
+        if type(exc).__module__.startswith("spnego"):
+            return AuthenticationError(
+                f"the NTLM handshake with {host} failed: {type(exc).__name__}",
+                hint="check the user name form and the server's authentication settings",
+            )
+        return RuntimeError(f"{method} {what}: unexpected {type(exc).__name__}")
+
+    def _tls_error(self, exc: BaseException, what: str) -> TLSError:
+        host = self._host
+        verr = _find(exc, ssl.SSLCertVerificationError)
+        reason = getattr(verr, "verify_message", None) or (_short_reason(exc) if verr is None else str(verr))
+        trusted = (f"the CA bundle {self.target.ca_bundle}" if self.target.ca_bundle
+                   else "the default CA bundle (certifi; REQUESTS_CA_BUNDLE is ignored)")
+        if verr is not None:
+            return TLSError(
+                f"TLS verification of {host} failed ({reason}) against {trusted} while fetching {what}",
+                hint="give the CA that signed the TMS certificate with --ca-bundle FILE "
+                     "(or TMSCLIENT_CA_BUNDLE); --insecure skips the check, for a lab only",
+            )
+        return TLSError(f"TLS with {host} failed while fetching {what} ({reason})",
+                        hint="check that --url points at the HTTPS port of TMS")
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    return _find(exc, NameResolutionError) is not None or _find(exc, socket.gaierror) is not None
+
+
+def _short_reason(exc: BaseException) -> str:
+    """The innermost readable cause, one line, without URLs or object reprs."""
+    inner = exc
+    for _ in range(10):
+        nxt = getattr(inner, "reason", None) or inner.__cause__ or (inner.args[0] if inner.args and
+                                                                    isinstance(inner.args[0], BaseException)
+                                                                    else None)
+        if not isinstance(nxt, BaseException):
+            break
+        inner = nxt
+    text = str(inner).splitlines()[0] if str(inner) else type(inner).__name__
+    text = re.sub(r"<[^>]*>: ", "", text)
+    return text[:200]
