@@ -16,6 +16,8 @@ import pytest
 
 from tmsclient.cli import main
 
+pytest_plugins = ["tmsclient.emulator.pytest_plugin"]
+
 #: Environment variables a CLI run inherits by default; everything else is what the test passes.
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 

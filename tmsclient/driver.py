@@ -1,0 +1,587 @@
+"""The form driver: find the WebEx Settings page and a site's form by the page profile, plan a change, save.
+
+The walk a person would make, on one authenticated :class:`~tmsclient.session.TmsSession`:
+
+1. the start page (``--url``), then the menu entry at the profile's ``menu_path`` (Administrative Tools >
+   Configuration > WebEx Settings), or straight to ``--page-url``;
+2. the "WebEx Sites" grid: the row whose host name, site name or site URL is ``--site``;
+3. the row's Edit link (a hyperlink to the site's own page, or a ``__doPostBack`` postback) or button;
+4. the site form: each logical field located by the profile (label or name/id glob), the Save button;
+5. a plan: the submission as a browser would send it, with the certificate file, its password and the
+   requested SSO fields changed and everything else exactly as rendered; shown redacted for ``--dry-run``;
+6. the Save, posted once, right after the form was read on the same connection; the answer read for TMS's own
+   error words.
+
+Pure parts (:func:`find_menu_link`, :func:`find_sites`, :func:`match_site`, :func:`read_site_form`,
+:func:`build_plan`) take parsed pages, so they are tested on fixtures; :class:`Driver` adds the I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tmsclient.credentials import Secret
+from tmsclient.errors import (
+    AmbiguousMatchError,
+    NotAdministratorError,
+    PageNotUnderstoodError,
+    RejectedByTmsError,
+    SiteNotFoundError,
+)
+from tmsclient.pageprofile import (
+    GLOBAL_FIELDS,
+    SITE_FIELDS,
+    LocatedField,
+    PageProfile,
+    choice_value,
+    display_label,
+    is_access_denied,
+    label_matches,
+    locate_field,
+    page_errors,
+    page_info,
+)
+from tmsclient.webforms import Control, FileField, Form, Link, Page, Submission, parse_page
+
+if TYPE_CHECKING:
+    from tmsclient.session import HttpResult, TmsSession
+
+log = logging.getLogger(__name__)
+
+PFX_CONTENT_TYPE = "application/x-pkcs12"
+
+
+# ------------------------------------------------------------------------------------------- the sites grid
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    """One row of the WebEx Sites grid and how to open its form."""
+
+    host_name: str
+    site_name: str
+    default: str | None  # the "Default Site" cell as shown
+    link: Link | None  # the Edit link: a hyperlink or a postback
+    button: Control | None  # or an Edit button
+    form_index: int | None  # the form holding the button
+
+    @property
+    def name(self) -> str:
+        return f"{self.host_name}/{self.site_name}" if self.site_name else self.host_name
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.name}"
+
+
+def find_menu_link(page: Page, profile: PageProfile) -> Link:
+    """The link at the end of the profile's menu path: the full path first, then the entries in order."""
+    path = profile.menu_path
+    exact = [link for link in page.links if len(link.menu_path) == len(path)
+             and all(label_matches(w, s) for w, s in zip(path, link.menu_path, strict=True))]
+    candidates = exact or [
+        link for link in page.links
+        if link.menu_path and label_matches(path[-1], link.menu_path[-1])
+        and _in_order(path[:-1], link.menu_path)
+    ]
+    usable = [link for link in candidates if link.url or link.postback]
+    targets = {(link.url, link.postback) for link in usable}
+    if len(targets) > 1:
+        raise AmbiguousMatchError(
+            f"{len(targets)} menu entries on {page.url} match {' > '.join(path)}: "
+            + "; ".join(" > ".join(link.menu_path) + f" ({link.url or link.postback})" for link in usable),
+            hint="give the WebEx Settings page with --page-url, or a longer menu_path in the page profile",
+        )
+    if not usable:
+        top = sorted({link.menu_path[0] for link in page.links if link.menu_path and link.menu_path[0]})
+        seen = ", ".join(repr(t) for t in top[:12]) or "none"
+        raise PageNotUnderstoodError(
+            f"no menu entry {' > '.join(path)} on {page.url}",
+            hint="give the WebEx Settings page with --page-url, or set menu_path in a page profile "
+                 f"(--page-profile); top-level entries seen: {seen}",
+        )
+    return usable[0]
+
+
+def _in_order(wanted: Sequence[str], seen: Sequence[str]) -> bool:
+    i = 0
+    for text in seen:
+        if i < len(wanted) and label_matches(wanted[i], text):
+            i += 1
+    return i == len(wanted)
+
+
+def find_sites(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
+    """The rows of the sites grid: the table whose header names the host and site columns."""
+    for table in page.tables:
+        for r, row in enumerate(table.rows):
+            texts = [c.text for c in row.cells]
+            host_i = next((i for i, t in enumerate(texts) if label_matches(profile.host_column, t)), None)
+            site_i = next((i for i, t in enumerate(texts) if label_matches(profile.site_column, t)), None)
+            if host_i is None or site_i is None:
+                continue
+            default_i = next((i for i, t in enumerate(texts) if normalized_in(t, ("default",))), None)
+            return tuple(_site_rows(page, table.rows[r + 1:], host_i, site_i, default_i, profile))
+    raise PageNotUnderstoodError(
+        f"no WebEx Sites grid on {page.url} (a table with the columns "
+        f"{' or '.join(repr(c) for c in profile.host_column)} and "
+        f"{' or '.join(repr(c) for c in profile.site_column)})",
+        hint="check --page-url, or set host_column/site_column in a page profile (`tmsclient discover`)",
+    )
+
+
+def normalized_in(text: str, words: Sequence[str]) -> bool:
+    low = text.casefold()
+    return any(w in low for w in words)
+
+
+def _site_rows(page: Page, rows: Sequence[Any], host_i: int, site_i: int, default_i: int | None,
+               profile: PageProfile) -> list[SiteRow]:
+    out = []
+    for row in rows:
+        cells = row.cells
+        if len(cells) <= max(host_i, site_i):
+            continue
+        host, site = cells[host_i].text, cells[site_i].text
+        if not host and not site:
+            continue
+        links = [page.links[i] for c in cells for i in c.links]
+        buttons = [(fi, page.forms[fi].controls[ci]) for c in cells for fi, ci in c.controls
+                   if page.forms[fi].controls[ci].is_submit_button]
+        link = next((lk for lk in links if label_matches(profile.edit_labels, lk.text)), None)
+        if link is None:
+            link = next((lk for lk in links if label_matches((host, site), lk.text)), None)
+        if link is None and len(links) == 1 and not buttons:
+            link = links[0]
+        button = next(((fi, b) for fi, b in buttons
+                       if label_matches(profile.edit_labels, b.caption_text)), None)
+        out.append(SiteRow(
+            host_name=host,
+            site_name=site,
+            default=cells[default_i].text if default_i is not None and default_i < len(cells) else None,
+            link=link if link is not None and (link.url or link.postback) else None,
+            button=button[1] if button and link is None else None,
+            form_index=button[0] if button and link is None else None,
+        ))
+    return out
+
+
+def match_site(rows: Sequence[SiteRow], wanted: str) -> SiteRow:
+    """The one row that ``wanted`` names: a host name, a site name, ``host/site`` or ``https://host/site``."""
+    spec = wanted.strip()
+    key = spec.casefold()
+    if "://" in spec or "/" in spec:
+        parts = urlsplit(spec if "://" in spec else "https://" + spec)
+        host = (parts.hostname or "").casefold()
+        site = parts.path.strip("/").split("/")[0].casefold()
+        hits = [r for r in rows if r.host_name.casefold() == host
+                and (not site or r.site_name.casefold() == site)]
+    else:
+        hits = [r for r in rows if key in (r.host_name.casefold(), r.site_name.casefold())]
+    if len(hits) == 1:
+        return hits[0]
+    listed = ", ".join(r.name for r in rows) or "none"
+    if not hits:
+        raise SiteNotFoundError(
+            f"no WebEx site matches --site {spec!r}; sites on TMS: {listed}",
+            hint="give a host name, a site name or the site URL exactly as listed",
+        )
+    raise AmbiguousMatchError(
+        f"{len(hits)} WebEx sites match --site {spec!r}: {', '.join(r.name for r in hits)}",
+        hint=f"give the host name or the site URL, e.g. --site {hits[0].url}",
+    )
+
+
+# --------------------------------------------------------------------------------------------- a site form
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """A site's configuration form as read: the page, its form, the logical fields found, the Save button."""
+
+    row: SiteRow
+    page: Page
+    form: Form
+    fields: Mapping[str, LocatedField]
+    save: Control | None
+    profile: PageProfile
+
+    def require(self, key: str) -> LocatedField:
+        """A logical field, or the "label not found" error that names the labels seen on the page."""
+        found = self.fields.get(key)
+        if found is not None:
+            return found
+        located = locate_field(self.form, key, self.profile.site_locator(key), required=True,
+                               where=f"the form of site {self.row.name}")
+        assert located is not None  # required=True raises instead
+        return located
+
+    def value(self, key: str) -> Any:
+        located = self.fields.get(key)
+        return None if located is None else self.form.current_value(located.field.name)
+
+
+def read_site_form(page: Page, row: SiteRow, profile: PageProfile) -> SiteView:
+    """Find the form with the site's fields on ``page`` and check it is the form of ``row``'s site."""
+    where = f"the form of site {row.name}"
+    best: tuple[Form, dict[str, LocatedField]] | None = None
+    for form in page.forms:
+        fields: dict[str, LocatedField] = {}
+        for key in SITE_FIELDS:
+            located = locate_field(form, key, profile.site_locator(key), required=False, where=where)
+            if located is not None:
+                fields[key] = located
+        if "host_name" in fields and (best is None or len(fields) > len(best[1])):
+            best = (form, fields)
+    if best is None:
+        if is_access_denied(page, profile):
+            raise not_admin(page)
+        errors = page_errors(page, profile)
+        if errors:
+            raise PageNotUnderstoodError(f"TMS did not open the form of site {row.name}: {errors[0]}",
+                                         hint="rerun; if it repeats, open the site in a browser")
+        if not page.forms:
+            raise PageNotUnderstoodError(f"the page opened for site {row.name} ({page.url}) holds no form",
+                                         hint="check --page-url and the page profile")
+        locate_field(page.forms[0], "host_name", profile.site_locator("host_name"), where=where)
+        raise AssertionError("unreachable: locate_field raises for a required field")  # pragma: no cover
+    form, fields = best
+    host = str(form.current_value(fields["host_name"].field.name) or "")
+    site_field = fields.get("site_name")
+    site = str(form.current_value(site_field.field.name) or "") if site_field else row.site_name
+    other_site = site_field is not None and site.casefold() != row.site_name.casefold()
+    if host.casefold() != row.host_name.casefold() or other_site:
+        raise PageNotUnderstoodError(
+            f"TMS opened the form of site {host}/{site}, got that, expected {row.name}",
+            hint="rerun; if it repeats, check the sites grid columns in the page profile",
+        )
+    anchor = fields.get("sso_certificate") or fields["host_name"]
+    return SiteView(row, page, form, fields, pick_save_button(form, profile, anchor), profile)
+
+
+def pick_save_button(form: Form, profile: PageProfile, anchor: LocatedField) -> Control | None:
+    """The Save button of the site's part of the form: of the buttons labelled Save, the one that shares the
+    innermost container with the certificate field (a page can hold a second Save for the global part)."""
+    saves = [c for c in form.submit_buttons()
+             if not c.disabled and label_matches(profile.save_labels, c.caption_text)]
+    if len(saves) <= 1:
+        return saves[0] if saves else None
+    target = form.controls[anchor.field.controls[0]]
+
+    def shared(c: Control) -> int:
+        n = 0
+        for a, b in zip(c.ancestors, target.ancestors, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    depth = max(shared(c) for c in saves)
+    best = [c for c in saves if shared(c) == depth]
+    if len(best) > 1:
+        # Still tied: the first Save after the field, as a form's own Save follows its fields.
+        after = [c for c in best if c.serial > target.serial]
+        best = after[:1] if after else best[-1:]
+    return best[0]
+
+
+def not_admin(page: Page) -> NotAdministratorError:
+    return NotAdministratorError(
+        f"TMS shows 'Access Denied' at {page.url}: the account is not a TMS Site Administrator",
+        hint="log in with an account in TMS's Site Administrator group (or ask an admin to add it)",
+    )
+
+
+# ------------------------------------------------------------------------------------------------ the plan
+
+
+@dataclass(frozen=True)
+class UploadIntent:
+    """What an upload changes. The password stays a Secret; the file's bytes never show in a repr."""
+
+    pfx_name: str
+    pfx_data: bytes = field(repr=False)
+    pfx_password: Secret
+    enable_sso: bool = False
+    partner_name: str | None = None
+    account_name: str | None = None
+    authn_context: str | None = None
+
+    def text_fields(self) -> dict[str, str]:
+        values = {"partner_name": self.partner_name, "account_name": self.account_name,
+                  "authn_context": self.authn_context}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    key: str
+    label: str
+    before: str
+    after: str
+
+    def line(self) -> str:
+        return f"{self.label}: {self.before} -> {self.after}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The Save as it will go out (``submission``), and what it changes, redacted, for a person."""
+
+    view: SiteView
+    submission: Submission
+    rows: tuple[PlanRow, ...]
+    #: Logical field -> the value the verifier must find afterwards (raw option values for radios/selects).
+    expected: Mapping[str, Any]
+    #: Control name -> value as rendered, for every field the Save must leave alone.
+    unchanged: Mapping[str, Any]
+
+
+def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
+    """The Save submission: every field as rendered, plus the certificate, its password and the asked-for
+    SSO fields. Fields the page does not offer, or that cannot take the value, are errors here, before any
+    POST."""
+    form = view.form
+    if view.save is None:
+        labels = " or ".join(repr(x) for x in view.profile.save_labels)
+        raise PageNotUnderstoodError(f"no Save button ({labels}) in the form of site {view.row.name}",
+                                     hint="set save_labels in a page profile (`tmsclient discover`)")
+    cert = view.require("sso_certificate")
+    password = view.require("certificate_password")
+    if cert.field.kind != "file":
+        raise PageNotUnderstoodError(f"the field found for the SSO certificate ({cert.how}) is a "
+                                     f"{cert.field.kind} field, expected a file input",
+                                     hint="fix [fields].sso_certificate in the page profile")
+    if not form.is_multipart:
+        raise PageNotUnderstoodError(
+            f"the form of site {view.row.name} is not multipart/form-data, so a browser would send only the "
+            "file name", hint="check --page-url and the page profile")
+    if password.field.kind not in ("password", "text"):
+        raise PageNotUnderstoodError(f"the field found for the certificate password ({password.how}) is a "
+                                     f"{password.field.kind} field, expected a password box",
+                                     hint="fix [fields].certificate_password in the page profile")
+    sub = form.submission(submitter=view.save)
+    sub = sub.set(cert.field.name, FileField(intent.pfx_name, intent.pfx_data, PFX_CONTENT_TYPE))
+    sub = sub.set(password.field.name, intent.pfx_password)
+    expected: dict[str, Any] = {}
+    changed_names = {cert.field.name, password.field.name}
+    if intent.enable_sso:
+        sso = view.require("use_sso")
+        if sso.field.kind == "checkbox":
+            sub = sub.check(sso.field.name, True)
+            expected["use_sso"] = True
+        else:
+            value = choice_value(sso.field, True, view.profile)
+            sub = sub.set(sso.field.name, value)
+            expected["use_sso"] = value
+        changed_names.add(sso.field.name)
+    for key, value in intent.text_fields().items():
+        located = view.require(key)
+        if located.field.kind not in ("text", "textarea", "search", "url", "email"):
+            raise PageNotUnderstoodError(
+                f"the field found for {key} ({located.how}) is a {located.field.kind} field, "
+                "expected a text box",
+                hint=f"fix [fields].{key} in the page profile")
+        sub = sub.set(located.field.name, value)
+        expected[key] = value
+        changed_names.add(located.field.name)
+    label_of = {lf.field.name: (key, display_label(lf.field.labels[0]) if lf.field.labels else key)
+                for key, lf in view.fields.items()}
+    rows = []
+    for change in sub.changes():
+        key, label = label_of.get(change.name, (change.name, change.name))
+        rows.append(PlanRow(key, label, change.before, change.after))
+    unchanged = {f.name: form.current_value(f.name) for f in form.fields
+                 if f.name not in changed_names and f.kind not in ("hidden", "password", "file")}
+    return Plan(view, sub, tuple(rows), expected, unchanged)
+
+
+# ------------------------------------------------------------------------------------------------ the I/O
+
+
+@dataclass
+class Driver:
+    """Navigation and the Save over one session. ``settings_url`` is remembered after the first visit so a
+    re-read goes straight to the page."""
+
+    session: TmsSession
+    profile: PageProfile
+    page_url: str | None = None
+    settings_url: str | None = None
+    menu_path_followed: tuple[str, ...] = ()
+    #: Set once a POST got 401 (the login did not carry over from the GET): from then on every POST logs in
+    #: on itself, so a server that authenticates each request still gets each form, the .pfx included, once.
+    post_handshake: bool = False
+    posts_refused_with_401: int = 0
+
+    def _read(self, result: HttpResult, what: str) -> Page:
+        page = parse_page(result.text, result.url, status=result.status)
+        if result.status != 200:
+            raise PageNotUnderstoodError(
+                f"TMS answered HTTP {result.status} for {what} ({result.url})",
+                hint="check --url and --page-url",
+            )
+        if is_access_denied(page, self.profile):
+            raise not_admin(page)
+        if page.aspnet_error is not None:
+            raise PageNotUnderstoodError(f"TMS showed an error page for {what}: {page.aspnet_error.message}",
+                                         hint="see the TMS event log")
+        return page
+
+    def get(self, url: str, what: str) -> Page:
+        log.info("GET %s (%s)", self.session.url_for(url), what)
+        return self._read(self.session.get(url, what=what), what)
+
+    def post(self, sub: Submission, what: str) -> HttpResult:
+        fields: list[tuple[str, Any]] = []
+        for entry in sub.entries():
+            value = entry.value
+            if isinstance(value, FileField):
+                fields.append((entry.name, (value.filename, value.content, value.content_type)))
+            else:
+                fields.append((entry.name, value))
+        log.info("POST %s (%s)", sub.url, what)
+        if self.post_handshake:
+            return self.session.post(sub.url, fields, multipart=sub.is_multipart, what=what, handshake=True)
+        from tmsclient.session import SessionExpiredError
+
+        try:
+            return self.session.post(sub.url, fields, multipart=sub.is_multipart, what=what)
+        except SessionExpiredError:
+            # IIS refused it before the page ran, so nothing was applied: send it once more, logging in on the
+            # POST itself. A second 401 is a login failure (AuthenticationError), never a third try.
+            self.posts_refused_with_401 += 1
+            self.post_handshake = True
+            log.warning("TMS answered %s with 401 (the login did not carry over from the page read); "
+                        "nothing was applied, sending it once more with its own login", what)
+            return self.session.post(sub.url, fields, multipart=sub.is_multipart, what=what, handshake=True)
+
+    # ---- navigation
+    def settings_page(self) -> Page:
+        """The WebEx Settings page: ``--page-url``, the remembered URL, or the menu from the start page."""
+        url = self.page_url or self.settings_url
+        if url is None:
+            start = self.get("", "the TMS start page")
+            link = find_menu_link(start, self.profile)
+            self.menu_path_followed = link.menu_path
+            log.info("menu: %s", " > ".join(link.menu_path))
+            if link.url:
+                page = self.get(link.url, "the WebEx Settings page")
+            else:
+                assert link.postback is not None
+                form = _form_with(start, "__EVENTTARGET")
+                result = self.post(form.submission(postback=link.postback), "the WebEx Settings menu entry")
+                page = self._read(result, "the WebEx Settings page")
+        else:
+            page = self.get(url, "the WebEx Settings page")
+        self.settings_url = page.url
+        return page
+
+    def sites(self, page: Page) -> tuple[SiteRow, ...]:
+        return find_sites(page, self.profile)
+
+    def global_values(self, page: Page) -> dict[str, tuple[str, Any]]:
+        """The WebEx Configuration part: logical key -> (label, value shown)."""
+        out: dict[str, tuple[str, Any]] = {}
+        for form in page.forms:
+            for key in GLOBAL_FIELDS:
+                located = locate_field(form, key, self.profile.global_fields[key], required=False,
+                                       where="the WebEx Settings page")
+                if located is not None and key not in out:
+                    out[key] = (display_label(located.field.labels[0]) if located.field.labels else key,
+                                _shown(form, located))
+        return out
+
+    def open_site(self, page: Page, row: SiteRow) -> SiteView:
+        """Open the row's form and find the site's fields in it."""
+        return read_site_form(self.open_site_page(page, row), row, self.profile)
+
+    def open_site_page(self, page: Page, row: SiteRow) -> Page:
+        """The page the row's Edit opens: its hyperlink (GET), its postback or its button (POST)."""
+        what = f"the form of site {row.name}"
+        if row.link is not None and row.link.url:
+            return self.get(row.link.url, what)
+        if row.link is not None and row.link.postback is not None:
+            form = _form_with(page, "__EVENTTARGET")
+            return self._read(self.post(form.submission(postback=row.link.postback), what), what)
+        if row.button is not None and row.form_index is not None:
+            form = page.forms[row.form_index]
+            return self._read(self.post(form.submission(submitter=row.button), what), what)
+        raise PageNotUnderstoodError(
+            f"the row of site {row.name} has no Edit link or button",
+            hint="set edit_labels in a page profile (`tmsclient discover` shows the grid)",
+        )
+
+    def reopen(self, row: SiteRow) -> SiteView:
+        """A fresh read of the site's form: its own page when it has one, else the grid again and the row's
+        postback (a postback belongs to the page view it was rendered in)."""
+        if row.link is not None and row.link.url:
+            return read_site_form(self.get(row.link.url, f"the form of site {row.name}"), row, self.profile)
+        page = self.settings_page()
+        fresh = match_site(self.sites(page), row.url)
+        return self.open_site(page, fresh)
+
+    def save(self, plan: Plan) -> Page:
+        """POST the plan once and read the answer; TMS's own error words become a RejectedByTmsError."""
+        what = f"the Save of site {plan.view.row.name}"
+        result = self.post(plan.submission, what)
+        page = parse_page(result.text, result.url, status=result.status)
+        if is_access_denied(page, self.profile):
+            raise not_admin(page)
+        errors = page_errors(page, self.profile)
+        if errors:
+            raise rejection(plan.view.row, errors)
+        if result.status != 200:
+            raise PageNotUnderstoodError(f"TMS answered HTTP {result.status} to {what}",
+                                         hint="re-run `tmsclient verify` to see what TMS stored")
+        info = page_info(page, self.profile)
+        if info:
+            log.info("TMS says: %s", info[0])
+        return page
+
+
+def _form_with(page: Page, name: str) -> Form:
+    for form in page.forms:
+        if form.has(name):
+            return form
+    raise PageNotUnderstoodError(
+        f"the page {page.url} has no form with {name}, so its links cannot post back",
+        hint="check --page-url; the page is not an ASP.NET WebForms page")
+
+
+def _shown(form: Form, located: LocatedField) -> Any:
+    f = located.field
+    value = form.current_value(f.name)
+    if f.kind == "radio" or f.kind.startswith("select"):
+        label = next((o.label for o in f.options if o.value == value), None)
+        return label if label is not None else value
+    return value
+
+
+#: Hints for TMS's refusals we know the words of (Windows' own, and the emulator's guesses).
+_REJECTION_HINTS: tuple[tuple[str, str], ...] = (
+    ("network password is not correct",
+     "check the .pfx password; Windows Server 2012 R2/2016 also says this for an AES-256 or SHA-256-MAC "
+     ".pfx: run `tmsclient check --target-os 2016 FILE` and re-export with `tmsclient convert`"),
+    ("private key does not match",
+     "bundle the certificate with the key that made its CSR (`tmsclient bundle`)"),
+    ("does not have a private key",
+     "export the .pfx with its private key (`tmsclient bundle` joins key and certificate)"),
+    ("has expired", "upload the renewed certificate, not the old one"),
+    ("not yet valid", "wait until the certificate's start date, or check the TMS server's clock"),
+    ("password is required", "give the .pfx password"),
+    ("cannot find the requested object", "the file is not a PKCS#12 file TMS can read: check it with "
+     "`tmsclient inspect`"),
+)
+
+
+def rejection(row: SiteRow, errors: Sequence[str]) -> RejectedByTmsError:
+    text = errors[0]
+    hint = next((h for key, h in _REJECTION_HINTS if key in text.casefold()),
+                "fix what TMS reports, then rerun; nothing was changed")
+    return RejectedByTmsError(f"TMS refused the Save of site {row.name}: {text}", hint=hint,
+                              details=[f"TMS also says: {e}" for e in errors[1:]])

@@ -1,0 +1,1389 @@
+"""Parse an ASP.NET WebForms page into a read-only model, and build a form submission as a browser would.
+
+The page model (:class:`Page`) is a tree of frozen dataclasses and tuples: nothing a command does can write a
+value, least of all a secret, into it. What a browser would send is a separate object, :class:`Submission`,
+which holds the overrides (typed text, chosen options, the file, the password as a
+:class:`~tmsclient.credentials.Secret`) and turns form plus overrides into the entry list of the HTML
+standard's "constructing the entry list" algorithm (https://html.spec.whatwg.org/#constructing-the-form-data-set):
+
+- controls in tree order, owned by the form (nested ``<form>`` tags are ignored as an HTML parser does, and
+  the ``form=`` attribute is honoured);
+- disabled controls, and those inside a disabled ``<fieldset>`` (outside its first ``<legend>``), are skipped,
+  as are controls inside a ``<datalist>`` and controls without a name;
+- radios and checkboxes only when checked, with the value ``on`` when they have no value attribute;
+- a ``<select>`` sends its selected, enabled options; a single select without a ``selected`` option selects
+  its first enabled option (the spec's "selectedness setting algorithm");
+- buttons only when they are the submitter (``name=value``; an image button sends ``name.x``/``name.y``), so
+  neither another Save button, an image button nor a search box's button ever goes out;
+- ``__EVENTTARGET``/``__EVENTARGUMENT`` carry the target of a ``__doPostBack`` postback;
+- a file input sends a file part only in a ``multipart/form-data`` form, otherwise its file name; without a
+  file it sends a part with an empty file name and no content;
+- ``_charset_`` hidden fields send ``UTF-8``; ``dirname`` sends ``ltr``; newlines in values become CRLF.
+
+Values the page did not render (a select option, a radio value) are refused before anything is sent, because
+ASP.NET's event validation would answer HTTP 500. Parsing never raises anything but
+:class:`~tmsclient.errors.PageNotUnderstoodError`, whatever the input.
+
+The HTML is read with BeautifulSoup's ``html.parser`` builder (no compiled dependency). Where that parser
+differs from a browser's (unclosed ``<option>``/``<td>`` nest instead of closing; ``<textarea>`` content is
+parsed as markup), the model reads each element's *own* text so the result matches what a browser shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from tmsclient.credentials import Secret
+from tmsclient.errors import PageNotUnderstoodError
+
+#: Pages larger than this are refused rather than parsed; a TMS page is tens of kilobytes.
+MAX_PAGE_CHARS = 16 * 1024 * 1024
+#: How far back in the document a caption is searched for, in nodes.
+_CAPTION_LOOKBACK = 400
+#: Longest text kept for an element with an id or class (error labels, info labels, validation summaries).
+_MAX_ELEMENT_TEXT = 4000
+
+URLENCODED = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+TEXT_PLAIN = "text/plain"
+
+_SUBMIT_TYPES = frozenset({"submit", "image"})
+_BUTTON_TYPES = frozenset({"submit", "image", "reset", "button"})
+_CHECKABLE = frozenset({"radio", "checkbox"})
+#: Input types whose value sanitization strips line breaks (HTML spec, "value sanitization algorithm").
+_STRIP_NEWLINES = frozenset({"text", "search", "tel", "password", "url", "email"})
+_KNOWN_INPUT_TYPES = frozenset({
+    "hidden", "text", "search", "tel", "url", "email", "password", "date", "month", "week", "time",
+    "datetime-local", "number", "range", "color", "checkbox", "radio", "file", "submit", "image", "reset",
+    "button",
+})
+_CONTROL_TAGS = frozenset({"input", "select", "textarea", "button"})
+_LABELABLE = frozenset({"input", "select", "textarea", "button", "meter", "output", "progress"})
+#: Elements whose text is not part of what a person reads as the page's text.
+_NON_TEXT = frozenset({"script", "style", "template", "noscript", "title", "head"})
+#: Elements whose text belongs to a control, not to the caption or label around it.
+_CONTROL_TEXT = frozenset({"select", "option", "optgroup", "textarea", "button", "datalist"})
+_BLOCKS = frozenset({
+    "td", "th", "div", "p", "li", "dt", "dd", "label", "legend", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
+    "table", "form", "fieldset", "section", "article", "body", "ul", "ol", "dl", "center", "caption",
+    "header", "footer", "main", "nav", "aside", "blockquote", "pre",
+})
+#: Elements that are not a "label, value" row of their own (tables are read by rows; lists by their items).
+_PAIR_SKIP = frozenset({
+    "html", "head", "body", "form", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "ul", "ol", "dl",
+    "select", "option", "optgroup", "script", "style", "title", "br", "hr", "img", "input", "textarea",
+    "button", "colgroup", "col",
+})
+#: Blocks that hold many things: their whole text is never one field's caption.
+_CONTAINERS = frozenset({
+    "form", "body", "table", "fieldset", "section", "article", "ul", "ol", "dl", "main", "nav", "aside",
+    "header", "footer", "center", "blockquote", "tr",
+})
+#: A caption longer than this is a paragraph, not a label: only the nearest string is used then.
+_MAX_CAPTION = 200
+_WS = re.compile(r"[\s\u00a0\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff\u200e\u200f]+")
+_POSTBACK = re.compile(r"""__doPostBack\(\s*(['"])(?P<target>.*?)\1\s*,\s*(['"])(?P<arg>.*?)\3\s*\)""", re.S)
+_POSTBACK_OPTIONS = re.compile(
+    r"""WebForm_PostBackOptions\(\s*(['"])(?P<target>.*?)\1\s*,\s*(['"])(?P<arg>.*?)\3""", re.S)
+_STYLE_HIDDEN = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important)?\s*(?:;|$)", re.I)
+
+
+def clean_text(text: str) -> str:
+    """Whitespace (including no-break and zero-width spaces) collapsed to single spaces, ends stripped."""
+    return _WS.sub(" ", text).strip()
+
+
+# ------------------------------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``<option>`` of a select, or one radio button of a group."""
+
+    value: str
+    label: str  # what a person sees: the option's text, or the radio's label
+    selected: bool  # as rendered (after the select default for single selects)
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class Control:
+    """One form-associated control as rendered. ``type`` is the input type, or ``select-one``,
+    ``select-multiple``, ``textarea``, or the button type for ``<button>`` (``button-submit`` etc.)."""
+
+    index: int  # position among the form's controls, in tree order
+    tag: str
+    type: str
+    name: str
+    id: str | None
+    value: str  # rendered value: attribute, textarea text, button value; "" for selects and files
+    checked: bool
+    disabled: bool  # the attribute, or inside a disabled fieldset
+    readonly: bool
+    hidden: bool  # type=hidden, or not displayed (hidden attribute, display:none, visibility:hidden)
+    options: tuple[Option, ...]  # selects only
+    labels: tuple[str, ...]  # texts of <label> elements for this control
+    caption: str | None  # nearest text before the control's field (a preceding cell, a heading, a span)
+    legend: str | None  # legend of the innermost fieldset that holds no other field
+    aria_label: str | None
+    title: str | None
+    text: str  # a <button>'s text content, an image button's alt text
+    dirname: str | None
+    formaction: str | None  # submitter overrides (HTML "formaction", "formmethod", "formenctype")
+    formmethod: str | None
+    formenctype: str | None
+    ancestors: tuple[int, ...]  # serial numbers of enclosing elements, outermost first
+    serial: int  # this element's position among all elements of the page
+    postback: PostBack | None = None  # an onclick that posts back (LinkButton-like buttons)
+
+    @property
+    def is_button(self) -> bool:
+        return self.type in _BUTTON_TYPES or self.type.startswith("button-")
+
+    @property
+    def is_submit_button(self) -> bool:
+        return self.type in _SUBMIT_TYPES or self.type == "button-submit"
+
+    @property
+    def caption_text(self) -> str:
+        """What a person reads on a button: its value, text or alt."""
+        if self.tag == "button":
+            return self.text
+        if self.type == "image":
+            return self.text or self.value
+        return self.value
+
+
+@dataclass(frozen=True)
+class Field:
+    """The controls of a form that share a name, and what labels them: a text box, a radio group, a select."""
+
+    name: str
+    kind: str  # the control type of its first control (radio, checkbox, select-one, text, file, ...)
+    controls: tuple[int, ...]  # indices into Form.controls
+    labels: tuple[str, ...]  # every text that labels the field, strongest first, de-duplicated
+    options: tuple[Option, ...]  # select options or radio buttons, in order
+    id: str | None  # id of the first control; for a radio group, the id prefix ASP.NET gives the list
+    disabled: bool  # every control of the field is disabled
+    hidden: bool  # every control is hidden
+
+    @property
+    def is_secret(self) -> bool:
+        return self.kind == "password"
+
+
+@dataclass(frozen=True)
+class PostBack:
+    """An ASP.NET postback: ``__doPostBack(target, argument)``."""
+
+    target: str
+    argument: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """An ``<a>`` element. ``menu_path`` is the texts of the enclosing list items' own links, outermost first,
+    then this link's text: the path a person follows through a nested menu."""
+
+    text: str
+    href: str | None
+    url: str | None  # href resolved against the page (None for javascript: and empty hrefs)
+    postback: PostBack | None
+    id: str | None
+    menu_path: tuple[str, ...]
+    serial: int
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    header: bool
+    links: tuple[int, ...]  # indices into Page.links
+    controls: tuple[tuple[int, int], ...]  # (form index, control index)
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str | None
+    rows: tuple[Row, ...]
+    serial: int
+
+
+@dataclass(frozen=True)
+class Property:
+    """A read-only ``label -> value`` pair the page shows: adjacent table cells, ``<dt>/<dd>``, or a
+    ``<label for>`` naming a non-control element."""
+
+    label: str
+    value: str
+    serial: int
+
+
+@dataclass(frozen=True)
+class TextElement:
+    """An element with an id or class, and its text (error labels, info labels, validation summaries)."""
+
+    tag: str
+    id: str | None
+    classes: tuple[str, ...]
+    text: str
+    hidden: bool
+    serial: int
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    serial: int
+
+
+@dataclass(frozen=True)
+class AspNetError:
+    """The ASP.NET "yellow screen": ``Server Error in '/app' Application.``"""
+
+    title: str
+    message: str  # the <h2> text, e.g. "Runtime Error" or "Invalid postback or callback argument. ..."
+    details: str  # "Exception Details:" or "Description:" text, when shown
+
+
+@dataclass(frozen=True)
+class Form:
+    """One ``<form>``: where it posts, how it encodes, and its controls in tree order."""
+
+    index: int
+    id: str | None
+    name: str | None
+    action: str  # resolved URL
+    method: str  # "get" or "post"
+    enctype: str
+    controls: tuple[Control, ...]
+    fields: tuple[Field, ...]
+    serial: int
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.enctype == MULTIPART
+
+    def controls_named(self, name: str) -> tuple[Control, ...]:
+        return tuple(c for c in self.controls if c.name == name)
+
+    def field(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def has(self, name: str) -> bool:
+        return any(c.name == name for c in self.controls)
+
+    def submit_buttons(self) -> tuple[Control, ...]:
+        return tuple(c for c in self.controls if c.is_submit_button)
+
+    def current_value(self, name: str) -> str | tuple[str, ...] | bool | None:
+        """The value the field shows now: text, the checked radio's value (None when none is), the selected
+        option value(s), a single checkbox's checked state; None for files."""
+        f = self.field(name)
+        if f is None:
+            raise PageNotUnderstoodError(f"the form has no field named {name}")
+        return field_value(self, f)
+
+    def submission(self, *, submitter: str | Control | None = None,
+                   postback: PostBack | None = None) -> Submission:
+        """A submission of this form as rendered: pressing ``submitter`` (by name or control), or a
+        ``__doPostBack`` postback (no button sent), or an implicit submission with no button."""
+        if submitter is not None and postback is not None:
+            raise ValueError("a submission has a submitter or a postback, not both")
+        button: int | None = None
+        if submitter is not None:
+            button = _resolve_submitter(self, submitter)
+        if postback is not None:
+            for hidden_name in ("__EVENTTARGET", "__EVENTARGUMENT"):
+                if not any(c.name == hidden_name and not c.disabled for c in self.controls):
+                    raise PageNotUnderstoodError(
+                        f"the form has no {hidden_name} field, so it cannot post back to {postback.target}",
+                        hint="the page is not an ASP.NET WebForms page as expected; check --page-url",
+                    )
+        return Submission(self, button, postback, ())
+
+
+def field_value(form: Form, f: Field) -> str | tuple[str, ...] | bool | None:
+    first = form.controls[f.controls[0]]
+    if f.kind == "radio":
+        checked = [o.value for o in f.options if o.selected]
+        return checked[-1] if checked else None
+    if f.kind == "checkbox":
+        if len(f.controls) == 1:
+            return first.checked
+        return tuple(form.controls[i].value for i in f.controls if form.controls[i].checked)
+    if f.kind == "select-one":
+        sel = [o.value for o in first.options if o.selected]
+        return sel[0] if sel else None
+    if f.kind == "select-multiple":
+        return tuple(o.value for o in first.options if o.selected)
+    if f.kind == "file":
+        return None
+    return first.value
+
+
+@dataclass(frozen=True)
+class Page:
+    """A parsed page: everything the driver, verifier and ``discover`` read, and nothing writable."""
+
+    url: str
+    status: int | None
+    title: str
+    headings: tuple[Heading, ...]
+    forms: tuple[Form, ...]
+    links: tuple[Link, ...]
+    tables: tuple[Table, ...]
+    properties: tuple[Property, ...]
+    elements: tuple[TextElement, ...]
+    text: str  # the page's visible text, whitespace collapsed
+    aspnet_error: AspNetError | None
+
+    def element_by_id(self, element_id: str) -> TextElement | None:
+        for e in self.elements:
+            if e.id == element_id:
+                return e
+        return None
+
+    def link_with_postback(self, target: str) -> Link | None:
+        for link in self.links:
+            if link.postback and link.postback.target == target:
+                return link
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ submissions
+
+
+@dataclass(frozen=True)
+class FileField:
+    """A file to upload: its name kept as given (TMS checks the extension); its bytes never show in a repr."""
+
+    filename: str
+    content: bytes = field(repr=False)
+    content_type: str = "application/octet-stream"
+
+    def __repr__(self) -> str:
+        return f"FileField(filename={self.filename!r}, {len(self.content)} bytes)"
+
+
+#: What one entry of a submission carries: text, a secret (revealed only when the request is encoded), a file.
+EntryValue = str | Secret | FileField
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    value: EntryValue
+
+    def __repr__(self) -> str:
+        return f"Entry({self.name!r}, {display_value(self.value)})"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field a submission changes, for a plan: values as a person may see them (secrets ``<hidden>``)."""
+
+    name: str
+    before: str
+    after: str
+
+
+class FormValueError(PageNotUnderstoodError):
+    """A value the page does not offer (ASP.NET event validation would answer 500), or a field that cannot be
+    set (absent, disabled, read-only, the wrong kind)."""
+
+
+_Override = str | Secret | FileField | bool | tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A form plus what a person would change in it. Immutable: ``set``/``check`` return a new submission.
+
+    ``entries()`` gives the entry list to encode; ``method``, ``url`` and ``enctype`` say how. Secrets stay
+    :class:`Secret` objects here; the repr shows only which fields are overridden.
+    """
+
+    form: Form
+    submitter: int | None
+    postback: PostBack | None
+    overrides: tuple[tuple[int, _Override], ...]
+
+    # ---- how to send it
+    @property
+    def _button(self) -> Control | None:
+        return None if self.submitter is None else self.form.controls[self.submitter]
+
+    @property
+    def method(self) -> str:
+        b = self._button
+        m = (b.formmethod if b and b.formmethod else self.form.method).lower()
+        return "POST" if m == "post" else "GET"
+
+    @property
+    def url(self) -> str:
+        b = self._button
+        if b and b.formaction:
+            return urljoin(self.form.action, b.formaction)
+        return self.form.action
+
+    @property
+    def enctype(self) -> str:
+        b = self._button
+        return _enctype(b.formenctype) if b and b.formenctype else self.form.enctype
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.method == "POST" and self.enctype == MULTIPART
+
+    def __repr__(self) -> str:
+        names = sorted({self.form.controls[i].name for i, _ in self.overrides})
+        if self.postback:
+            by = "postback " + self.postback.target
+        else:
+            button = self._button
+            by = f"button {button.name}" if button is not None else "no button"
+        return f"Submission({self.method} {self.url}, {by}, overrides={names}, values=<hidden>)"
+
+    __str__ = __repr__
+
+    # ---- changing it
+    def set(self, name: str, value: str | Secret | FileField | Sequence[str] | None, *,
+            index: int | None = None) -> Submission:
+        """Set a field: text for text-like fields and textareas, a Secret for a password, a value for a radio
+        group or a single select (a sequence for a multiple select), a FileField (or None) for a file input.
+
+        The value must be one the page rendered for radios and selects, and the control must be enabled and
+        not read-only. ``index`` picks one control when several text controls share a name."""
+        controls = [c for c in self.form.controls if c.name == name]
+        if not controls:
+            raise FormValueError(f"the form has no field named {name}")
+        kind = controls[0].type
+        if kind == "radio":
+            if not isinstance(value, str):
+                raise FormValueError(f"field {name} is a radio group; give one of its values")
+            enabled = [c for c in controls if c.value == value and not c.disabled]
+            if not enabled:
+                offered = [c.value for c in controls if not c.disabled]
+                raise FormValueError(
+                    f"field {name} offers no choice {value!r}; got {value!r}, expected one of "
+                    f"{', '.join(repr(v) for v in offered) or 'nothing (all disabled)'}",
+                    hint="TMS refuses values it did not render (HTTP 500); check the page profile",
+                )
+            chosen = enabled[0].index
+            return self._with({c.index: c.index == chosen for c in controls})
+        if kind == "checkbox":
+            raise FormValueError(f"field {name} is a checkbox; use check()")
+        if index is not None:
+            controls = [c for c in controls if c.index == index]
+            if not controls:
+                raise FormValueError(f"control {index} is not named {name}")
+        if len(controls) > 1:
+            raise FormValueError(f"{len(controls)} controls are named {name}; say which one (index=)")
+        control = controls[0]
+        _require_editable(control)
+        if control.type.startswith("select"):
+            values = (value,) if isinstance(value, str) else (
+                tuple(value) if isinstance(value, Sequence) else None)
+            if values is None or any(not isinstance(v, str) for v in values):
+                raise FormValueError(f"field {name} is a select; give an option value")
+            if control.type == "select-one" and len(values) != 1:
+                raise FormValueError(f"field {name} is a single select; give exactly one value")
+            offered = [o.value for o in control.options if not o.disabled]
+            for v in values:
+                if v not in offered:
+                    raise FormValueError(
+                        f"field {name} offers no option {v!r}; got {v!r}, expected one of "
+                        f"{', '.join(repr(o) for o in offered) or 'nothing'}",
+                        hint="TMS refuses values it did not render (HTTP 500); check the page profile",
+                    )
+            return self._with({control.index: values})
+        if control.type == "file":
+            if value is not None and not isinstance(value, FileField):
+                raise FormValueError(f"field {name} is a file input; give a file")
+            return self._with({control.index: value})
+        if control.is_button:
+            raise FormValueError(f"field {name} is a button; press it with submitter=")
+        if isinstance(value, FileField) or not isinstance(value, (str, Secret)):
+            raise FormValueError(f"field {name} is a {control.type} field; give text")
+        return self._with({control.index: value})
+
+    def check(self, name: str, checked: bool = True, *, value: str | None = None) -> Submission:
+        """Tick or clear a checkbox (the one with ``value`` when several share the name)."""
+        controls = [c for c in self.form.controls if c.name == name and c.type == "checkbox"]
+        if value is not None:
+            controls = [c for c in controls if c.value == value]
+        if not controls:
+            raise FormValueError(f"the form has no checkbox named {name}" +
+                                 (f" with value {value!r}" if value is not None else ""))
+        if len(controls) > 1:
+            raise FormValueError(f"{len(controls)} checkboxes are named {name}; say which one (value=)")
+        _require_editable(controls[0])
+        return self._with({controls[0].index: bool(checked)})
+
+    def _with(self, new: dict[int, _Override]) -> Submission:
+        merged = dict(self.overrides)
+        merged.update(new)
+        return replace(self, overrides=tuple(sorted(merged.items())))
+
+    # ---- reading it
+    def _override(self, control: Control) -> tuple[bool, _Override]:
+        for i, v in self.overrides:
+            if i == control.index:
+                return True, v
+        return False, None
+
+    def value_of(self, control: Control) -> _Override:
+        """The value this submission gives a control: its override, or what was rendered."""
+        found, v = self._override(control)
+        if found:
+            return v
+        if control.type in _CHECKABLE:
+            return control.checked
+        if control.type.startswith("select"):
+            return tuple(o.value for o in control.options if o.selected)
+        if control.type == "file":
+            return None
+        return control.value
+
+    def entries(self) -> tuple[Entry, ...]:
+        """The entry list a browser would build (HTML spec, "constructing the entry list")."""
+        out: list[Entry] = []
+        multipart = self.is_multipart
+        for c in self.form.controls:
+            if c.disabled:
+                continue
+            if c.is_button:
+                if self.submitter != c.index or not c.is_submit_button:
+                    continue
+                if c.type == "image":
+                    prefix = f"{c.name}." if c.name else ""
+                    out += [Entry(f"{prefix}x", "0"), Entry(f"{prefix}y", "0")]
+                    continue
+                if c.name:
+                    out.append(Entry(c.name, _crlf(c.value)))
+                continue
+            if not c.name:
+                continue
+            if c.type in _CHECKABLE:
+                if self.value_of(c):
+                    out.append(Entry(c.name, _crlf(c.value)))
+                continue
+            if c.type.startswith("select"):
+                enabled = {o.value for o in c.options if not o.disabled}
+                for v in self.value_of(c) or ():  # type: ignore[union-attr]
+                    if v in enabled:
+                        out.append(Entry(c.name, _crlf(v)))
+                continue
+            if c.type == "file":
+                f = self.value_of(c)
+                if multipart:
+                    out.append(Entry(c.name, f if isinstance(f, FileField) else FileField("", b"")))
+                else:
+                    out.append(Entry(c.name, f.filename if isinstance(f, FileField) else ""))
+                continue
+            v = self.value_of(c)
+            if c.name in ("__EVENTTARGET", "__EVENTARGUMENT") and self.postback is not None:
+                v = self.postback.target if c.name == "__EVENTTARGET" else self.postback.argument
+            elif c.type == "hidden" and c.name.lower() == "_charset_" and not self._override(c)[0]:
+                v = "UTF-8"
+            if isinstance(v, Secret):
+                out.append(Entry(c.name, v))
+            else:
+                out.append(Entry(c.name, _crlf(str(v if v is not None else ""))))
+            if c.dirname and c.type in ("text", "search", "textarea"):
+                out.append(Entry(c.dirname, "ltr"))
+        return tuple(out)
+
+    def changes(self) -> tuple[Change, ...]:
+        """Each overridden field whose value differs from what was rendered, for a plan."""
+        result: list[Change] = []
+        seen: set[str] = set()
+        for i, _v in self.overrides:
+            c = self.form.controls[i]
+            if c.name in seen:
+                continue
+            seen.add(c.name)
+            f = self.form.field(c.name)
+            if f is None:
+                continue
+            before = _display_field(self.form, f, None)
+            after = _display_field(self.form, f, self)
+            if before != after or c.type in ("password", "file"):
+                result.append(Change(c.name, before, after))
+        return tuple(result)
+
+
+def _display_field(form: Form, f: Field, sub: Submission | None) -> str:
+    controls = [form.controls[i] for i in f.controls]
+    if f.kind == "radio":
+        for c in controls:
+            on = sub.value_of(c) if sub else c.checked
+            if on:
+                label = next((o.label for o in f.options if o.value == c.value), "")
+                return f"{label} ({c.value})" if label and label != c.value else c.value
+        return "(none)"
+    if f.kind == "checkbox":
+        states = [bool(sub.value_of(c) if sub else c.checked) for c in controls]
+        if len(controls) == 1:
+            return "checked" if states[0] else "unchecked"
+        return ", ".join(c.value for c, s in zip(controls, states, strict=True) if s) or "(none)"
+    c = controls[0]
+    if f.kind.startswith("select"):
+        values = sub.value_of(c) if sub else tuple(o.value for o in c.options if o.selected)
+        texts = []
+        for v in values or ():  # type: ignore[union-attr]
+            label = next((o.label for o in c.options if o.value == v), "")
+            texts.append(f"{label} ({v})" if label and label != v else v)
+        return ", ".join(texts) or "(none)"
+    value = sub.value_of(c) if sub else (None if c.type == "file" else c.value)
+    return display_value(value, password=c.type == "password")
+
+
+def display_value(value: object, *, password: bool = False) -> str:
+    """A value as a plan or log may show it: secrets and password contents hidden, files by name and size."""
+    if isinstance(value, Secret) or (password and value):
+        return "<hidden>"
+    if isinstance(value, FileField):
+        return f"<file {value.filename}, {len(value.content)} bytes>"
+    if value is None or value == "":
+        return "(empty)"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+
+
+def _require_editable(control: Control) -> None:
+    if control.disabled:
+        raise FormValueError(f"field {control.name} is disabled on the page; it cannot be changed")
+    if control.readonly and control.type not in ("file",):
+        raise FormValueError(f"field {control.name} is read-only on the page; it cannot be changed")
+
+
+def _resolve_submitter(form: Form, submitter: str | Control) -> int:
+    if isinstance(submitter, Control):
+        candidates = [c for c in form.controls if c.index == submitter.index and c.serial == submitter.serial]
+    else:
+        candidates = [c for c in form.controls if c.name == submitter and c.is_button]
+    if not candidates:
+        raise FormValueError(f"the form has no button {getattr(submitter, 'name', submitter)}")
+    if len(candidates) > 1:
+        raise FormValueError(f"{len(candidates)} buttons are named {submitter}; pass the control itself")
+    button = candidates[0]
+    if not button.is_submit_button:
+        raise FormValueError(
+            f"{button.name or button.caption_text!r} is a {button.type} button; it does not submit")
+    if button.disabled:
+        raise FormValueError(f"button {button.name} is disabled on the page")
+    return button.index
+
+
+def _enctype(value: str | None) -> str:
+    v = (value or "").strip().lower()
+    return v if v in (URLENCODED, MULTIPART, TEXT_PLAIN) else URLENCODED
+
+
+# ---------------------------------------------------------------------------------------------------- parsing
+
+
+def parse_page(
+    html: str | bytes, url: str, *, status: int | None = None, encoding: str | None = None,
+) -> Page:
+    """Parse a page: any input gives a :class:`Page` or a :class:`PageNotUnderstoodError`, nothing else."""
+    try:
+        if isinstance(html, (bytes, bytearray)):
+            html = bytes(html).decode(encoding or "utf-8", errors="replace")
+        if not isinstance(html, str):
+            raise PageNotUnderstoodError(f"the page at {_short(url)} is not text")
+        if len(html) > MAX_PAGE_CHARS:
+            raise PageNotUnderstoodError(
+                f"the page at {_short(url)} is too large: got {len(html)} characters, "
+                f"expected at most {MAX_PAGE_CHARS}")
+        return _Parser(html, url, status).page()
+    except PageNotUnderstoodError:
+        raise
+    except (Exception, RecursionError) as exc:  # the contract: nothing but our error escapes a parse
+        raise PageNotUnderstoodError(
+            f"the page at {_short(url)} could not be parsed ({type(exc).__name__})",
+            hint="rerun with -vv and report the page if it is a TMS page",
+        ) from exc
+
+
+def _short(url: str) -> str:
+    return url if len(url) < 200 else url[:200] + "..."
+
+
+class _Parser:
+    """One parse: elements numbered in tree order, then a few linear passes derive everything.
+
+    Per-element facts (hidden, in a disabled fieldset, form owner, enclosing cell/row/table/fieldset) are
+    inherited top-down in one pass, so that deep or hostile documents cost linear time, not quadratic."""
+
+    def __init__(self, html: str, url: str, status: int | None) -> None:
+        from bs4 import BeautifulSoup
+
+        self.url = url
+        self.status = status
+        self.soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore",
+                                  multi_valued_attributes=None)
+        self.elements: list[Any] = list(self.soup.find_all(True))
+        self.serial: dict[int, int] = {id(e): i for i, e in enumerate(self.elements)}
+        self.base = self._base_url()
+        self.first_by_id: dict[str, Any] = {}
+        for e in self.elements:
+            eid = _attr(e, "id")
+            if eid and eid not in self.first_by_id:
+                self.first_by_id[eid] = e
+        self._inherit()
+
+    def _inherit(self) -> None:
+        self.hidden: dict[int, bool] = {}
+        self.ctrl_text: dict[int, bool] = {}  # inside a select, option, textarea, button or datalist
+        self.fs_disabled: dict[int, bool] = {}
+        self.in_datalist: dict[int, bool] = {}
+        self.form_of: dict[int, Any] = {}
+        self.fieldset_of: dict[int, Any] = {}
+        self.cell_of: dict[int, Any] = {}  # nearest td/th, the element itself included
+        self.row_of: dict[int, Any] = {}  # nearest tr, itself included
+        self.table_of: dict[int, Any] = {}  # nearest table, itself included
+        self.li_of: dict[int, Any] = {}  # nearest li, itself included
+        self.has_control: set[int] = set()  # elements holding a visible-kind control (not type=hidden)
+        for e in self.elements:
+            p = e.parent
+            pid = id(p)
+            inner = pid in self.serial
+
+            def get(d: dict[int, Any], default: Any = None, pid: int = pid, inner: bool = inner) -> Any:
+                return d.get(pid, default) if inner else default
+
+            style = _attr(e, "style") or ""
+            self.hidden[id(e)] = bool(get(self.hidden, False) or e.has_attr("hidden")
+                                      or _STYLE_HIDDEN.search(style) or e.name in _NON_TEXT)
+            self.ctrl_text[id(e)] = bool(get(self.ctrl_text, False) or e.name in _CONTROL_TEXT)
+            fsd = bool(get(self.fs_disabled, False))
+            if inner and p.name == "fieldset" and p.has_attr("disabled"):
+                legend = next((c for c in p.find_all(True, recursive=False) if c.name == "legend"), None)
+                if e is not legend:
+                    fsd = True
+            self.fs_disabled[id(e)] = fsd
+            self.in_datalist[id(e)] = bool(get(self.in_datalist, False) or (inner and p.name == "datalist"))
+            owner = get(self.form_of)
+            if e.name == "form" and owner is None:
+                owner = e  # a form inside a form is ignored, as an HTML parser ignores the nested tag
+            self.form_of[id(e)] = owner
+            self.fieldset_of[id(e)] = p if inner and p.name == "fieldset" else get(self.fieldset_of)
+            self.cell_of[id(e)] = e if e.name in ("td", "th") else get(self.cell_of)
+            self.row_of[id(e)] = e if e.name == "tr" else get(self.row_of)
+            self.table_of[id(e)] = e if e.name == "table" else get(self.table_of)
+            self.li_of[id(e)] = e if e.name == "li" else get(self.li_of)
+            if e.name in _CONTROL_TAGS and not _is_hidden_input(e):
+                for a in e.parents:
+                    if id(a) in self.has_control:
+                        break
+                    self.has_control.add(id(a))
+
+    def _up(self, mapping: dict[int, Any], e: Any) -> Any:
+        """The nearest mapped ancestor strictly above ``e``."""
+        p = e.parent
+        return mapping.get(id(p)) if p is not None else None
+
+    def _base_url(self) -> str:
+        base = self.soup.find("base", href=True)
+        href = _attr(base, "href") if base is not None else None
+        if href and href.strip():
+            try:
+                return urljoin(self.url, href.strip())
+            except ValueError:
+                return self.url
+        return self.url
+
+    def _resolve(self, href: str | None) -> str | None:
+        if href is None:
+            return None
+        href = href.strip()
+        if not href or href == "#" or href.lower().startswith(("javascript:", "mailto:", "data:")):
+            return None
+        try:
+            resolved = urljoin(self.base, href)
+            urlsplit(resolved)
+        except ValueError:
+            return None
+        return resolved
+
+    # ---- the page
+    def page(self) -> Page:
+        forms = self._forms()
+        links = self._links()
+        title_el = self.soup.find("title")
+        title = clean_text(title_el.get_text())[:_MAX_ELEMENT_TEXT] if title_el is not None else ""
+        headings = tuple(
+            Heading(int(e.name[1]), self._text(e), self.serial[id(e)])
+            for e in self.elements if e.name in ("h1", "h2", "h3", "h4", "h5", "h6")
+        )
+        return Page(
+            url=self.url,
+            status=self.status,
+            title=title,
+            headings=headings,
+            forms=forms,
+            links=links,
+            tables=self._tables(forms, links),
+            properties=self._properties(),
+            elements=self._text_elements(),
+            text=self._text(self.soup.find("body") or self.soup, limit=200_000),
+            aspnet_error=self._aspnet_error(title, headings),
+        )
+
+    # ---- text
+    def _visible(self, node: Any, *, control_text: bool) -> bool:
+        """A string a person sees (not a comment, script, hidden element, or, unless asked, a control's)."""
+        from bs4.element import PreformattedString
+
+        if isinstance(node, PreformattedString):
+            return False
+        parent = node.parent
+        if parent is None or self.hidden.get(id(parent), False):
+            return False
+        return control_text or not self.ctrl_text.get(id(parent), False)
+
+    def _text(self, root: Any, *, control_text: bool = True, cell: Any = None,
+              limit: int = _MAX_ELEMENT_TEXT) -> str:
+        """Visible text under ``root``; with ``cell``, only strings whose nearest cell is that cell (so a
+        cell's text leaves out nested cells, which html.parser makes of unclosed ``<td>``s)."""
+        from bs4 import NavigableString
+
+        parts: list[str] = []
+        size = 0
+        for node in root.descendants:
+            if not isinstance(node, NavigableString) or not self._visible(node, control_text=control_text):
+                continue
+            if cell is not None and self.cell_of.get(id(node.parent)) is not cell:
+                continue
+            parts.append(str(node))
+            size += len(node)
+            if size > limit * 2:
+                break
+        return clean_text(" ".join(parts))[:limit]
+
+    def _cell_text(self, cell: Any) -> str:
+        return self._text(cell, control_text=False, cell=cell)
+
+    # ---- forms and controls
+    def _forms(self) -> tuple[Form, ...]:
+        form_elements = [e for e in self.elements if e.name == "form" and self.form_of.get(id(e)) is e]
+        by_form: dict[int, list[Any]] = {id(f): [] for f in form_elements}
+        for e in self.elements:
+            if e.name not in _CONTROL_TAGS or self.in_datalist.get(id(e)):
+                continue
+            owner_attr = _attr(e, "form")
+            if owner_attr is not None:
+                target = self.first_by_id.get(owner_attr)
+                owner = target if target is not None and id(target) in by_form else None
+            else:
+                owner = self.form_of.get(id(e))
+            if owner is not None:
+                by_form[id(owner)].append(e)
+        labels = self._labels()
+        forms = []
+        for fi, f in enumerate(form_elements):
+            first_of_name: dict[str, Any] = {}
+            for e in by_form[id(f)]:
+                first_of_name.setdefault(_attr(e, "name") or "", e)
+            controls = _last_radio_wins(tuple(
+                self._control(i, e, labels, first_of_name.get(_attr(e, "name") or "", e))
+                for i, e in enumerate(by_form[id(f)])
+            ))
+            method = (_attr(f, "method") or "get").strip().lower()
+            action_attr = _attr(f, "action")
+            action = self.url if not action_attr or not action_attr.strip() else (
+                self._resolve(action_attr) or self.url)
+            forms.append(Form(
+                index=fi,
+                id=_attr(f, "id"),
+                name=_attr(f, "name"),
+                action=action,
+                method="post" if method == "post" else "get",
+                enctype=_enctype(_attr(f, "enctype")),
+                controls=controls,
+                fields=_group_fields(controls),
+                serial=self.serial[id(f)],
+            ))
+        return tuple(forms)
+
+    def _labels(self) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for lab in self.elements:
+            if lab.name != "label":
+                continue
+            target = None
+            for_id = _attr(lab, "for")
+            if for_id is not None:
+                cand = self.first_by_id.get(for_id)
+                if cand is not None and cand.name in _LABELABLE and not _is_hidden_input(cand):
+                    target = cand
+            else:
+                target = next((d for d in lab.find_all(list(_LABELABLE)) if not _is_hidden_input(d)), None)
+            if target is None:
+                continue
+            text = self._text(lab, control_text=False)
+            if text:
+                out.setdefault(id(target), []).append(text)
+        return out
+
+    def _control(self, index: int, e: Any, labels: dict[int, list[str]], anchor: Any) -> Control:
+        tag = e.name
+        options: tuple[Option, ...] = ()
+        value = ""
+        text = ""
+        if tag == "input":
+            raw_type = (_attr(e, "type") or "text").strip().lower()
+            ctype = raw_type if raw_type in _KNOWN_INPUT_TYPES else "text"
+            value = _attr(e, "value") or ""
+            if ctype in _CHECKABLE and not e.has_attr("value"):
+                value = "on"
+            if ctype in _STRIP_NEWLINES:
+                value = value.replace("\r", "").replace("\n", "")
+            if ctype == "file":
+                value = ""
+            if ctype == "image":
+                text = _attr(e, "alt") or ""
+        elif tag == "select":
+            multiple = e.has_attr("multiple")
+            ctype = "select-multiple" if multiple else "select-one"
+            options = self._options(e, multiple, _display_size(e, multiple))
+        elif tag == "textarea":
+            ctype = "textarea"
+            raw = "".join(str(s) for s in e.strings)
+            # An HTML parser drops one newline right after <textarea>; html.parser keeps it.
+            value = raw[2:] if raw.startswith("\r\n") else raw[1:] if raw.startswith("\n") else raw
+        else:
+            btype = (_attr(e, "type") or "submit").strip().lower()
+            ctype = "button-" + (btype if btype in ("submit", "reset", "button") else "submit")
+            value = _attr(e, "value") or ""
+            text = self._text(e)
+        name = _attr(e, "name") or ""
+        fieldset = self.fieldset_of.get(id(e))
+        return Control(
+            index=index,
+            tag=tag,
+            type=ctype,
+            name=name,
+            id=_attr(e, "id"),
+            value=value,
+            checked=ctype in _CHECKABLE and e.has_attr("checked"),
+            disabled=e.has_attr("disabled") or self.fs_disabled.get(id(e), False),
+            readonly=e.has_attr("readonly") and tag in ("input", "textarea"),
+            hidden=ctype == "hidden" or self.hidden.get(id(e), False),
+            options=options,
+            labels=tuple(dict.fromkeys(labels.get(id(e), []))),
+            caption=None if ctype == "hidden" else self._caption(e if ctype not in _CHECKABLE else anchor),
+            legend=self._legend(fieldset, name) if fieldset is not None else None,
+            aria_label=clean_text(_attr(e, "aria-label") or "") or None,
+            title=clean_text(_attr(e, "title") or "") or None,
+            text=clean_text(text),
+            dirname=(_attr(e, "dirname") or None) if tag in ("input", "textarea") else None,
+            formaction=_attr(e, "formaction"),
+            formmethod=_attr(e, "formmethod"),
+            formenctype=_attr(e, "formenctype"),
+            ancestors=tuple(self.serial[id(a)] for a in reversed(list(e.parents)) if id(a) in self.serial),
+            serial=self.serial[id(e)],
+            postback=_parse_postback(_attr(e, "onclick") or ""),
+        )
+
+    def _options(self, select: Any, multiple: bool, size: int) -> tuple[Option, ...]:
+        from bs4 import NavigableString
+
+        raw: list[tuple[str, str, bool, bool]] = []
+        for o in select.find_all("option"):
+            if self.in_datalist.get(id(o)):
+                continue
+            # html.parser nests unclosed options: an option's own text stops at the next option.
+            own = clean_text("".join(
+                str(s) for s in o.descendants
+                if isinstance(s, NavigableString) and _nearest(s.parent, ("option",)) is o
+                and self._visible(s, control_text=True)))
+            value = _attr(o, "value")
+            disabled = o.has_attr("disabled") or any(
+                a.name == "optgroup" and a.has_attr("disabled") for a in _ancestors_until(o.parent, select))
+            raw.append((own if value is None else value, _attr(o, "label") or own, o.has_attr("selected"),
+                        disabled))
+        selected = [r[2] for r in raw]
+        if not multiple:
+            # A single select shows one option: the last "selected" one; with none and a display size of 1,
+            # the first enabled option (HTML spec, "selectedness setting algorithm").
+            last = max((i for i, s in enumerate(selected) if s), default=None)
+            selected = [i == last for i in range(len(raw))]
+            if last is None and size == 1:
+                first = next((i for i, r in enumerate(raw) if not r[3]), None)
+                if first is not None:
+                    selected[first] = True
+        return tuple(Option(v, lab, sel, dis) for (v, lab, _s, dis), sel in zip(raw, selected, strict=True))
+
+    def _legend(self, fieldset: Any, name: str) -> str | None:
+        """A fieldset's legend labels a field only when the fieldset holds that field alone."""
+        legend = next((c for c in fieldset.find_all(True, recursive=False) if c.name == "legend"), None)
+        if legend is None:
+            return None
+        names = {(_attr(c, "name") or "") for c in fieldset.find_all(list(_CONTROL_TAGS))
+                 if not _is_hidden_input(c) and not _is_button(c)}
+        if names != {name}:
+            return None
+        return self._text(legend) or None
+
+    def _caption(self, anchor: Any) -> str | None:
+        """The nearest visible text before a field, read as a person would.
+
+        Walking back from the field's first control: the first string that can name a field decides. When its
+        block (cell, div, label, paragraph...) lies before the control, the block's whole text is the caption
+        (a ``PropertyName`` cell, a ``<label>``, a heading-like div). When the block holds the control itself
+        (``<p>Host Name: <input></p>``), the caption is that block's text before the control. The walk stops
+        at any other control, so a field never borrows the caption of the field before it."""
+        from bs4 import NavigableString
+
+        name = _attr(anchor, "name")
+        own_ancestors = {id(a) for a in anchor.parents}
+        collected: list[str] = []
+        block = None
+        for steps, node in enumerate(anchor.previous_elements):
+            if steps > _CAPTION_LOOKBACK:
+                break
+            if isinstance(node, NavigableString):
+                if not self._visible(node, control_text=False):
+                    continue
+                if block is None:
+                    if not _label_like(str(node)) or _nearest(node.parent, ("a",)) is not None:
+                        continue  # link texts (Edit, menu entries) never name a field
+                    lab = _nearest(node.parent, ("label",))
+                    if lab is not None and id(lab) not in own_ancestors and self._labels_other(lab, name):
+                        return None  # the text is another control's label
+                    found = _nearest(node.parent, _BLOCKS)
+                    if found is None or (found.name in _CONTAINERS and id(found) not in own_ancestors):
+                        return clean_text(str(node)) or None
+                    if id(found) not in own_ancestors:
+                        text = self._cell_text(found) if found.name in ("td", "th") else self._text(
+                            found, control_text=False)
+                        return (text if len(text) <= _MAX_CAPTION else clean_text(str(node))) or None
+                    block = found
+                elif not _is_inside(node.parent, block):
+                    break
+                collected.append(str(node))
+                continue
+            if id(node) in own_ancestors:
+                if node is block or node.name == "form":
+                    break
+                continue
+            if node.name == "form" or (node.name == "br" and block is not None):
+                break
+            if node.name in _CONTROL_TAGS and not _is_hidden_input(node) and not (
+                    name and _attr(node, "name") == name):
+                break
+        return clean_text(" ".join(reversed(collected))) or None
+
+    def _labels_other(self, label: Any, name: str | None) -> bool:
+        """Whether a <label> belongs to a control other than those named ``name``."""
+        for_id = _attr(label, "for")
+        target = self.first_by_id.get(for_id) if for_id is not None else next(
+            (d for d in label.find_all(list(_LABELABLE)) if not _is_hidden_input(d)), None)
+        if target is None or target.name not in _LABELABLE:
+            return False
+        return not name or _attr(target, "name") != name
+
+    # ---- links, tables, properties, text elements
+    def _links(self) -> tuple[Link, ...]:
+        links = []
+        for e in self.elements:
+            if e.name != "a":
+                continue
+            href = _attr(e, "href")
+            postback = _parse_postback(href or "") or _parse_postback(_attr(e, "onclick") or "")
+            text = self._text(e) or clean_text(_attr(e, "title") or "") or clean_text(" ".join(
+                _attr(img, "alt") or "" for img in e.find_all("img")))
+            links.append(Link(
+                text=text,
+                href=href,
+                url=self._resolve(href),
+                postback=postback,
+                id=_attr(e, "id"),
+                menu_path=(*self._menu_ancestors(e), text),
+                serial=self.serial[id(e)],
+                title=_attr(e, "title"),
+            ))
+        return tuple(links)
+
+    def _menu_ancestors(self, a: Any) -> tuple[str, ...]:
+        """Texts of the list items around a link's own item: each item's first link (or span) text."""
+        path: list[str] = []
+        li = self._up(self.li_of, self.li_of.get(id(a)) or a) if self.li_of.get(id(a)) is not None else None
+        guard = 0
+        while li is not None and guard < 64:
+            guard += 1
+            head = next(
+                (c for c in li.find_all(True, recursive=False) if c.name in ("a", "span", "div", "b")), None)
+            text = self._text(head) if head is not None else clean_text(
+                next((str(s) for s in li.find_all(string=True, recursive=False) if s.strip()), ""))
+            path.append(text)
+            li = self._up(self.li_of, li)
+        return tuple(reversed(path))
+
+    def _tables(self, forms: tuple[Form, ...], links: tuple[Link, ...]) -> tuple[Table, ...]:
+        link_index = {link.serial: i for i, link in enumerate(links)}
+        control_index = {c.serial: (f.index, c.index) for f in forms for c in f.controls}
+        rows_of: dict[int, list[Any]] = {}
+        cells_of: dict[int, list[Any]] = {}
+        inner_of: dict[int, list[Any]] = {}
+        for e in self.elements:
+            if e.name == "tr":
+                t = self._up(self.table_of, e)
+                if t is not None:
+                    rows_of.setdefault(id(t), []).append(e)
+            elif e.name in ("td", "th"):
+                r = self._up(self.row_of, e)
+                if r is not None and self._up(self.table_of, e) is self.table_of.get(id(r)):
+                    cells_of.setdefault(id(r), []).append(e)
+            if e.name == "a" or e.name in _CONTROL_TAGS:
+                c = self._up(self.cell_of, e)
+                if c is not None:
+                    inner_of.setdefault(id(c), []).append(e)
+        tables = []
+        for t in self.elements:
+            if t.name != "table":
+                continue
+            rows = []
+            for tr in rows_of.get(id(t), []):
+                cells = []
+                for cell in cells_of.get(id(tr), []):
+                    inner = inner_of.get(id(cell), [])
+                    cells.append(Cell(
+                        text=self._cell_text(cell),
+                        header=cell.name == "th",
+                        links=tuple(link_index[self.serial[id(d)]] for d in inner if d.name == "a"),
+                        controls=tuple(control_index[self.serial[id(d)]] for d in inner
+                                       if self.serial[id(d)] in control_index),
+                    ))
+                rows.append(Row(tuple(cells)))
+            tables.append(Table(_attr(t, "id"), tuple(rows), self.serial[id(t)]))
+        return tuple(tables)
+
+    def _properties(self) -> tuple[Property, ...]:
+        props: list[Property] = []
+        cells_of: dict[int, list[Any]] = {}
+        for e in self.elements:
+            if e.name in ("td", "th"):
+                r = self._up(self.row_of, e)
+                if r is not None:
+                    cells_of.setdefault(id(r), []).append(e)
+        for tr in self.elements:
+            if tr.name != "tr":
+                continue
+            texts = [(c, self._cell_text(c)) for c in cells_of.get(id(tr), [])]
+            first = next((i for i, (_c, tx) in enumerate(texts) if tx), None)
+            if first is None or first + 1 >= len(texts):
+                continue
+            (label_cell, label), (value_cell, value) = texts[first], texts[first + 1]
+            if label_cell.name == "th" and value_cell.name == "th":
+                continue  # a grid's header row, not a value
+            if id(label_cell) not in self.has_control and id(value_cell) not in self.has_control:
+                props.append(Property(label, value, self.serial[id(tr)]))
+        for e in self.elements:
+            # A row of two text elements: <div><span>Thumbprint</span> <span id=..>AB12..</span></div>.
+            if e.name in _PAIR_SKIP or id(e) in self.has_control:
+                continue
+            kids = e.find_all(True, recursive=False)
+            if len(kids) != 2 or any(k.name in _PAIR_SKIP for k in kids):
+                continue
+            if any(str(s).strip() for s in e.find_all(string=True, recursive=False)
+                   if self._visible(s, control_text=False)):
+                continue
+            label, value = self._text(kids[0]), self._text(kids[1])
+            if label and value:
+                props.append(Property(label, value, self.serial[id(e)]))
+        for dt_el in self.elements:
+            if dt_el.name != "dt":
+                continue
+            dd = dt_el.find_next_sibling(["dd", "dt"])
+            if dd is not None and dd.name == "dd" and id(dd) not in self.has_control:
+                props.append(Property(self._text(dt_el), self._text(dd), self.serial[id(dt_el)]))
+        for lab in self.elements:
+            if lab.name != "label":
+                continue
+            target = self.first_by_id.get(_attr(lab, "for") or "")
+            if target is not None and target.name not in _LABELABLE and id(target) not in self.has_control:
+                props.append(Property(self._text(lab), self._text(target), self.serial[id(lab)]))
+        return tuple(sorted((p for p in props if p.label), key=lambda p: p.serial))
+
+    def _text_elements(self) -> tuple[TextElement, ...]:
+        out = []
+        skip = _NON_TEXT | _CONTROL_TAGS | {"form", "html", "body", "table", "tbody", "tr", "option", "head"}
+        for e in self.elements:
+            eid = _attr(e, "id")
+            cls = _attr(e, "class")
+            if (not eid and not cls) or e.name in skip:
+                continue
+            out.append(TextElement(
+                tag=e.name,
+                id=eid,
+                classes=tuple((cls or "").split()),
+                text=self._text(e, control_text=False),
+                hidden=self.hidden.get(id(e), False),
+                serial=self.serial[id(e)],
+            ))
+        return tuple(out)
+
+    def _aspnet_error(self, title: str, headings: tuple[Heading, ...]) -> AspNetError | None:
+        h1 = next((h.text for h in headings if h.level == 1 and h.text.startswith("Server Error in")), None)
+        if h1 is None:
+            return None
+        message = next((h.text for h in headings if h.level == 2 and h.text), "") or title
+        details = ""
+        for b in self.soup.find_all("b"):
+            label = clean_text(b.get_text())
+            if not label.startswith(("Exception Details", "Description")):
+                continue
+            rest = []
+            for sib in b.next_siblings:
+                if getattr(sib, "name", None) in ("br", "p", "b"):
+                    break
+                rest.append(sib.get_text() if hasattr(sib, "get_text") else str(sib))
+            details = clean_text(" ".join(rest))
+            if label.startswith("Exception Details"):
+                break
+        return AspNetError(title=title or h1, message=message[:1000], details=details[:1000])
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _attr(e: Any, name: str) -> str | None:
+    if e is None:
+        return None
+    v = e.get(name)
+    if v is None:
+        return None
+    return v if isinstance(v, str) else " ".join(v)
+
+
+def _is_hidden_input(e: Any) -> bool:
+    return e.name == "input" and (_attr(e, "type") or "").strip().lower() == "hidden"
+
+
+def _is_button(e: Any) -> bool:
+    if e.name == "button":
+        return True
+    return e.name == "input" and (_attr(e, "type") or "").strip().lower() in _BUTTON_TYPES
+
+
+
+def _display_size(select: Any, multiple: bool) -> int:
+    try:
+        size = int((_attr(select, "size") or "").strip())
+    except ValueError:
+        size = 0
+    return size if size > 0 else (4 if multiple else 1)
+
+
+def _ancestors_until(e: Any, root: Any) -> Iterator[Any]:
+    while e is not None and e is not root:
+        yield e
+        e = e.parent
+
+
+def _nearest(e: Any, names: Sequence[str] | frozenset[str]) -> Any:
+    while e is not None:
+        if getattr(e, "name", None) in names:
+            return e
+        e = e.parent
+    return None
+
+
+
+def _is_inside(e: Any, root: Any) -> bool:
+    while e is not None:
+        if e is root:
+            return True
+        e = e.parent
+    return False
+
+
+def _label_like(text: str) -> bool:
+    """Text that can name a field: not blank and not only required-field markers or punctuation."""
+    return bool(re.sub(r"[\s\u00a0*:\-|]+", "", text))
+
+
+def _parse_postback(text: str) -> PostBack | None:
+    m = _POSTBACK.search(text) or _POSTBACK_OPTIONS.search(text)
+    if m is None:
+        return None
+    return PostBack(_js_unescape(m.group("target")), _js_unescape(m.group("arg")))
+
+
+def _js_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _last_radio_wins(controls: tuple[Control, ...]) -> tuple[Control, ...]:
+    """Checking a radio unchecks the others of its group while the page loads: the last checked one stays."""
+    last: dict[str, int] = {}
+    for c in controls:
+        if c.type == "radio" and c.checked and c.name:
+            last[c.name] = c.index
+    return tuple(
+        replace(c, checked=False) if c.type == "radio" and c.checked and last.get(c.name) != c.index else c
+        for c in controls
+    )
+
+
+def _group_fields(controls: Iterable[Control]) -> tuple[Field, ...]:
+    groups: dict[str, list[Control]] = {}
+    for c in controls:
+        if not c.name or c.is_button:
+            continue
+        groups.setdefault(c.name, []).append(c)
+    fields = []
+    for name, group in groups.items():
+        first = group[0]
+        kind = first.type
+        labels: list[str] = []
+        options: tuple[Option, ...] = ()
+        if kind == "radio":
+            options = tuple(Option(c.value, (c.labels[0] if c.labels else c.value), c.checked, c.disabled)
+                            for c in group)
+            for c in group:
+                labels += [t for t in (c.aria_label, c.caption, c.legend, c.title) if t]
+        else:
+            if kind.startswith("select"):
+                options = first.options
+            for c in group:
+                labels += list(c.labels)
+            for c in group:
+                labels += [t for t in (c.aria_label, c.caption, c.legend, c.title) if t]
+        fid = first.id
+        if kind == "radio" and fid and re.search(r"_\d+$", fid):
+            fid = re.sub(r"_\d+$", "", fid)
+        fields.append(Field(
+            name=name,
+            kind=kind,
+            controls=tuple(c.index for c in group),
+            labels=tuple(dict.fromkeys(labels)),
+            options=options,
+            id=fid,
+            disabled=all(c.disabled for c in group),
+            hidden=all(c.hidden for c in group),
+        ))
+    return tuple(fields)
