@@ -245,3 +245,22 @@ def test_passwords_may_hold_colons_spaces_and_non_ascii(emulator_factory):
     em = emulator_factory(users=[user])
     assert Browser(em, user).get().status == 200
     assert Browser(em, user, basic=False, style="upn").get().status == 200
+
+
+def test_ntlm_login_works_when_pyspnego_hash_helpers_are_missing(emulator_factory, monkeypatch):
+    """The user store falls back to pyspnego's plain DOMAIN:USER:PASSWORD form if its private helpers move."""
+    import sys
+
+    import requests
+    from requests_ntlm import HttpNtlmAuth
+
+    monkeypatch.setitem(sys.modules, "spnego._ntlm_raw.crypto", None)  # makes the import raise ImportError
+    emu = emulator_factory()
+    domain, name, password = emu.admin
+    for login in (f"{domain}\\{name}", name):
+        with requests.Session() as s:
+            r = s.get(emu.url, auth=HttpNtlmAuth(login, password), verify=emu.ca_file, timeout=10)
+            assert r.status_code == 200, login
+        with requests.Session() as s:
+            r = s.get(emu.url, auth=HttpNtlmAuth(login, password + "x"), verify=emu.ca_file, timeout=10)
+            assert r.status_code == 401, login

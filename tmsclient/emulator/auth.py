@@ -89,16 +89,25 @@ class UserDirectory:
         The smbpasswd form (LM and NT hashes) keeps passwords off the disk and lets them hold colons, which
         the DOMAIN:USER:PASSWORD form cannot.
         """
-        from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1  # pyspnego's own hash functions
+        try:
+            # pyspnego's own hash functions (private: MD4 is missing from OpenSSL 3's default provider).
+            from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
+        except ImportError:  # a pyspnego that moved them: fall back to the documented plain form
+            lmowfv1 = ntowfv1 = None  # type: ignore[assignment]
 
         lines: list[str] = []
         bare_seen: set[str] = set()
         for user in self.users:
-            hashes = f"{lmowfv1(user.password).hex().upper()}:{ntowfv1(user.password).hex().upper()}"
             names = [f"{user.domain}\\{user.name}", f"{user.name}@{user.domain}"] if user.domain else []
             if user.name.lower() not in bare_seen:  # a bare name logs in as the first account with that name
                 bare_seen.add(user.name.lower())
                 names.append(user.name)
+            if lmowfv1 is None or ntowfv1 is None:
+                lines.append(f"{user.domain}:{user.name}:{user.password}")
+                if user.name.lower() in (n.lower() for n in names):
+                    lines.append(f":{user.name}:{user.password}")
+                continue
+            hashes = f"{lmowfv1(user.password).hex().upper()}:{ntowfv1(user.password).hex().upper()}"
             lines.extend(f"{name}:1000:{hashes}:[U]:LCT-00000000" for name in names)
         write_file_atomic(path, ("\n".join(lines) + "\n").encode(), mode=0o600, force=True, what="NTLM user store")
 
