@@ -1,6 +1,7 @@
 <%@ Page Language="C#" EnableViewState="false" EnableSessionState="false" %>
 <%-- Stand-in only (a real TMS has no such page): answered without authentication so staging/up can tell when
-     the Mono backend runs; it compiles the front controller first so the first real request is warm. --%>
+     the Mono backend runs; it compiles the front controller first so the first real request is warm, and
+     writes the seeded settings to the data file, so that file exists (and can be compared) once up is ready. --%>
 <script runat="server">
 protected void Page_Load(object sender, EventArgs e)
 {
@@ -13,6 +14,7 @@ protected void Page_Load(object sender, EventArgs e)
         if (System.IO.File.Exists(Server.MapPath(page)))
             System.Web.Compilation.BuildManager.GetCompiledType(page);
     }
+    TmsStandIn.Store.Load();
     Response.Write("ready\n");
 }
 </script>

@@ -234,10 +234,17 @@ def test_wrong_password_401(staging_stack: StagingStack) -> None:
 
 
 def test_gss_ntlmssp_account_name_matching(staging_stack: StagingStack) -> None:
-    """Facts: gss-ntlmssp matches the domain case-sensitively (Windows would not), accepts an empty
-    domain, and does not understand a UPN (user@DOMAIN)."""
+    """Facts: gss-ntlmssp matches the domain case-sensitively (Windows would not) but the user name in any
+    case, accepts an empty domain, and does not understand a UPN (user@DOMAIN)."""
     admin = staging_stack.users[ADMIN]
-    cases = {f"TMS\\{ADMIN}": 200, ADMIN: 200, f"tms\\{ADMIN}": 401, f"{ADMIN}@TMS": 401}
+    cases = {
+        f"TMS\\{ADMIN}": 200,
+        ADMIN: 200,
+        f"TMS\\{ADMIN.upper()}": 200,
+        f"tms\\{ADMIN}": 401,
+        f"Tms\\{ADMIN}": 401,
+        f"{ADMIN}@TMS": 401,
+    }
     seen = {}
     for login, _ in cases.items():
         s = staging_stack.session(None)
@@ -510,6 +517,49 @@ def test_failed_import_shows_error_and_stores_nothing(
     )
 
 
+@pytest.mark.parametrize(
+    ("password", "refused"),
+    [("Tms<cert>2027", True), ("Tms&#65;2027", True), ("Tms<!2027", True), ("Tms</2027", False),
+     ("Tms<?2027", False), ("Tms<1&2027", False)],
+)
+def test_asp_net_request_validation_of_the_password(
+    staging_stack: StagingStack, pfx_files: dict[str, Pfx], password: str, refused: bool
+) -> None:
+    """Fact (System.Web request validation, validateRequest on, the ASP.NET default): a posted value with
+    '<' followed by a letter or '!', or with '&#', is refused with HttpRequestValidationException, HTTP 500,
+    before any page code runs, the password box included; nothing is imported or stored. .NET 4.x refuses
+    '</' and '<?' too (CrossSiteScriptingValidation.IsDangerousString); Mono lets them through."""
+    pfx = pfx_files["legacy"]
+    if not refused:  # a file with this password, to show the password arrives intact
+        pfx = _export_with_password(pfx, password)
+    s = staging_stack.session(ADMIN)
+    form = open_site(staging_stack, s)
+    before = stack_bytes(staging_stack)
+    failures = len(staging_stack.read_import_failures())
+    resp = postback(s, form, submitter=SAVE, values={PASSWORD: password}, files={FILE: (pfx.path.name, pfx.data)})
+    if refused:
+        assert resp.status_code == 500, error_title(resp)
+        assert "System.Web.HttpRequestValidationException" in resp.text
+        assert "A potentially dangerous Request.Form value was detected" in resp.text
+        assert stack_bytes(staging_stack) == before
+        assert len(staging_stack.read_import_failures()) == failures
+    else:
+        page = Page.from_response(resp)
+        assert (page.status, page.error, page.info) == (200, "", "Settings saved.")
+        assert site(staging_stack)["Certificate"]["Thumbprint"] == pfx.thumbprint
+
+
+def _export_with_password(pfx: Pfx, password: str) -> Pfx:
+    """The same key and certificate, re-exported (-legacy) with another password."""
+    out = pfx.path.with_name(f"pw-{secrets.token_hex(4)}.pfx")
+    pem = out.with_suffix(".pem")
+    _openssl("pkcs12", "-in", str(pfx.path), "-nodes", "-legacy", "-passin", f"pass:{pfx.password}",
+             "-out", str(pem))
+    _openssl("pkcs12", "-export", "-legacy", "-in", str(pem), "-out", str(out), "-passout", f"pass:{password}")
+    pem.unlink()
+    return Pfx(out, password, pfx.thumbprint, pfx.not_after, pfx.subject_cn)
+
+
 def test_3des_with_sha256_mac_imports_on_mono(staging_stack: StagingStack, pfx_files: dict[str, Pfx]) -> None:
     """Fact: Mono accepts 3DES with a SHA-256 MAC, which Windows Server 2012 R2/2016 refuse (tms-facts.md §2):
     here the stand-in is more lenient than an old TMS host."""
@@ -609,6 +659,8 @@ def test_up_options_generated_admin_page_id_and_no_cert_details(
         assert len(stack.users) == 1 and len(admin.password) >= 16
         assert admin.password not in json.dumps(ready)  # the ready file never holds a password
         assert stack.webex_page_id == 450 and stack.webex_url.endswith("pageId=450")
+        # the seeded settings are in the data file as soon as the stack is ready, before any page view
+        assert [x["SiteName"] for x in stack.read_data()["Sites"]] == ["tms", "training"]
 
         s = stack.session("admin")
         menu = Page.from_response(s.get(stack.url)).by_id("ctl00_uxMenu")
