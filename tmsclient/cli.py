@@ -25,7 +25,7 @@ log = logging.getLogger("tmsclient")
 #: and run(args, ctx) -> int, and keeps heavy imports (requests, cryptography, bs4) inside run() so that
 #: ``tmsclient --help`` starts fast.
 COMMAND_MODULES: tuple[str, ...] = ("inspect", "check", "bundle", "convert", "export_cer",
-                                    "upload", "show", "verify", "discover")
+                                    "upload", "show", "verify", "discover", "renew", "status")
 
 
 @dataclass

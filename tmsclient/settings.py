@@ -21,7 +21,7 @@ from tmsclient.credentials import (
     add_secret_arguments,
     read_secret_file,
 )
-from tmsclient.errors import ConfigError, PasswordError, TLSError
+from tmsclient.errors import ConfigError, PasswordError, TLSError, UsageError
 
 if TYPE_CHECKING:
     from tmsclient.credentials import SecretResolver
@@ -523,8 +523,11 @@ def _positive_seconds(text: str) -> float:
 _METAVARS = {"url": "URL", "user": "USER", "path": "FILE", "page-url": "URL"}
 
 
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """The shared flags of every command that talks to TMS (``--target-os``, ``--pfx``: the command's)."""
+def add_target_arguments(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
+    """The shared flags of every command that talks to TMS (``--target-os``, ``--pfx``: the command's).
+
+    ``many``: the command runs several targets, so ``--profile`` may be repeated and ``--all-profiles`` selects
+    every profile of the config file (tmsclient.targets adds how they run)."""
     group = parser.add_argument_group("TMS target (flag, then environment, then config profile, then prompt)")
     for spec in SETTINGS:
         if spec.key in COMMAND_OWNED_FLAGS or spec.flag is None:
@@ -544,9 +547,25 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
             group.add_argument(spec.flag, dest=spec.dest, metavar=metavar, help=f"{spec.help}{env}")
     group.add_argument("--config", metavar="FILE",
                        help="TOML config file [$TMSCLIENT_CONFIG, else ~/.config/tmsclient/config.toml]")
-    group.add_argument("--profile", metavar="NAME",
-                       help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]")
+    if many:
+        group.add_argument("--profile", metavar="NAME", action="append",
+                           help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]; "
+                                "repeat it to run several targets")
+        group.add_argument("--all-profiles", action="store_true",
+                           help="run every profile of the config file, in file order")
+    else:
+        group.add_argument("--profile", metavar="NAME",
+                           help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]")
     add_secret_arguments(parser, TMS_PASSWORD)
+
+
+def requested_profiles(args: argparse.Namespace | None) -> tuple[str, ...]:
+    """The ``--profile`` names given, in order and without repeats (a repeatable flag gives a list)."""
+    given = getattr(args, "profile", None) if args is not None else None
+    if not given:
+        return ()
+    names = [given] if isinstance(given, str) else list(given)
+    return tuple(dict.fromkeys(names))
 
 
 def find_config(args: argparse.Namespace | None, environ: Mapping[str, str]) -> Config | None:
@@ -566,7 +585,11 @@ def list_profiles(args: argparse.Namespace | None, ctx: _Ctx) -> tuple[str, ...]
 
 def _select_profile(args: argparse.Namespace | None, environ: Mapping[str, str], config: Config | None,
                     explicit: str | None) -> tuple[ProfileConfig | None, str]:
-    requested = explicit or getattr(args, "profile", None) or environ.get("TMSCLIENT_PROFILE") or None
+    flagged = requested_profiles(args)
+    if explicit is None and len(flagged) > 1:
+        raise UsageError(f"--profile was given {len(flagged)} times ({', '.join(flagged)}), but this runs "
+                         "one target", hint="give --profile once")
+    requested = explicit or (flagged[0] if flagged else None) or environ.get("TMSCLIENT_PROFILE") or None
     if requested:
         if config is None:
             raise ConfigError(
@@ -591,9 +614,17 @@ def _flag_or_env_given(spec: SecretSpec, args: argparse.Namespace | None, enviro
 
 
 def _resolve_secret(ctx: _Ctx, spec: SecretSpec, args: argparse.Namespace | None,
-                    profile: ProfileConfig | None, key: str, *, required: bool) -> Secret | None:
+                    profile: ProfileConfig | None, key: str, *, required: bool,
+                    profile_first: bool = False) -> Secret | None:
     config_value = None
     ref = profile.values.get(key) if profile else None
+    if profile_first and isinstance(ref, SecretRef) and not _flag_or_env_given(spec, args, {}):
+        # Several targets: the profile's own reference beats the one environment variable shared by all.
+        secret = ref.resolve(ctx.environ, spec.what)
+        if not secret:
+            raise PasswordError(f"the {spec.what} from {secret.source} is empty")
+        log.debug("%s: <hidden> (from %s)", spec.what, secret.source)
+        return secret
     # A config reference is followed only when flag and environment are silent: a stale env: name in the
     # file must not break a run whose password came from the command line's --X-env.
     if isinstance(ref, SecretRef) and not _flag_or_env_given(spec, args, ctx.environ):
@@ -609,6 +640,8 @@ def resolve_target(
     need_password: bool = True,
     need_pfx_password: bool = False,
     line_prompter: Callable[[str], str] | None = None,
+    profile_first: bool = False,
+    config: Config | None = None,
 ) -> TargetSettings:
     """Resolve one target: flag, then environment, then config profile, then a prompt on a terminal.
 
@@ -616,23 +649,31 @@ def resolve_target(
     ``need_password`` and the login scheme uses one; the .pfx password (``--password-*``,
     ``$TMSCLIENT_PFX_PASSWORD``, ``pfx_password``) only when ``need_pfx_password``. ``line_prompter`` reads
     a non-secret answer (the user name) in tests; by default a terminal is asked when ``ctx.interactive``.
+    ``profile_first`` (several targets in one run): the profile's values beat the environment, which is one
+    for all targets, so order is flag, profile, environment, prompt. ``config``: the config file already
+    read (several targets share one read), else it is found and read here.
     """
     environ = ctx.environ
-    config = find_config(args, environ)
+    if config is None:
+        config = find_config(args, environ)
     prof, name = _select_profile(args, environ, config, profile)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for spec in SETTINGS:
         flag_value = getattr(args, spec.dest, None) if args is not None else None
+        in_env = bool(spec.env and environ.get(spec.env, "").strip())
+        in_profile = prof is not None and spec.key in prof.values
         if flag_value is not None:
             where = spec.flag or spec.key
             values[spec.key] = _convert(spec, flag_value, where, Path.cwd(), from_text=True)
             sources[spec.key] = where
-        elif spec.env and environ.get(spec.env, "").strip():
+        elif in_env and not (profile_first and in_profile):
+            assert spec.env is not None
             where = f"${spec.env}"
             values[spec.key] = _convert(spec, environ[spec.env], where, Path.cwd(), from_text=True)
             sources[spec.key] = f"env:{spec.env}"
-        elif prof is not None and spec.key in prof.values:
+        elif in_profile:
+            assert prof is not None
             values[spec.key] = prof.values[spec.key]
             sources[spec.key] = f"config:{prof.path}[{prof.name}]"
         else:
@@ -670,7 +711,8 @@ def resolve_target(
         pw_spec = SecretSpec(TMS_PASSWORD.what, TMS_PASSWORD.flag, TMS_PASSWORD.default_env,
                              f"TMS password for {values['username']} at {urlsplit(url).hostname}")
         try:
-            password = _resolve_secret(ctx, pw_spec, args, prof, "password", required=True)
+            password = _resolve_secret(ctx, pw_spec, args, prof, "password", required=True,
+                                       profile_first=profile_first)
         except PasswordError as err:
             if err.message.startswith("no "):
                 raise PasswordError(
@@ -683,7 +725,8 @@ def resolve_target(
         sources["password"] = password.source if password else "none"
     pfx_password = None
     if need_pfx_password:
-        pfx_password = _resolve_secret(ctx, PFX_PASSWORD, args, prof, "pfx_password", required=True)
+        pfx_password = _resolve_secret(ctx, PFX_PASSWORD, args, prof, "pfx_password", required=True,
+                                       profile_first=profile_first)
         sources["pfx_password"] = pfx_password.source if pfx_password else "none"
 
     settings = TargetSettings(

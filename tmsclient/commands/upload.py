@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
-from tmsclient.settings import TARGET_OS_CHOICES, add_target_arguments
+from tmsclient.deploy import open_site
+from tmsclient.settings import TARGET_OS_CHOICES
+from tmsclient.targets import add_arguments as add_targets_arguments
 
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.cli import Context
-    from tmsclient.driver import Driver, Plan, SiteRow, SiteView, UploadIntent
-    from tmsclient.settings import TargetSettings
-    from tmsclient.verifier import Expectation, Verification
+    from tmsclient.deploy import UploadJob
+    from tmsclient.settings import Config, TargetSettings
+    from tmsclient.targets import Selection
+
+__all__ = ["open_site", "preflight", "with_pfx_password"]
 
 NAME = "upload"
 HELP = "upload a .pfx to a WebEx site's SSO settings on TMS, then verify it"
@@ -29,7 +31,11 @@ once, then re-read the form and verify. Nothing else on the page changes.
 Idempotent: when TMS already shows the .pfx's thumbprint (and the asked-for fields), no Save is posted and
 the action is `unchanged` (use --force to upload anyway). --dry-run stops before the Save and prints the plan.
 The .pfx password comes from $TMSCLIENT_PFX_PASSWORD, --password-env/--password-file/--password-stdin, the
-config profile (pfx_password) or a prompt; the TMS password likewise (never on the command line)."""
+config profile (pfx_password) or a prompt; the TMS password likewise (never on the command line).
+
+Several targets: --profile A --profile B (or --all-profiles) uploads to each profile's TMS with its own session
+and credentials, at most --max-parallel at once, and prints one row per target; exit 24 if any failed.
+--stop-on-first-failure goes one at a time in the given order and leaves the rest untouched after a failure."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,293 +54,91 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="do everything up to the Save and print the plan (field: before -> after)")
     parser.add_argument("--force", action="store_true",
                         help="upload even when TMS already shows this certificate")
-    add_target_arguments(parser)
-
-
-@dataclass
-class Outcome:
-    """What the run did, for the report."""
-
-    action: str = ""
-    verification: Verification | None = None
-    warnings: list[str] = field(default_factory=list)
-    tms_message: str | None = None
-    retried_after_401: bool = False
+    add_targets_arguments(parser)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.certs.summary import summarize
-    from tmsclient.driver import Driver, UploadIntent
-    from tmsclient.pageprofile import load_profile
-    from tmsclient.session import TmsSession
+    from tmsclient.deploy import upload_to_target
     from tmsclient.settings import resolve_target
+    from tmsclient.targets import selection
 
-    started = time.monotonic()
+    many = selection(args, ctx)
+    if many is not None:
+        return _run_many(args, ctx, many)
     target = resolve_target(args, ctx, need_password=True)
-    site = target.require("site")
+    target.require("site")
     pfx_path = Path(target.require("pfx"))
     target = with_pfx_password(target, args, ctx)
     assert target.pfx_password is not None
     bundle = preflight(pfx_path, target.pfx_password, target.target_os, ctx, skip=args.no_preflight)
-    cert = summarize(bundle.cert)
-    profile = load_profile(target.page_profile)
-    intent = UploadIntent(
-        pfx_name=pfx_path.name, pfx_data=bundle.data, pfx_password=target.pfx_password,
-        enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
-        authn_context=args.authn_context,
-    )
-    outcome = Outcome()
-    with TmsSession(target) as session:
-        driver = Driver(session, profile, page_url=target.page_url)
-        row, view = open_site(driver, site)
-        plan = _upload(driver, row, view, intent, cert.thumbprint_sha1, cert.not_after, args, outcome)
-        stats = session.stats
-    if driver.posts_refused_with_401:
-        outcome.retried_after_401 = True
-        outcome.warnings.append(
-            "TMS answered a POST with 401 (the login did not carry over from the page read, or IIS logs in "
-            "every request); IIS refused it before the page ran, so it was sent once more with its own login")
-    payload = {
-        "ok": True,
-        "action": outcome.action,
-        "verification": outcome.verification.level if outcome.verification else None,
-        "site": {"host_name": row.host_name, "site_name": row.site_name},
-        "url": target.url,
-        "settings_page": driver.settings_url,
-        "pfx": str(pfx_path),
-        "subject": cert.subject,
-        "thumbprint_sha1": cert.thumbprint_sha1,
-        "serial": cert.serial,
-        "not_after": cert.not_after,
-        "changes": [{"field": r.key, "label": r.label, "before": r.before, "after": r.after}
-                    for r in (plan.rows if plan else ())],
-        "checks": outcome.verification.to_json()["checks"] if outcome.verification else [],
-        "notes": list(outcome.verification.notes) if outcome.verification else [],
-        "tms_message": outcome.tms_message,
-        "retried_after_401": outcome.retried_after_401,
-        "warnings": outcome.warnings,
-        "page_profile": f"{profile.name} ({profile.source})",
-        "requests": stats.requests,
-        "bytes_sent": stats.bytes_sent,
-        "elapsed_s": round(time.monotonic() - started, 3),
-    }
-    ctx.out.result(payload, _human(payload, plan))
+    result = upload_to_target(target, _job(args, pfx_path, bundle, target.pfx_password))
+    ctx.out.result(result.payload, result.human())
     return 0
 
 
-def with_pfx_password(target: TargetSettings, args: argparse.Namespace, ctx: Context) -> TargetSettings:
+def _job(args: argparse.Namespace, pfx_path: Path, bundle: PfxBundle, password: Any) -> UploadJob:
+    from tmsclient.deploy import UploadJob
+
+    return UploadJob(
+        pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
+        enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
+        authn_context=args.authn_context, dry_run=args.dry_run, force=args.force,
+    )
+
+
+def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
+    """Each profile resolved in order (its .pfx opened and judged once per file), then uploaded in a pool."""
+    from tmsclient.certs.loading import load_pfx_file
+    from tmsclient.deploy import judge_pfx, summary_row, upload_to_target
+    from tmsclient.settings import resolve_target
+    from tmsclient.targets import Prepared, report, run_targets, shared_context
+
+    rctx = shared_context(ctx)
+    opened: dict[tuple[Path, Any], PfxBundle] = {}
+    judged: set[tuple[int, str]] = set()
+
+    def prepare(name: str) -> Prepared[UploadJob]:
+        target = resolve_target(args, rctx, profile=name, profile_first=True, need_password=True,
+                                config=many.config)
+        target.require("site")
+        pfx_path = Path(target.require("pfx"))
+        target = with_pfx_password(target, args, rctx, profile=name, config=many.config)
+        assert target.pfx_password is not None
+        key = (pfx_path.resolve(), target.pfx_password)
+        if key not in opened:
+            opened[key] = load_pfx_file(pfx_path, target.pfx_password)
+        bundle = opened[key]
+        if (id(bundle), target.target_os) not in judged:  # once per file and Windows version
+            for warning in judge_pfx(bundle, target.target_os, skip=args.no_preflight):
+                ctx.out.warning(warning)
+            judged.add((id(bundle), target.target_os))
+        return Prepared(target, _job(args, pfx_path, bundle, target.pfx_password))
+
+    outcomes = run_targets(many, prepare, upload_to_target)
+    payload, human = report(outcomes, summary_row, [("action", "action"), ("verification", "verification")])
+    ctx.out.result(payload, human)
+    return int(payload["exit_code"])
+
+
+def with_pfx_password(target: TargetSettings, args: argparse.Namespace, ctx: Context, *,
+                      profile: str | None = None, config: Config | None = None) -> TargetSettings:
     """The target with its .pfx password resolved, asked only once the .pfx itself is known to be given (so a
-    missing --pfx is reported as that, not as a missing password)."""
+    missing --pfx is reported as that, not as a missing password). ``profile``: one of several targets."""
     import dataclasses
 
     from tmsclient.settings import resolve_target
 
-    again = resolve_target(args, ctx, need_password=False, need_pfx_password=True)
+    again = resolve_target(args, ctx, profile=profile, profile_first=profile is not None, need_password=False,
+                           need_pfx_password=True, config=config)
     return dataclasses.replace(target, pfx_password=again.pfx_password)
 
 
 def preflight(path: Path, password: Any, target_os: str, ctx: Context, *, skip: bool) -> PfxBundle:
     """Open the .pfx and run the `check` rules; an unfit file stops here, before any login."""
-    from tmsclient.certs.checks import check_bundle, os_name
     from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.errors import CertificateUnfitError
+    from tmsclient.deploy import judge_pfx
 
     bundle = load_pfx_file(path, password)
-    report = check_bundle(bundle, target_os=target_os)
-    for finding in report.warnings:
-        ctx.out.warning(f"{path}: {finding.code}: {finding.message}")
-    if report.errors:
-        first = report.errors[0]
-        if not skip:
-            raise CertificateUnfitError(
-                f"{path} is not fit for TMS on {os_name(target_os)}: {first.message}",
-                hint="fix the file (see `tmsclient check`); nothing was sent to TMS",
-                details=report.lines(),
-            )
-        ctx.out.warning(f"{path} fails the preflight ({first.code}: {first.message}); uploading anyway "
-                        "(--no-preflight)")
+    for warning in judge_pfx(bundle, target_os, skip=skip):
+        ctx.out.warning(warning)
     return bundle
-
-
-def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
-    from tmsclient.driver import match_site
-
-    page = driver.settings_page()
-    row = match_site(driver.sites(page), site)
-    return row, driver.open_site(page, row)
-
-
-def _expectation(view: SiteView, plan: Plan | None, intent: UploadIntent, thumbprint: str,
-                 not_after: Any, outcome: Outcome) -> Expectation:
-    from tmsclient.pageprofile import bool_state
-    from tmsclient.verifier import Expectation
-
-    sso = view.fields.get("use_sso")
-    was_on = bool_state(view.form, sso.field, view.profile) if sso else None
-    if not intent.enable_sso and was_on is False:
-        outcome.warnings.append(f"Use Single Sign On is off for site {view.row.name}; the certificate is "
-                                "stored but not used until it is on (pass --enable-sso)")
-    return Expectation(
-        thumbprint_sha1=thumbprint,
-        not_after=not_after,
-        sso_on=intent.enable_sso or was_on is True,
-        fields=dict(plan.expected) if plan else {},
-        unchanged=dict(plan.unchanged) if plan else {},
-    )
-
-
-def _already_there(view: SiteView, intent: UploadIntent, thumbprint: str) -> bool:
-    from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
-    from tmsclient.pageprofile import bool_state, certificate_details
-
-    shown = certificate_details(view.page, view.profile).thumbprint
-    if not shown:
-        return False
-    try:
-        if normalize_thumbprint(shown) != thumbprint:
-            return False
-    except ThumbprintError:
-        return False
-    if intent.enable_sso:
-        sso = view.require("use_sso")
-        if bool_state(view.form, sso.field, view.profile) is not True:
-            return False
-    return all(view.value(key) == value for key, value in intent.text_fields().items())
-
-
-def _upload(driver: Driver, row: SiteRow, view: SiteView, intent: UploadIntent,
-            thumbprint: str, not_after: Any, args: argparse.Namespace, outcome: Outcome) -> Plan | None:
-    from tmsclient.driver import build_plan
-    from tmsclient.verifier import verify_site
-
-    if not args.force and _already_there(view, intent, thumbprint):
-        outcome.action = "unchanged"
-        expectation = _expectation(view, None, intent, thumbprint, not_after, outcome)
-        outcome.verification = verify_site(view, expectation)
-        outcome.verification.raise_for_mismatch(row.name)
-        return None
-    plan = build_plan(view, intent)
-    if args.dry_run:
-        outcome.action = "dry-run"
-        return plan
-    expectation = _expectation(view, plan, intent, thumbprint, not_after, outcome)
-    outcome.tms_message = _save(driver, row, view, plan, expectation, outcome)
-    if outcome.verification is None:
-        reread = driver.reopen(row)
-        outcome.verification = verify_site(reread, expectation)
-    outcome.verification.raise_for_mismatch(row.name)
-    outcome.action = "uploaded"
-    return plan
-
-
-def _save(driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation: Expectation,
-          outcome: Outcome) -> str | None:
-    """The Save, once. A 401 is re-sent once by the driver (IIS refused it before the page ran); a broken
-    connection or a 500 is never re-sent: a re-read decides what happened."""
-    from tmsclient.errors import ServerError
-    from tmsclient.pageprofile import page_info
-    from tmsclient.session import HttpServerError, PostInterruptedError
-
-    try:
-        answer = driver.save(plan)
-    except PostInterruptedError as err:
-        if not err.body_may_have_arrived:
-            raise
-        _after_drop(driver, row, view, err, expectation, outcome)
-        return None
-    except HttpServerError as err:
-        raise ServerError(
-            f"TMS answered HTTP {err.status} to the Save of site {row.name}"
-            + (f": {err.tms_text}" if err.tms_text else ""),
-            hint="see the TMS event log; rerun the upload once TMS is healthy",
-            details=[_describe_reread(driver, row, expectation)],
-        ) from err
-    info = page_info(answer, driver.profile)
-    return info[0] if info else None
-
-
-def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> str:
-    """After a failed Save: what a re-read shows, for the error's detail line (best effort)."""
-    from tmsclient.errors import TmsClientError
-    from tmsclient.verifier import CERTIFICATE, verify_site
-
-    try:
-        check = verify_site(driver.reopen(row), expectation)
-    except TmsClientError as exc:
-        return f"a re-read of the site failed too: {exc.message}"
-    if check.level == CERTIFICATE:
-        tp = check.certificate.thumbprint or "none"
-        if check.ok:
-            return f"a re-read shows the new certificate anyway (thumbprint {tp}): run `tmsclient verify`"
-        return f"a re-read shows the site unchanged (certificate thumbprint {tp})"
-    return "a re-read cannot show which certificate TMS holds (no certificate details on the page)"
-
-
-def _after_drop(driver: Driver, row: SiteRow, view: SiteView, err: Exception, expectation: Expectation,
-                outcome: Outcome) -> None:
-    """The connection broke after the Save went out: re-read, and say what actually happened."""
-    from tmsclient.errors import ConnectionFailedError, OutcomeUnknownError, TmsClientError
-    from tmsclient.verifier import CERTIFICATE, verify_site
-
-    try:
-        reread = driver.reopen(row)
-    except TmsClientError as exc:
-        raise OutcomeUnknownError(
-            f"the connection broke during the Save of site {row.name}, and re-reading the site failed "
-            f"({exc.message}); TMS may or may not have stored the certificate",
-            hint="run `tmsclient verify` (or look at the site in TMS) before uploading again",
-        ) from err
-    check = verify_site(reread, expectation)
-    if check.level == CERTIFICATE:
-        tp_check = next((c for c in check.checks if c.what == "certificate thumbprint"), None)
-        if tp_check is not None and not tp_check.ok:
-            raise ConnectionFailedError(
-                f"the connection broke during the Save of site {row.name} and TMS did not store the new "
-                f"certificate (the re-read shows thumbprint {tp_check.got}, expected {tp_check.expected})",
-                hint="rerun the upload; nothing was changed",
-            ) from err
-        outcome.warnings.append("the connection broke after the Save was sent; the re-read shows TMS "
-                                "stored it")
-        outcome.verification = check
-        return
-    # fields-only: a field the Save changed that now shows its new value proves the Save ran, because TMS
-    # stores all of a Save or nothing of it.
-    proof = [key for key, want in expectation.fields.items()
-             if view.value(key) != want and reread.value(key) == want]
-    if proof and check.ok:
-        outcome.warnings.append("the connection broke after the Save was sent; the re-read shows the changed "
-                                f"fields ({', '.join(proof)}), so TMS applied it")
-        outcome.verification = check
-        return
-    raise OutcomeUnknownError(
-        f"the connection broke during the Save of site {row.name}; TMS does not show which certificate it "
-        "holds and no changed field tells, so whether the Save was applied is unknown",
-        hint="check the site in TMS (or with the WebEx team); rerunning the upload is safe",
-    ) from err
-
-
-def _human(p: dict[str, Any], plan: Plan | None) -> str:
-    site = f"{p['site']['host_name']}/{p['site']['site_name']}"
-    action = p["action"]
-    head = {
-        "uploaded": f"uploaded {Path(p['pfx']).name} to site {site}",
-        "unchanged": f"site {site} already has this certificate: nothing uploaded "
-                     "(use --force to upload anyway)",
-        "dry-run": f"dry run: the Save of site {site} would change",
-    }[action]
-    lines = [head]
-    if action == "dry-run" and plan is not None:
-        lines += [f"  {r.line()}" for r in plan.rows]
-    lines.append(f"  certificate: {p['subject']}, thumbprint {p['thumbprint_sha1']}, expires "
-                 f"{p['not_after'].strftime('%Y-%m-%d %H:%M:%SZ')}")
-    if p["verification"]:
-        what = ("TMS shows the certificate's details and they match" if p["verification"] == "certificate"
-                else "TMS shows no certificate details; the fields were checked")
-        lines.append(f"  verification: {p['verification']} ({what})")
-    if action == "uploaded":
-        lines += [f"  changed {c['label']}: {c['before']} -> {c['after']}" for c in p["changes"]]
-    if p["tms_message"]:
-        lines.append(f"  TMS says: {p['tms_message']}")
-    lines += [f"  warning: {w}" for w in p["warnings"]]
-    lines.append(f"  {p['requests']} requests, {p['bytes_sent']} bytes sent, {p['elapsed_s']:.2f} s")
-    return "\n".join(lines)

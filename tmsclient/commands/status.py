@@ -1,0 +1,237 @@
+"""`tmsclient status`: days until the SSO certificate expires, as a monitoring plugin (exit 0/1/2/3)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
+from tmsclient.settings import add_target_arguments
+
+if TYPE_CHECKING:
+    from tmsclient.cli import Context
+    from tmsclient.errors import TmsClientError
+
+NAME = "status"
+HELP = "days until the SSO certificate expires (on TMS, read-only, or a local .pfx); monitoring-plugin exit codes"
+DESCRIPTION = """\
+A monitoring plugin (Nagios, Icinga, Zabbix, Checkmk...): how many days the WebEx SSO certificate has left.
+Without --pfx/--cert it logs in to TMS and reads the expiry each site's form shows (read-only: nothing is
+saved); with --site only that site. With --pfx FILE (password as for `upload`) or --cert FILE it reads the
+local file and never contacts TMS.
+
+The first line is the plugin line, e.g.
+  TMSCLIENT WARNING - site acme.webex.com/acme: certificate expires 2025-07-01 12:00 UTC (20 days) | days_left=20;30;14
+then one line per site. Unlike every other command, status exits with the monitoring-plugin codes:
+0 OK, 1 WARNING (fewer than --warn-days days left), 2 CRITICAL (fewer than --crit-days, expired, or no
+certificate on the chosen site), 3 UNKNOWN (TMS could not be read, or it does not show the expiry)."""
+
+DEFAULT_WARN_DAYS = 30
+DEFAULT_CRIT_DAYS = 14
+PLUGIN = "TMSCLIENT"
+UTC = dt.timezone.utc
+
+
+class State(enum.IntEnum):
+    """Monitoring-plugin states; the value is the exit code."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--pfx", metavar="FILE", help="read the local .pfx instead of TMS (password needed)")
+    which.add_argument("--cert", metavar="FILE",
+                       help="read a local certificate (.cer/.crt/.pem/.pfx without key) instead of TMS")
+    add_secret_arguments(parser, PFX_PASSWORD)
+    parser.add_argument("--warn-days", metavar="N", default=str(DEFAULT_WARN_DAYS),
+                        help=f"WARNING below N days left (default {DEFAULT_WARN_DAYS})")
+    parser.add_argument("--crit-days", metavar="N", default=str(DEFAULT_CRIT_DAYS),
+                        help=f"CRITICAL below N days left (default {DEFAULT_CRIT_DAYS})")
+    add_target_arguments(parser)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One certificate's expiry: a site's as TMS shows it, or a local file's."""
+
+    name: str  # "site acme.webex.com/acme" or "file tms.pfx"
+    expires: dt.datetime | None  # None: no certificate, or none shown
+    shown: str | None  # the expiry text as TMS shows it
+    thumbprint: str | None
+    problem: str | None = None  # why there is no expiry
+
+    def days_left(self, now: dt.datetime) -> int | None:
+        return None if self.expires is None else (self.expires - now) // dt.timedelta(days=1)
+
+
+def judge(days_left: int | None, warn: int, crit: int) -> State:
+    """The state for a number of days left (None: unknown)."""
+    if days_left is None:
+        return State.UNKNOWN
+    if days_left < crit:
+        return State.CRITICAL
+    if days_left < warn:
+        return State.WARNING
+    return State.OK
+
+
+def shown_expiry(text: str) -> dt.datetime | None:
+    """The moment a shown expiry stands for; the earliest of several readings (03/04/2027 is March or April),
+    so a monitor warns early rather than late. None when the text is no date."""
+    from tmsclient.verifier import parse_expiry
+
+    readings = parse_expiry(text)
+    if not readings:
+        return None
+    return min(low + (high - low) / 2 for low, high in readings)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from tmsclient.errors import TmsClientError
+
+    now = dt.datetime.now(UTC)
+    try:
+        warn, crit = _thresholds(args)
+    except TmsClientError as err:
+        return _unknown(ctx, err, None)
+    try:
+        readings, chosen = _local(args, ctx) if (args.pfx or args.cert) else _remote(args, ctx)
+    except TmsClientError as err:
+        return _unknown(ctx, err, (warn, crit))
+    return _report(ctx, readings, chosen, warn, crit, now)
+
+
+def _thresholds(args: argparse.Namespace) -> tuple[int, int]:
+    from tmsclient.errors import UsageError
+
+    values = []
+    for flag, text in (("--warn-days", args.warn_days), ("--crit-days", args.crit_days)):
+        try:
+            number = int(text)
+        except ValueError:
+            raise UsageError(f"{flag}: got {text!r}, expected a whole number of days") from None
+        if number < 0:
+            raise UsageError(f"{flag}: got {number}, expected 0 or more")
+        values.append(number)
+    warn, crit = values
+    if crit > warn:
+        raise UsageError(f"--crit-days {crit} is above --warn-days {warn}, expected crit <= warn")
+    return warn, crit
+
+
+def _local(args: argparse.Namespace, ctx: Context) -> tuple[list[Reading], bool]:
+    from tmsclient.certs.loading import load_cert_file, load_pfx_file
+    from tmsclient.certs.summary import summarize
+
+    if args.pfx:
+        password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
+        assert password is not None
+        cert, name = load_pfx_file(args.pfx, password).cert, f"file {args.pfx}"
+    else:
+        cert, name = load_cert_file(args.cert).cert, f"file {args.cert}"
+    s = summarize(cert)
+    return [Reading(name, s.not_after, None, s.thumbprint_sha1)], True
+
+
+def _remote(args: argparse.Namespace, ctx: Context) -> tuple[list[Reading], bool]:
+    """Each site's certificate rows (or only --site's), read with the driver: GETs and Edit postbacks only."""
+    from tmsclient.driver import Driver, match_site
+    from tmsclient.pageprofile import certificate_details, load_profile, yes_no
+    from tmsclient.session import TmsSession
+    from tmsclient.settings import resolve_target
+
+    target = resolve_target(args, ctx, need_password=True)
+    profile = load_profile(target.page_profile)
+    readings = []
+    with TmsSession(target) as session:
+        driver = Driver(session, profile, page_url=target.page_url)
+        page = driver.settings_page()
+        rows = driver.sites(page)
+        chosen = [match_site(rows, target.site)] if target.site else list(rows)
+        for i, row in enumerate(chosen):
+            # A postback opens one site per page view, so every site after the first is opened afresh.
+            view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
+            details = certificate_details(view.page, profile)
+            name = f"site {row.host_name}/{row.site_name}"
+            if details.expires:
+                when = shown_expiry(details.expires)
+                problem = None if when else f"the expiry shown ({details.expires!r}) is not a date tmsclient reads"
+                readings.append(Reading(name, when, details.expires, details.thumbprint, problem))
+            elif details.installed and yes_no(profile, details.installed) is False:
+                readings.append(Reading(name, None, None, None, "no certificate installed"))
+            else:
+                readings.append(Reading(name, None, None, details.thumbprint,
+                                        "TMS does not show the certificate's expiry on this page "
+                                        "(check the uploaded file with --pfx FILE instead)"))
+    return readings, bool(target.site)
+
+
+def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit: int,
+            now: dt.datetime) -> int:
+    """The worst state among the readings that count: every reading when one site or a file was chosen, else
+    only the sites that hold a certificate (a site without SSO needs none)."""
+    rows = []
+    for r in readings:
+        left = r.days_left(now)
+        if left is not None:
+            judged = judge(left, warn, crit)
+        elif r.problem == "no certificate installed":
+            judged = State.CRITICAL if chosen else State.OK
+        else:
+            judged = State.UNKNOWN
+        rows.append((r, left, judged))
+    counted = [x for x in rows if chosen or x[0].problem != "no certificate installed"]
+    reading: Reading | None = None
+    days: int | None = None
+    state = State.UNKNOWN
+    if counted:
+        reading, days, state = max(counted, key=lambda x: (x[2], -(x[1] if x[1] is not None else 10**9)))
+    if reading is None:
+        summary = "no site on TMS holds a certificate"
+    elif days is None:
+        summary = f"{reading.name}: {reading.problem}"
+    else:
+        assert reading.expires is not None
+        verb = "expired" if days < 0 else "expires"
+        summary = (f"{reading.name}: certificate {verb} {reading.expires:%Y-%m-%d %H:%M} UTC ({days} days)"
+                   + (f"; {len(counted)} certificates checked" if len(counted) > 1 else ""))
+    perf = f" | days_left={days};{warn};{crit}" if days is not None else ""
+    first = f"{PLUGIN} {state.name} - {summary}{perf}"
+    lines = [first]
+    for r, d, st in rows:
+        if d is not None:
+            lines.append(f"{st.name}: {r.name} expires {r.shown or f'{r.expires:%Y-%m-%d %H:%M} UTC'} "
+                         f"({d} days), thumbprint {r.thumbprint or 'not shown'}")
+        else:
+            lines.append(f"{st.name if st != State.OK else 'INFO'}: {r.name}: {r.problem}")
+    payload: dict[str, Any] = {
+        "state": state.name,
+        "exit_code": int(state),
+        "message": first,
+        "days_left": days,
+        "warn_days": warn,
+        "crit_days": crit,
+        "certificates": [{"name": r.name, "state": st.name, "days_left": d, "expires": r.expires,
+                          "shown": r.shown, "thumbprint": r.thumbprint, "problem": r.problem}
+                         for r, d, st in rows],
+    }
+    ctx.out.result(payload, "\n".join(lines))
+    return int(state)
+
+
+def _unknown(ctx: Context, err: TmsClientError, thresholds: tuple[int, int] | None) -> int:
+    """Any failure to read is UNKNOWN (3), reported on the plugin line, never a traceback or exit 10-24."""
+    first = f"{PLUGIN} UNKNOWN - {err.message}"
+    payload = {"state": State.UNKNOWN.name, "exit_code": int(State.UNKNOWN), "message": first, "days_left": None,
+               "warn_days": thresholds[0] if thresholds else None,
+               "crit_days": thresholds[1] if thresholds else None, "certificates": [],
+               "error": err.to_json()}
+    ctx.out.result(payload, first + (f"\n{err.hint}" if err.hint else ""))
+    return int(State.UNKNOWN)
