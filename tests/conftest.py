@@ -5,21 +5,25 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import tmsclient.cli as _cli_module
 from tmsclient.cli import main
 
 pytest_plugins = ["tmsclient.emulator.pytest_plugin"]
 
 #: Environment variables a CLI run inherits by default; everything else is what the test passes.
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+#: Files larger than this are not searched for canaries (a tool-written file is a .pfx, a .cer, a profile).
+_MAX_SCANNED_FILE = 50_000_000
 
 
 @dataclass
@@ -71,6 +75,221 @@ def canaries() -> Canaries:
     return Canaries()
 
 
+# ------------------------------------------------------------------------------------ watching every run
+
+
+class _RecordCapture(logging.Handler):
+    """Keeps the text of every log record it sees, formatted when it is emitted: before the tool's own
+    scrubbing filter rewrites the record, so a secret that reaches the logging call at all is seen."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception as exc:  # a bad format string is not what this handler judges
+            text = f"{record.msg!r} {record.args!r} ({type(exc).__name__})"
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.texts.append(f"{record.name}:{record.levelname}: {text}")
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # No filters, no level: every record of every logger, raw.
+        self.emit(record)
+        return True
+
+
+def _snapshot(roots: Mapping[Path, bool]) -> dict[Path, tuple[int, int]]:
+    """(mtime, size) of the files under each root: recursively for True, its direct entries for False."""
+    snap: dict[Path, tuple[int, int]] = {}
+    for root, recursive in roots.items():
+        try:
+            paths = root.rglob("*") if recursive else root.iterdir()
+            for path in paths:
+                try:
+                    if path.is_file():
+                        st = path.stat()
+                        snap[path] = (st.st_mtime_ns, st.st_size)
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return snap
+
+
+@dataclass
+class WatchedRun:
+    """One call of ``tmsclient.cli.main`` as the watch saw it."""
+
+    stdout: Any
+    stderr: Any
+    roots: dict[Path, bool]
+    before: dict[Path, tuple[int, int]]
+    capture: _RecordCapture
+    out_text: str | None = None
+    err_text: str | None = None
+    written: set[Path] = field(default_factory=set)
+    checked: bool = False
+    saved_levels: list[tuple[logging.Logger, int]] = field(default_factory=list)
+    handled: list[logging.Logger] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[str]:
+        return self.capture.texts
+
+
+class CliWatch:
+    """Sees every in-process run of ``tmsclient.cli.main`` during a test, whether through the ``cli`` fixture
+    or a direct call: its stdout and stderr, every log record of every logger at DEBUG (whatever ``-v`` says,
+    and before the tool's scrubbing filter), and the files it wrote under the test's ``tmp_path`` and in the
+    current directory. ``check()`` fails if a canary shows in
+    any of them, or if a run used streams it cannot read back (call main through the ``cli`` fixture).
+
+    It wraps ``tmsclient.cli``'s ``Output``, ``configure_logging`` and ``restore_logging``, which ``main``
+    looks up on every call: the first marks the start of a run, the last its end (``main`` calls it in a
+    ``finally``), so even a run that fails in argument parsing is seen."""
+
+    def __init__(self, canaries: Canaries, roots: Callable[[], Mapping[Path, bool]] = dict) -> None:
+        self.canaries = canaries
+        self.roots = roots
+        self.runs: list[WatchedRun] = []
+        self._current: WatchedRun | None = None
+        self._undo: list[tuple[str, Any]] = []
+
+    # -- installing
+    def install(self) -> CliWatch:
+        """Wrap the current hooks (so watches nest: each sees every run)."""
+        watch = self
+        base_output = _cli_module.Output
+        base_configure = _cli_module.configure_logging
+        base_restore = _cli_module.restore_logging
+
+        class WatchedOutput(base_output):  # type: ignore[misc, valid-type]
+            def __init__(self, stdout: Any, stderr: Any, *args: Any, **kwargs: Any) -> None:
+                watch._begin(stdout, stderr)
+                super().__init__(stdout, stderr, *args, **kwargs)
+
+        def configure_logging(stream: Any, verbosity: int) -> Any:
+            installed = base_configure(stream, verbosity)
+            watch._tool_loggers(installed)
+            return installed
+
+        def restore_logging(installed: Any) -> None:
+            try:
+                base_restore(installed)
+            finally:
+                watch._end()
+
+        self._undo = [("Output", base_output), ("configure_logging", base_configure),
+                      ("restore_logging", base_restore)]
+        _cli_module.Output = WatchedOutput  # type: ignore[misc]
+        _cli_module.configure_logging = configure_logging
+        _cli_module.restore_logging = restore_logging
+        return self
+
+    def uninstall(self) -> None:
+        for name, value in reversed(self._undo):
+            setattr(_cli_module, name, value)
+        self._undo = []
+
+    # -- one run
+    def _begin(self, stdout: Any, stderr: Any) -> None:
+        roots = {Path(p): recursive for p, recursive in self.roots().items()}
+        roots.setdefault(Path.cwd(), False)
+        run = WatchedRun(stdout, stderr, roots, _snapshot(roots), _RecordCapture())
+        capture = run.capture
+        # Every logger at DEBUG for the run; records reach the capture through the root, or directly for
+        # loggers that do not propagate.
+        loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                           if isinstance(lg, logging.Logger)]
+        for lg in loggers:
+            run.saved_levels.append((lg, lg.level))
+            if lg.level != logging.NOTSET or lg is logging.getLogger():
+                lg.setLevel(logging.DEBUG)
+            if lg is logging.getLogger() or not lg.propagate:
+                lg.handlers.insert(0, capture)
+                run.handled.append(lg)
+        self._current = run
+        self.runs.append(run)
+
+    def _tool_loggers(self, installed: list[tuple[logging.Logger, logging.Handler, int]]) -> None:
+        """The tool's own loggers (``tmsclient``, ``urllib3`` at -vv): its handler keeps the level it asked
+        for, so its output is unchanged; the logger itself goes to DEBUG so the capture sees everything."""
+        run = self._current
+        if run is None:
+            return
+        for logger, handler, _old in installed:
+            if handler.level == logging.NOTSET:  # a nested watch finds it set already
+                handler.setLevel(logger.level)
+            logger.setLevel(logging.DEBUG)
+            if run.capture not in logger.handlers:
+                logger.handlers.insert(0, run.capture)
+                run.handled.append(logger)
+
+    def _end(self) -> None:
+        run, self._current = self._current, None
+        if run is None:
+            return
+        for lg in run.handled:
+            while run.capture in lg.handlers:
+                lg.handlers.remove(run.capture)
+        for lg, level in reversed(run.saved_levels):
+            lg.setLevel(level)
+        run.out_text = _read_back(run.stdout)
+        run.err_text = _read_back(run.stderr)
+        after = _snapshot(run.roots)
+        run.written = {p for p, sig in after.items() if run.before.get(p) != sig}
+
+    # -- judging
+    def check(self) -> None:
+        for run in self.runs:
+            if run.checked:
+                continue
+            run.checked = True
+            for name, text in (("stdout", run.out_text), ("stderr", run.err_text)):
+                assert text is not None, (
+                    f"tmsclient.cli.main ran with a {name} the secret canaries cannot read back "
+                    f"({type(getattr(run, name)).__name__}); run it through the `cli` fixture")
+                self.canaries.assert_clean(text, f"{name} of a tmsclient run")
+            for text in run.records:
+                self.canaries.assert_clean(text, f"a log record of a tmsclient run ({text[:60]!r})")
+            for path in sorted(run.written):
+                if path.exists() and path.stat().st_size < _MAX_SCANNED_FILE:
+                    self.canaries.assert_clean(path.read_bytes(), f"file written by the tool: {path}")
+
+
+def _read_back(stream: Any) -> str | None:
+    getvalue = getattr(stream, "getvalue", None)
+    if getvalue is None:
+        return None
+    value = getvalue()
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+@pytest.fixture(autouse=True)
+def cli_watch(request: pytest.FixtureRequest, canaries: Canaries) -> Iterator[CliWatch]:
+    """Autouse: every in-process run of tmsclient.cli.main in every test is checked against the canaries
+    at teardown (stdout, stderr, log records at DEBUG, written files), through the ``cli`` fixture or not."""
+    tmp: list[Path] = []
+    if "tmp_path" in request.fixturenames:
+        tmp.append(request.getfixturevalue("tmp_path"))
+
+    def roots() -> dict[Path, bool]:
+        return {p: True for p in tmp}
+
+    watch = CliWatch(canaries, roots).install()
+    try:
+        yield watch
+    finally:
+        watch.uninstall()
+    watch.check()
+
+
+# ------------------------------------------------------------------------------------ the CLI runner
+
+
 @dataclass
 class CliResult:
     code: int
@@ -93,25 +312,14 @@ class CliResult:
         return f"CliResult(code={self.code}, argv={self.argv})\n--stdout--\n{self.out}\n--stderr--\n{self.err}"
 
 
-def _snapshot(root: Path) -> dict[Path, tuple[int, int]]:
-    snap = {}
-    for path in root.rglob("*"):
-        try:
-            if path.is_file():
-                st = path.stat()
-                snap[path] = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            continue
-    return snap
-
-
 class CliRunner:
-    """Runs ``tmsclient.cli.main`` in-process. Every run's stdout, stderr and newly written files under the
-    test's tmp_path are checked against the canaries when the test ends."""
+    """Runs ``tmsclient.cli.main`` in-process. Every run's stdout, stderr, log records and newly written
+    files are checked against the canaries when the test ends (by the ``cli_watch`` it reports to)."""
 
-    def __init__(self, tmp_path: Path, canaries: Canaries) -> None:
+    def __init__(self, tmp_path: Path, canaries: Canaries, watch: CliWatch | None = None) -> None:
         self.tmp_path = tmp_path
         self.canaries = canaries
+        self.watch = watch
         self.results: list[CliResult] = []
         self.written: set[Path] = set()
         self.base_env: dict[str, str] = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
@@ -120,7 +328,9 @@ class CliRunner:
                  cwd: Path | None = None) -> CliResult:
         environ = {**self.base_env, **(env or {})}
         stdout, stderr = io.StringIO(), io.StringIO()
-        before = _snapshot(self.tmp_path)
+        own_watch = self.watch is None
+        watch = self.watch or CliWatch(self.canaries, lambda: {self.tmp_path: True}).install()
+        seen = len(watch.runs)
         old_cwd = Path.cwd()
         if cwd is not None:
             os.chdir(cwd)
@@ -129,25 +339,28 @@ class CliRunner:
                         environ=environ, interactive=False)
         finally:
             os.chdir(old_cwd)
-        after = _snapshot(self.tmp_path)
-        self.written |= {p for p, sig in after.items() if before.get(p) != sig}
+            if own_watch:
+                watch.uninstall()
+        for run in watch.runs[seen:]:
+            self.written |= run.written
+        if own_watch:
+            self.watch = watch
         result = CliResult(code, stdout.getvalue(), stderr.getvalue(), tuple(argv))
         self.results.append(result)
         assert "Traceback (most recent call last)" not in result.text, f"traceback in output: {result!r}"
         return result
 
     def check_secrets(self) -> None:
+        if self.watch is not None:
+            self.watch.check()
         for result in self.results:
             self.canaries.assert_clean(result.out, f"stdout of {' '.join(result.argv)}")
             self.canaries.assert_clean(result.err, f"stderr of {' '.join(result.argv)}")
-        for path in sorted(self.written):
-            if path.exists() and path.stat().st_size < 50_000_000:
-                self.canaries.assert_clean(path.read_bytes(), f"file written by the tool: {path}")
 
 
 @pytest.fixture
-def cli(tmp_path: Path, canaries: Canaries) -> Iterator[CliRunner]:
+def cli(tmp_path: Path, canaries: Canaries, cli_watch: CliWatch) -> Iterator[CliRunner]:
     """``cli("inspect", path, "--json")`` -> CliResult; secret canaries are checked at teardown."""
-    runner = CliRunner(tmp_path, canaries)
+    runner = CliRunner(tmp_path, canaries, cli_watch)
     yield runner
     runner.check_secrets()

@@ -1,0 +1,101 @@
+"""Helpers shared by the evidence tests (and their conftest): a running emulator's handle and .pfx makers."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+UTC = dt.timezone.utc
+ADMIN = ("TMSLAB", "admin")
+USER = ("TMSLAB", "bob")
+
+
+@dataclass
+class Tms:
+    """One running emulator and what a CLI run needs to reach it."""
+
+    em: Any  # tmsclient.emulator.RunningEmulator
+    admin_password: str
+    user_password: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return str(self.em.url)
+
+    def target(self, *, user: tuple[str, str] = ADMIN, ca: bool = True) -> list[str]:
+        argv = ["--url", self.url, "--username", "\\".join(user), "--non-interactive"]
+        if ca and self.em.ca_file:
+            argv += ["--ca-bundle", self.em.ca_file]
+        return argv
+
+    def state(self) -> dict[str, Any]:
+        return copy.deepcopy(self.em.state())
+
+    def site(self, site_name: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        return next(s for s in (state or self.state())["sites"] if s["site_name"] == site_name)
+
+    def counters(self) -> dict[str, Any]:
+        return self.state()["counters"]
+
+    def files_received(self) -> list[dict[str, Any]]:
+        return [f for body in self.counters()["post_bodies"] for f in body["files"]]
+
+
+@dataclass(frozen=True)
+class PfxFile:
+    path: Path
+    password: str
+    thumbprint: str
+    sha256: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"TMSCLIENT_PFX_PASSWORD": self.password}
+
+
+_KEYS: dict[str, Any] = {}
+
+
+def pfx_key(name: str) -> Any:
+    """An RSA key per name, made once per session (key generation is the slow part of a .pfx)."""
+    from tmsclient.testing.certs import new_key
+
+    if name not in _KEYS:
+        _KEYS[name] = new_key()
+    return _KEYS[name]
+
+
+def make_pfx_bytes(kind: str, password: str, *, key_name: str = "leaf") -> tuple[bytes, Any]:
+    """(the .pfx, the certificate) for ``kind``: good, aes, nokey, mismatch, expired, future."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
+    from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+    from tmsclient.credentials import Secret
+    from tmsclient.testing.certs import issue
+
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    key = pfx_key(key_name)
+    if kind == "expired":
+        cert = issue("tms.acme.example", key=key, not_before=now - dt.timedelta(days=400), days=365)
+    elif kind == "future":
+        cert = issue("tms.acme.example", key=key, not_before=now + dt.timedelta(days=10), days=365)
+    else:
+        cert = issue("tms.acme.example", key=key, days=365)
+    secret = Secret(password, "test")
+    if kind in ("good", "expired", "future"):
+        return serialize_pfx(key=cert.key, cert=cert.cert, password=secret), cert.cert
+    if kind == "aes":
+        return serialize_pfx(key=cert.key, cert=cert.cert, password=secret,
+                             encryption=PfxEncryption.MODERN), cert.cert
+    builder = (PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+               .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1()))
+    other = None if kind == "nokey" else pfx_key("other")
+    # cryptography refuses a key with a certificate it does not match: the certificate rides as an extra.
+    data = pkcs12.serialize_key_and_certificates(
+        b"tms", other, None, [pkcs12.PKCS12Certificate(cert.cert, None)], builder.build(password.encode()))
+    return data, cert.cert
