@@ -123,6 +123,8 @@ def main(
     except TmsClientError as err:
         log.debug("%s: exit %d", type(err).__name__, err.exit_code)
         out.error(err)
+        if isinstance(err, UsageError):
+            return _usage_exit_code(args_list, err)
         return int(err.exit_code)
     except KeyboardInterrupt:
         stderr.write("tmsclient: interrupted\n")
@@ -136,6 +138,17 @@ def main(
         return int(ExitCode.INTERNAL)
     finally:
         restore_logging(installed)
+
+
+def _usage_exit_code(args_list: Sequence[str], err: UsageError) -> int:
+    """A command may answer usage errors with its own code: `status` is a monitoring plugin, where 2 would
+    read as CRITICAL, so it declares USAGE_EXIT_CODE = 3 (UNKNOWN)."""
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    module_name = (command or "").replace("-", "_")
+    if module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"tmsclient.commands.{module_name}")
+        return int(getattr(module, "USAGE_EXIT_CODE", err.exit_code))
+    return int(err.exit_code)
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -29,6 +29,7 @@ class UploadJob:
     authn_context: str | None = None
     dry_run: bool = False
     force: bool = False
+    no_preflight: bool = False
 
     def intent(self) -> UploadIntent:
         from tmsclient.driver import UploadIntent
@@ -95,6 +96,35 @@ def judge_pfx(bundle: PfxBundle, target_os: str, *, skip: bool) -> list[str]:
     return warnings
 
 
+def judge_form_values(job: UploadJob) -> list[str]:
+    """Values ASP.NET's request validation would answer with HTTP 500 before TMS's page runs: refused before
+    any login (the .pfx password as a PasswordError), or warnings with --no-preflight."""
+    from tmsclient.aspnet import request_validation_trigger
+    from tmsclient.errors import PasswordError, UsageError
+
+    why = ("ASP.NET request validation answers HTTP 500 to a posted value holding '<' followed by a letter, "
+           "'!', '/' or '?', or '&#'")
+    warnings: list[str] = []
+    texts = {"--partner-name": job.partner_name, "--account-name": job.account_name,
+             "--authn-context": job.authn_context}
+    for flag, text in texts.items():
+        found = request_validation_trigger(text) if text else None
+        if found and not job.no_preflight:
+            raise UsageError(f"{flag} holds {found!r}, which TMS would refuse: {why}",
+                             hint=f"give {flag} without it; nothing was sent to TMS")
+        if found:
+            warnings.append(f"{flag} holds {found!r}; TMS may answer the Save with HTTP 500 ({why})")
+    found = request_validation_trigger(job.password.reveal())
+    if found and not job.no_preflight:
+        # Only the offending pair of characters is named, never the password.
+        raise PasswordError(f"the .pfx password holds {found!r}, which TMS would refuse: {why}",
+                            hint="re-export the .pfx (`tmsclient convert --out-password-...`) with a password "
+                                 "without it; nothing was sent to TMS")
+    if found:
+        warnings.append(f"the .pfx password holds {found!r}; TMS may answer the Save with HTTP 500 ({why})")
+    return warnings
+
+
 def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
     """Log in to one TMS with its own session, open the site, Save once (unless it already holds the
     certificate, or a dry run), re-read and verify. Raises the typed error of the first failure."""
@@ -108,7 +138,7 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
     cert = summarize(job.bundle.cert)
     profile = load_profile(target.page_profile)
     intent = job.intent()
-    outcome = Outcome()
+    outcome = Outcome(warnings=judge_form_values(job))
     with TmsSession(target) as session:
         driver = Driver(session, profile, page_url=target.page_url)
         row, view = open_site(driver, site)
@@ -210,8 +240,7 @@ def _upload(driver: Driver, row: SiteRow, view: SiteView, intent: UploadIntent,
     expectation = _expectation(view, plan, intent, thumbprint, not_after, outcome)
     outcome.tms_message = _save(driver, row, view, plan, expectation, outcome)
     if outcome.verification is None:
-        reread = driver.reopen(row)
-        outcome.verification = verify_site(reread, expectation)
+        outcome.verification = _verify_after_save(driver, row, expectation, outcome.tms_message)
     outcome.verification.raise_for_mismatch(row.name)
     outcome.action = "uploaded"
     return plan
@@ -243,6 +272,25 @@ def _save(driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation:
     return info[0] if info else None
 
 
+def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
+                       tms_message: str | None) -> Verification:
+    """Re-read after a Save TMS accepted. If the re-read itself fails, the error must still say that TMS
+    accepted the Save: the change happened, only its check did not."""
+    from tmsclient.errors import TmsClientError, VerificationFailedError
+    from tmsclient.verifier import verify_site
+
+    try:
+        return verify_site(driver.reopen(row), expectation)
+    except TmsClientError as exc:
+        said = f" (it said {tms_message!r})" if tms_message else ""
+        raise VerificationFailedError(
+            f"TMS accepted the Save of site {row.name}{said}, but re-reading the site to verify it failed: "
+            f"{exc.message}",
+            hint="the certificate is most likely stored: run `tmsclient verify` (or look at the site in TMS) "
+                 "before uploading again",
+        ) from exc
+
+
 def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> str:
     """After a failed Save: what a re-read shows, for the error's detail line (best effort)."""
     from tmsclient.errors import TmsClientError
@@ -257,6 +305,10 @@ def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> 
         if check.ok:
             return f"a re-read shows the new certificate anyway (thumbprint {tp}): run `tmsclient verify`"
         return f"a re-read shows the site unchanged (certificate thumbprint {tp})"
+    installed = check.certificate.installed
+    if installed:
+        return (f"a re-read shows 'Certificate Installed: {installed}' but no thumbprint or expiry, so it cannot "
+                "tell which certificate TMS holds")
     return "a re-read cannot show which certificate TMS holds (no certificate details on the page)"
 
 
@@ -275,13 +327,23 @@ def _after_drop(driver: Driver, row: SiteRow, view: SiteView, err: Exception, ex
             hint="run `tmsclient verify` (or look at the site in TMS) before uploading again",
         ) from err
     check = verify_site(reread, expectation)
+    timed_out = getattr(err, "timed_out", False)
     if check.level == CERTIFICATE:
         tp_check = next((c for c in check.checks if c.what == "certificate thumbprint"), None)
         if tp_check is not None and not tp_check.ok:
+            if timed_out:
+                # TMS never answered: it may still be importing, so an old thumbprint now proves nothing.
+                raise OutcomeUnknownError(
+                    f"TMS did not answer the Save of site {row.name} in time, and a re-read still shows the old "
+                    f"certificate (thumbprint {tp_check.got}, expected {tp_check.expected}); TMS may still "
+                    "be applying the Save",
+                    hint="run `tmsclient verify` in a few minutes; upload again only if it still shows the old "
+                         "certificate (and raise --upload-timeout)",
+                ) from err
             raise ConnectionFailedError(
-                f"the connection broke during the Save of site {row.name} and TMS did not store the new "
-                f"certificate (the re-read shows thumbprint {tp_check.got}, expected {tp_check.expected})",
-                hint="rerun the upload; nothing was changed",
+                f"the connection broke during the Save of site {row.name}; a re-read right after shows TMS "
+                f"did not store the new certificate (thumbprint {tp_check.got}, expected {tp_check.expected})",
+                hint="rerun the upload: it uploads only while TMS shows the old certificate",
             ) from err
         outcome.warnings.append("the connection broke after the Save was sent; the re-read shows TMS "
                                 "stored it")

@@ -300,8 +300,10 @@ def _string(value: Any, where: str) -> str:
 def _strings(value: Any, where: str, *, allow_empty: bool = False) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: got {_type(value)}, expected a string or a list of non-empty strings")
+    if not all(v.strip() for v in value):
+        raise ConfigError(f"{where}: got an empty string, expected a label (or leave the key out)")
     if not value and not allow_empty:
         raise ConfigError(f"{where}: got an empty list, expected at least one string")
     return tuple(value)

@@ -128,9 +128,12 @@ class SessionExpiredError(AuthenticationError):
 class PostInterruptedError(ConnectionFailedError):
     """The connection failed during a POST. ``body_may_have_arrived`` says whether TMS may have applied it."""
 
-    def __init__(self, message: str, *, body_may_have_arrived: bool, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, body_may_have_arrived: bool, hint: str | None = None,
+                 timed_out: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.body_may_have_arrived = body_may_have_arrived
+        #: TMS did not answer in time: it may still be working on the request when we re-read.
+        self.timed_out = timed_out
 
 
 class HttpServerError(ServerError):
@@ -480,7 +483,8 @@ class TmsSession:
             self._stats[key] += value
 
     def _user(self) -> str:
-        return repr(self.target.username) if self.target.username else "the current Kerberos user"
+        # Quoted as typed: repr() would double the backslash of DOMAIN\user.
+        return f"'{self.target.username}'" if self.target.username else "the current Kerberos user"
 
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)
@@ -578,7 +582,7 @@ class TmsSession:
             if after_body:
                 return PostInterruptedError(
                     f"TMS did not answer {what} within {self.target.upload_timeout:g} s; it may or may not "
-                    "have applied it", body_may_have_arrived=True,
+                    "have applied it", body_may_have_arrived=True, timed_out=True,
                     hint="re-read the page to see what TMS stored; raise --upload-timeout for a slow server")
             return RequestTimeoutError(
                 f"TMS at {host} did not answer within {self.target.timeout:g} s while fetching {what}",
@@ -607,7 +611,7 @@ class TmsSession:
             )
         if isinstance(exc, requests.exceptions.TooManyRedirects):
             return ServerError(f"TMS redirected {what} in a loop ({url})", hint="check --url and --page-url")
-        if isinstance(exc, requests.exceptions.InvalidURL):
+        if isinstance(exc, requests.exceptions.InvalidURL) or type(exc).__name__ == "LocationParseError":
             return ConfigError(f"invalid URL {url} for {what}", hint="check --url and --page-url")
         if isinstance(exc, requests.exceptions.RequestException):
             return ConnectionFailedError(f"{method} {what} at {host} failed: {type(exc).__name__}",

@@ -96,7 +96,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "seconds to wait for TMS on each page read"),
     SettingSpec("upload_timeout", "--upload-timeout", None, "seconds", DEFAULT_UPLOAD_TIMEOUT,
                 "seconds to wait for TMS to answer the Save that carries the .pfx"),
-    SettingSpec("site", "--site", "TMSCLIENT_SITE", "str", None,
+    SettingSpec("site", "--site", "TMSCLIENT_SITE", "site", None,
                 "WebEx site: host name, site name or site URL"),
     SettingSpec("page_profile", "--page-profile", "TMSCLIENT_PAGE_PROFILE", "path", None,
                 "page-profile file overriding the built-in TMS 15.x labels"),
@@ -361,8 +361,13 @@ def normalise_url(text: str, where: str) -> str:
     text = text.strip()
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed [IPv6 bracket
+        raise ConfigError(f"{where}: got {text!r}, which is not a URL ({exc})",
+                          hint="give the TMS base URL, such as https://tms.example.com/tms/") from exc
+    if parts.scheme.lower() not in ("https", "http") or not hostname:
         raise ConfigError(f"{where}: got {text!r}, expected an https:// URL such as https://tms.example.com/tms/")
     if parts.username is not None or parts.password is not None:
         raise ConfigError(f"{where}: the URL holds a user name or password",
@@ -374,6 +379,7 @@ def normalise_url(text: str, where: str) -> str:
         parts.port  # noqa: B018 - validates the port number
     except ValueError as exc:
         raise ConfigError(f"{where}: got {text!r}, the port is not a number from 1 to 65535") from exc
+    netloc = _ascii_netloc(parts.netloc, hostname, parts.port, text, where)
     path = parts.path or "/"
     if path == "/":
         path = "/tms/"
@@ -381,7 +387,36 @@ def normalise_url(text: str, where: str) -> str:
         last = path.rsplit("/", 1)[-1]
         # A page such as /tms/default.aspx stands for its folder; /tms stands for /tms/.
         path = path.rsplit("/", 1)[0] + "/" if "." in last else path + "/"
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+    return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
+
+
+def _ascii_netloc(netloc: str, hostname: str, port: int | None, text: str, where: str) -> str:
+    """The host in the ASCII form requests will send (IDNA for a Unicode name), every label checked."""
+    if netloc.startswith("[") or netloc.rpartition(":")[0].startswith("["):
+        return netloc.lower()  # an IPv6 literal
+    try:
+        # Python's IDNA codec refuses empty or over-long labels ("a..b"), which urllib3 would refuse later.
+        ascii_host = hostname.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ConfigError(f"{where}: got {text!r}: the host name {hostname!r} is not valid ({exc})",
+                          hint="give the TMS host name as it resolves, e.g. tms.example.com") from exc
+    if any(ch in ascii_host for ch in " \t%<>\"{}|\\^`"):
+        raise ConfigError(f"{where}: got {text!r}: the host name {hostname!r} holds characters a host name cannot")
+    return ascii_host.lower() + (f":{port}" if port is not None else "")
+
+
+def check_site(text: str, where: str) -> str:
+    """A host name, a site name, ``host/site`` or a site URL; checked here so a bad one fails before login."""
+    spec = text.strip()
+    if "/" in spec:
+        try:
+            parts = urlsplit(spec if "://" in spec else "https://" + spec)
+            parts.hostname  # noqa: B018 - raises ValueError for a broken [IPv6 part
+        except ValueError as exc:
+            raise ConfigError(f"{where}: got {spec!r}, which is not a host name, site name or site URL ({exc})",
+                              hint="give the site as TMS lists it, e.g. example.webex.com or "
+                                   "https://example.webex.com/example") from exc
+    return spec
 
 
 def check_username(text: str, where: str) -> str:
@@ -439,6 +474,8 @@ def _convert(spec: SettingSpec, value: Any, where: str, base_dir: Path, *, from_
         return normalise_url(value, where)
     if kind == "user":
         return check_username(value, where)
+    if kind == "site":
+        return check_site(value, where)
     if kind == "auth":
         if value.strip().lower() not in AUTH_CHOICES:
             raise ConfigError(f"{where}: got {value!r}, expected one of {', '.join(AUTH_CHOICES)}")
@@ -695,8 +732,9 @@ def resolve_target(
         raise ConfigError(f"the CA bundle {values['ca_bundle']} (from {sources['ca_bundle']}) does not exist",
                           hint="give the PEM file of the CA that signed the TMS certificate")
     if values["page_profile"] is not None and not Path(values["page_profile"]).is_file():
-        raise ConfigError(f"the page profile {values['page_profile']} (from {sources['page_profile']}) "
-                          "does not exist", hint="write one with `tmsclient discover --out FILE`")
+        state = "is a directory, expected a TOML file" if Path(values["page_profile"]).is_dir() else "does not exist"
+        raise ConfigError(f"the page profile {values['page_profile']} (from {sources['page_profile']}) {state}",
+                          hint="write one with `tmsclient discover --out FILE`")
     if values["page_url"] is not None:
         values["page_url"] = _page_url(url, values["page_url"], sources["page_url"])
 

@@ -439,7 +439,16 @@ class Submission:
     def url(self) -> str:
         b = self._button
         if b and b.formaction:
-            return urljoin(self.form.action, b.formaction)
+            try:
+                url = urljoin(self.form.action, b.formaction)
+                urlsplit(url)
+            except ValueError as exc:
+                # A browser would not submit through such a button; nor do we.
+                raise PageNotUnderstoodError(
+                    f"the button {b.name!r} submits to {b.formaction!r}, which is not a URL",
+                    hint="this is not the page tmsclient expects; run `tmsclient discover` and check --page-url",
+                ) from exc
+            return url
         return self.form.action
 
     @property
@@ -458,7 +467,11 @@ class Submission:
         else:
             button = self._button
             by = f"button {button.name}" if button is not None else "no button"
-        return f"Submission({self.method} {self.url}, {by}, overrides={names}, values=<hidden>)"
+        try:
+            url = self.url
+        except PageNotUnderstoodError:
+            url = "<not a URL>"
+        return f"Submission({self.method} {url}, {by}, overrides={names}, values=<hidden>)"
 
     __str__ = __repr__
 

@@ -172,3 +172,12 @@ def test_expiry_readings_pick_the_earliest_of_ambiguous_dates():
     assert shown_expiry("03/04/2027 12:00:00 PM").date() == dt.date(2027, 3, 4)
     assert shown_expiry("soon") is None
     assert [judge(d, 30, 14) for d in (None, -1, 13, 14, 29, 30)] == [3, 2, 2, 1, 1, 0]
+
+
+def test_a_bad_command_line_is_unknown_not_critical(cli):
+    """Monitoring systems read 2 as CRITICAL: a usage error of `status` must be 3 (UNKNOWN)."""
+    result = cli("status", "--no-such-option")
+    assert result.code == 3, result
+    assert "unrecognized arguments: --no-such-option" in result.err
+    other = cli("check", "--no-such-option")
+    assert other.code == 2, other

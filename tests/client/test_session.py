@@ -389,7 +389,7 @@ def test_wrong_password_is_an_authentication_error_naming_the_user_and_never_ret
         s.get("default.aspx", what="the start page")
     err = info.value
     assert err.exit_code == ExitCode.AUTH
-    assert repr(USER) in err.message
+    assert f"'{USER}'" in err.message
     canaries.assert_clean(err.diagnostics(), "the error message")
     assert len(server.seen) == 1 and s.stats.retries == 0 and s.stats.responses_401 == 1
 

@@ -97,7 +97,7 @@ def test_wrong_password_is_an_authentication_error_naming_the_user(emu, canaries
         s.get("", what="the start page")
     err = info.value
     assert err.exit_code == ExitCode.AUTH
-    assert f"'{DOMAIN}\\\\{USER}'" in err.message and "with ntlm" in err.message
+    assert f"'{DOMAIN}\\{USER}'" in err.message and "with ntlm" in err.message
     assert "password" in (err.hint or "")
     canaries.assert_clean(err.diagnostics(), "the error")
     c = counters(em)

@@ -180,13 +180,7 @@ ROWS: tuple[Row, ...] = (
     Row("slow-save-done-before-reread", ("delay_ms", "upload_timeout"), ExitCode.OK, "TMS stored it", "changed",
         args=("--upload-timeout", "0.2"), around_save=slow_save_done_before_reread, verification="certificate"),
     Row("slow-save-done-after-reread", ("delay_ms", "upload_timeout"), ExitCode.OUTCOME_UNKNOWN, "may",
-        "changed", args=("--upload-timeout", "0.2"), around_save=slow_save_done_after_reread,
-        xfail="a Save that timed out is judged by an immediate re-read: tmsclient/deploy.py _after_drop() "
-              "reports exit 13 'the connection broke during the Save ... TMS did not store the new "
-              "certificate', hint 'rerun the upload; nothing was changed', while TMS is still importing and "
-              "stores it a moment later; after a read timeout (session.PostInterruptedError from requests' "
-              "Timeout) the Save may still land, so it should be OUTCOME_UNKNOWN (22) saying it may still be "
-              "applied"),
+        "changed", args=("--upload-timeout", "0.2"), around_save=slow_save_done_after_reread),
     # -- the login does not carry over from the form's read to its Save
     Row("session-expiry-requests", ("session_expiry_requests",), ExitCode.OK, "answered a POST with 401",
         "changed", emulator={"faults": {"session_expiry_requests": 3}}, verification="certificate"),
@@ -210,12 +204,7 @@ ROWS: tuple[Row, ...] = (
     Row("layout-cells-before-save", ("layout_change",), ExitCode.SERVER_ERROR, "Failed to load viewstate",
         "unchanged", around_save=layout_switches_before_save("tms15-cells")),
     Row("layout-relabelled-before-save", ("layout_change",), ExitCode.VERIFY_FAILED, "TMS accepted the Save",
-        "changed", around_save=layout_switches_before_save("tms15-relabelled"),
-        xfail="a Save TMS applied (answered 'Settings saved.') followed by a re-read the client cannot read is "
-              "reported as exit 15 'no field on the form of site acme.webex.com/acme matches use_sso' with no "
-              "word that the certificate was stored: tmsclient/deploy.py _upload() lets the "
-              "PageNotUnderstoodError of driver.reopen()/verify_site() escape after _save() succeeded; it "
-              "should say the Save was accepted and only its verification failed (exit 23, or 22)"),
+        "changed", around_save=layout_switches_before_save("tms15-relabelled")),
     # -- TMS refuses the certificate on Save (its words in the message)
     Row("tms-sees-wrong-password", ("password",), ExitCode.REJECTED,
         "The specified network password is not correct.", "unchanged", around_save=tms_sees_another_password),

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from tmsclient.errors import TmsClientError
 
 NAME = "status"
+#: A bad command line is UNKNOWN to a monitoring system, not CRITICAL (2); the CLI funnel reads this.
+USAGE_EXIT_CODE = 3
 HELP = "days until the SSO certificate expires (on TMS, read-only, or a local .pfx); monitoring-plugin exit codes"
 DESCRIPTION = """\
 A monitoring plugin (Nagios, Icinga, Zabbix, Checkmk...): how many days the WebEx SSO certificate has left.

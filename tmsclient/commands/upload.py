@@ -82,7 +82,7 @@ def _job(args: argparse.Namespace, pfx_path: Path, bundle: PfxBundle, password: 
     return UploadJob(
         pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
         enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
-        authn_context=args.authn_context, dry_run=args.dry_run, force=args.force,
+        authn_context=args.authn_context, dry_run=args.dry_run, force=args.force, no_preflight=args.no_preflight,
     )
 
 
