@@ -1,4 +1,4 @@
-"""Every tmsclient command line in docs/automation.md parses with today's options (the examples are copied)."""
+"""Every tmsclient command line in docs/automation.md and the README parses with today's options."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from tmsclient.cli import build_parser
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "automation.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "automation.md"
+DOCS = (DOC, ROOT / "README.md", ROOT / "docs" / "configuration.md", ROOT / "docs" / "certificates.md")
 _STOP = {"|", ">", ">>", ";;", "&&", "||", "2>&1"}
 
 
@@ -43,8 +47,15 @@ def commands(line: str) -> list[list[str]]:
     return found
 
 
-def test_every_documented_command_line_parses():
-    found = [cmd for line in code_lines(DOC.read_text(encoding="utf-8")) for cmd in commands(line)]
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_documented_command_line_parses(doc):
+    found = [cmd for line in code_lines(doc.read_text(encoding="utf-8")) for cmd in commands(line)]
+    if doc != DOC:
+        assert found, f"no tmsclient command line found in {doc}"
+        for argv in found:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                build_parser().parse_args(argv)
+        return
     assert len(found) >= 12, found
     seen = set()
     for argv in found:
