@@ -52,7 +52,7 @@ def test_unknown_option_is_a_usage_error_in_json_too(cli):
 
 def test_secret_never_shows_its_value():
     secret = Secret("hunter2-very-secret", "env:X")
-    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % (secret,)):
+    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % (secret,)):  # noqa: UP031 - %-formatting too
         assert "hunter2" not in text
         assert "<hidden>" in text
     assert secret.reveal() == "hunter2-very-secret"
