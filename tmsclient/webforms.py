@@ -32,8 +32,10 @@ parsed as markup), the model reads each element's *own* text so the result match
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from html.entities import html5 as _HTML5_ENTITIES
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -743,6 +745,63 @@ def _short(url: str) -> str:
     return url if len(url) < 200 else url[:200] + "..."
 
 
+# ----------------------------------------------------------------------------------------------- BeautifulSoup
+# bs4 is imported on the first parse, not with this module (so `tmsclient --help` stays fast), and without two
+# costs a fresh process would otherwise pay for things tmsclient never uses (together ~45 ms of a ~0.3 s
+# `tmsclient upload`; docs/benchmarks.md): bs4's table of named character references, which bs4 builds together
+# with one very large regular expression for writing HTML (not reading it) at the first ``&nbsp;`` of the
+# process. (soupsieve, which bs4 imports as it loads, costs ~30 ms more; deferring it would mean replacing
+# another package's module in sys.modules, which a library must not do to its host process.)
+
+_bs4_lock = threading.Lock()
+_soup_kwargs: dict[str, Any] | None = None  # how _soup calls BeautifulSoup, once bs4 is imported
+_NavigableString: Any = None  # bs4's classes, once imported
+_Tag: Any = None
+_PreformattedString: Any = None
+
+
+def _import_bs4() -> None:
+    global _soup_kwargs, _NavigableString, _PreformattedString, _Tag
+    with _bs4_lock:
+        if _soup_kwargs is not None:
+            return
+        from bs4 import NavigableString
+        from bs4.builder._htmlparser import BeautifulSoupHTMLParser, HTMLParserTreeBuilder
+        from bs4.element import PreformattedString, Tag
+
+        kwargs: dict[str, Any] = {"features": "html.parser", "on_duplicate_attribute": "ignore",
+                                  "multi_valued_attributes": None}
+        # bs4 4.13+ builds its entity table lazily and lets the tree builder name its parser class; older
+        # versions build the table on import anyway, and keep their own parser here.
+        if "_parser_class" in HTMLParserTreeBuilder.feed.__code__.co_varnames:
+
+            class EntityParser(BeautifulSoupHTMLParser):
+                def handle_entityref(self, name: str) -> None:
+                    # bs4's handle_entityref, reading the standard library's HTML5 table as bs4's own table
+                    # does ("name;" first, then the legacy "name"); an unknown name stays text.
+                    character = _HTML5_ENTITIES.get(name + ";", _HTML5_ENTITIES.get(name))
+                    self.handle_data(character if character is not None else f"&{name}")
+
+            class TreeBuilder(HTMLParserTreeBuilder):
+                def feed(self, markup: Any, _parser_class: type[BeautifulSoupHTMLParser] = EntityParser) -> None:
+                    super().feed(markup, _parser_class=_parser_class)
+
+            del kwargs["features"]
+            kwargs["builder"] = TreeBuilder
+        _NavigableString, _PreformattedString, _Tag = NavigableString, PreformattedString, Tag
+        _soup_kwargs = kwargs
+
+
+def _soup(html: str) -> Any:
+    """The BeautifulSoup tree of ``html`` as bs4's ``html.parser`` builder makes it."""
+    if _soup_kwargs is None:
+        _import_bs4()
+    assert _soup_kwargs is not None
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, **_soup_kwargs)
+
+
 class _Parser:
     """One parse: elements numbered in tree order, then a few linear passes derive everything.
 
@@ -750,12 +809,9 @@ class _Parser:
     inherited top-down in one pass, so that deep or hostile documents cost linear time, not quadratic."""
 
     def __init__(self, html: str, url: str, status: int | None) -> None:
-        from bs4 import BeautifulSoup
-
         self.url = url
         self.status = status
-        self.soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore",
-                                  multi_valued_attributes=None)
+        self.soup = _soup(html)
         self.elements: list[Any] = list(self.soup.find_all(True))
         self.serial: dict[int, int] = {id(e): i for i, e in enumerate(self.elements)}
         self.base = self._base_url()
@@ -765,6 +821,7 @@ class _Parser:
             if eid and eid not in self.first_by_id:
                 self.first_by_id[eid] = e
         self._inherit()
+        self._texts: dict[tuple[int, bool, int, int], str] = {}  # _text's answers: the tree never changes
 
     def _inherit(self) -> None:
         self.hidden: dict[int, bool] = {}
@@ -778,39 +835,53 @@ class _Parser:
         self.table_of: dict[int, Any] = {}  # nearest table, itself included
         self.li_of: dict[int, Any] = {}  # nearest li, itself included
         self.has_control: set[int] = set()  # elements holding a visible-kind control (not type=hidden)
+        hidden, ctrl_text, fs_disabled, in_datalist = self.hidden, self.ctrl_text, self.fs_disabled, self.in_datalist
+        form_of, fieldset_of, cell_of, row_of = self.form_of, self.fieldset_of, self.cell_of, self.row_of
+        table_of, li_of, has_control, serial = self.table_of, self.li_of, self.has_control, self.serial
+        search_hidden = _STYLE_HIDDEN.search
         for e in self.elements:
             p = e.parent
             pid = id(p)
-            inner = pid in self.serial
-
-            def get(d: dict[int, Any], default: Any = None, pid: int = pid, inner: bool = inner) -> Any:
-                return d.get(pid, default) if inner else default
-
-            style = _attr(e, "style") or ""
-            self.hidden[id(e)] = bool(get(self.hidden, False) or e.has_attr("hidden")
-                                      or _STYLE_HIDDEN.search(style) or e.name in _NON_TEXT)
-            self.ctrl_text[id(e)] = bool(get(self.ctrl_text, False) or e.name in _CONTROL_TEXT)
-            fsd = bool(get(self.fs_disabled, False))
-            if inner and p.name == "fieldset" and p.has_attr("disabled"):
-                legend = next((c for c in p.find_all(True, recursive=False) if c.name == "legend"), None)
-                if e is not legend:
-                    fsd = True
-            self.fs_disabled[id(e)] = fsd
-            self.in_datalist[id(e)] = bool(get(self.in_datalist, False) or (inner and p.name == "datalist"))
-            owner = get(self.form_of)
-            if e.name == "form" and owner is None:
+            eid = id(e)
+            name = e.name
+            attrs = e.attrs
+            if pid in serial:  # the parent is an element, not the document
+                style = _attr(e, "style") or ""
+                hidden[eid] = bool(hidden[pid] or "hidden" in attrs or search_hidden(style) or name in _NON_TEXT)
+                ctrl_text[eid] = ctrl_text[pid] or name in _CONTROL_TEXT
+                fsd = fs_disabled[pid]
+                if p.name == "fieldset" and "disabled" in p.attrs:
+                    legend = next((c for c in p.find_all(True, recursive=False) if c.name == "legend"), None)
+                    if e is not legend:
+                        fsd = True
+                fs_disabled[eid] = fsd
+                in_datalist[eid] = in_datalist[pid] or p.name == "datalist"
+                owner = form_of[pid]
+                fieldset_of[eid] = p if p.name == "fieldset" else fieldset_of[pid]
+                cell_of[eid] = e if name in ("td", "th") else cell_of[pid]
+                row_of[eid] = e if name == "tr" else row_of[pid]
+                table_of[eid] = e if name == "table" else table_of[pid]
+                li_of[eid] = e if name == "li" else li_of[pid]
+            else:
+                style = _attr(e, "style") or ""
+                hidden[eid] = bool("hidden" in attrs or search_hidden(style) or name in _NON_TEXT)
+                ctrl_text[eid] = name in _CONTROL_TEXT
+                fs_disabled[eid] = False
+                in_datalist[eid] = False
+                owner = None
+                fieldset_of[eid] = None
+                cell_of[eid] = e if name in ("td", "th") else None
+                row_of[eid] = e if name == "tr" else None
+                table_of[eid] = e if name == "table" else None
+                li_of[eid] = e if name == "li" else None
+            if name == "form" and owner is None:
                 owner = e  # a form inside a form is ignored, as an HTML parser ignores the nested tag
-            self.form_of[id(e)] = owner
-            self.fieldset_of[id(e)] = p if inner and p.name == "fieldset" else get(self.fieldset_of)
-            self.cell_of[id(e)] = e if e.name in ("td", "th") else get(self.cell_of)
-            self.row_of[id(e)] = e if e.name == "tr" else get(self.row_of)
-            self.table_of[id(e)] = e if e.name == "table" else get(self.table_of)
-            self.li_of[id(e)] = e if e.name == "li" else get(self.li_of)
-            if e.name in _CONTROL_TAGS and not _is_hidden_input(e):
+            form_of[eid] = owner
+            if name in _CONTROL_TAGS and not _is_hidden_input(e):
                 for a in e.parents:
-                    if id(a) in self.has_control:
+                    if id(a) in has_control:
                         break
-                    self.has_control.add(id(a))
+                    has_control.add(id(a))
 
     def _up(self, mapping: dict[int, Any], e: Any) -> Any:
         """The nearest mapped ancestor strictly above ``e``."""
@@ -818,7 +889,7 @@ class _Parser:
         return mapping.get(id(p)) if p is not None else None
 
     def _base_url(self) -> str:
-        base = self.soup.find("base", href=True)
+        base = next((e for e in self.elements if e.name == "base" and e.attrs.get("href") is not None), None)
         href = _attr(base, "href") if base is not None else None
         if href and href.strip():
             try:
@@ -826,6 +897,10 @@ class _Parser:
             except ValueError:
                 return self.url
         return self.url
+
+    def _first(self, name: str) -> Any:
+        """``soup.find(name)``, from the element list."""
+        return next((e for e in self.elements if e.name == name), None)
 
     def _resolve(self, href: str | None) -> str | None:
         if href is None:
@@ -844,7 +919,7 @@ class _Parser:
     def page(self) -> Page:
         forms = self._forms()
         links = self._links()
-        title_el = self.soup.find("title")
+        title_el = self._first("title")
         title = clean_text(title_el.get_text())[:_MAX_ELEMENT_TEXT] if title_el is not None else ""
         headings = tuple(
             Heading(int(e.name[1]), self._text(e), self.serial[id(e)])
@@ -860,16 +935,14 @@ class _Parser:
             tables=self._tables(forms, links),
             properties=self._properties(),
             elements=self._text_elements(),
-            text=self._text(self.soup.find("body") or self.soup, limit=200_000),
+            text=self._text(self._first("body") or self.soup, limit=200_000),
             aspnet_error=self._aspnet_error(title, headings),
         )
 
     # ---- text
     def _visible(self, node: Any, *, control_text: bool) -> bool:
         """A string a person sees (not a comment, script, hidden element, or, unless asked, a control's)."""
-        from bs4.element import PreformattedString
-
-        if isinstance(node, PreformattedString):
+        if isinstance(node, _PreformattedString):
             return False
         parent = node.parent
         if parent is None or self.hidden.get(id(parent), False):
@@ -880,20 +953,29 @@ class _Parser:
               limit: int = _MAX_ELEMENT_TEXT) -> str:
         """Visible text under ``root``; with ``cell``, only strings whose nearest cell is that cell (so a
         cell's text leaves out nested cells, which html.parser makes of unclosed ``<td>``s)."""
-        from bs4 import NavigableString
-
+        key = (id(root), control_text, id(cell), limit)
+        text = self._texts.get(key)
+        if text is not None:
+            return text
         parts: list[str] = []
         size = 0
+        hidden, ctrl_text, cell_of = self.hidden, self.ctrl_text, self.cell_of
         for node in root.descendants:
-            if not isinstance(node, NavigableString) or not self._visible(node, control_text=control_text):
+            # What _visible says, inline: this loop runs for every string of the page, many times.
+            if not isinstance(node, _NavigableString) or isinstance(node, _PreformattedString):
                 continue
-            if cell is not None and self.cell_of.get(id(node.parent)) is not cell:
+            parent = node.parent
+            if parent is None or hidden.get(id(parent), False) or (
+                    not control_text and ctrl_text.get(id(parent), False)):
+                continue
+            if cell is not None and cell_of.get(id(parent)) is not cell:
                 continue
             parts.append(str(node))
             size += len(node)
             if size > limit * 2:
                 break
-        return clean_text(" ".join(parts))[:limit]
+        text = self._texts[key] = clean_text(" ".join(parts))[:limit]
+        return text
 
     def _cell_text(self, cell: Any) -> str:
         return self._text(cell, control_text=False, cell=cell)
@@ -1021,8 +1103,6 @@ class _Parser:
         )
 
     def _options(self, select: Any, multiple: bool, size: int) -> tuple[Option, ...]:
-        from bs4 import NavigableString
-
         raw: list[tuple[str, str, bool, bool]] = []
         for o in select.find_all("option"):
             if self.in_datalist.get(id(o)):
@@ -1030,7 +1110,7 @@ class _Parser:
             # html.parser nests unclosed options: an option's own text stops at the next option.
             own = clean_text("".join(
                 str(s) for s in o.descendants
-                if isinstance(s, NavigableString) and _nearest(s.parent, ("option",)) is o
+                if isinstance(s, _NavigableString) and _nearest(s.parent, ("option",)) is o
                 and self._visible(s, control_text=True)))
             value = _attr(o, "value")
             disabled = o.has_attr("disabled") or any(
@@ -1068,8 +1148,6 @@ class _Parser:
         (a ``PropertyName`` cell, a ``<label>``, a heading-like div). When the block holds the control itself
         (``<p>Host Name: <input></p>``), the caption is that block's text before the control. The walk stops
         at any other control, so a field never borrows the caption of the field before it."""
-        from bs4 import NavigableString
-
         name = _attr(anchor, "name")
         own_ancestors = {id(a) for a in anchor.parents}
         collected: list[str] = []
@@ -1077,7 +1155,7 @@ class _Parser:
         for steps, node in enumerate(anchor.previous_elements):
             if steps > _CAPTION_LOOKBACK:
                 break
-            if isinstance(node, NavigableString):
+            if isinstance(node, _NavigableString):
                 if not self._visible(node, control_text=False):
                     continue
                 if block is None:
@@ -1127,7 +1205,7 @@ class _Parser:
             href = _attr(e, "href")
             postback = _parse_postback(href or "") or _parse_postback(_attr(e, "onclick") or "")
             text = self._text(e) or clean_text(_attr(e, "title") or "") or clean_text(" ".join(
-                _attr(img, "alt") or "" for img in e.find_all("img")))
+                _attr(img, "alt") or "" for img in e.descendants if isinstance(img, _Tag) and img.name == "img"))
             links.append(Link(
                 text=text,
                 href=href,
@@ -1148,9 +1226,9 @@ class _Parser:
         while li is not None and guard < 64:
             guard += 1
             head = next(
-                (c for c in li.find_all(True, recursive=False) if c.name in ("a", "span", "div", "b")), None)
+                (c for c in li.contents if isinstance(c, _Tag) and c.name in ("a", "span", "div", "b")), None)
             text = self._text(head) if head is not None else clean_text(
-                next((str(s) for s in li.find_all(string=True, recursive=False) if s.strip()), ""))
+                next((str(s) for s in li.contents if isinstance(s, _NavigableString) and s.strip()), ""))
             path.append(text)
             li = self._up(self.li_of, li)
         return tuple(reversed(path))
@@ -1218,11 +1296,11 @@ class _Parser:
             # A row of two text elements: <div><span>Thumbprint</span> <span id=..>AB12..</span></div>.
             if e.name in _PAIR_SKIP or id(e) in self.has_control:
                 continue
-            kids = e.find_all(True, recursive=False)
+            kids = [c for c in e.contents if isinstance(c, _Tag)]
             if len(kids) != 2 or any(k.name in _PAIR_SKIP for k in kids):
                 continue
-            if any(str(s).strip() for s in e.find_all(string=True, recursive=False)
-                   if self._visible(s, control_text=False)):
+            if any(str(s).strip() for s in e.contents
+                   if isinstance(s, _NavigableString) and self._visible(s, control_text=False)):
                 continue
             label, value = self._text(kids[0]), self._text(kids[1])
             if label and value:
@@ -1265,7 +1343,7 @@ class _Parser:
             return None
         message = next((h.text for h in headings if h.level == 2 and h.text), "") or title
         details = ""
-        for b in self.soup.find_all("b"):
+        for b in (e for e in self.elements if e.name == "b"):
             label = clean_text(b.get_text())
             if not label.startswith(("Exception Details", "Description")):
                 continue
@@ -1286,10 +1364,10 @@ class _Parser:
 def _attr(e: Any, name: str) -> str | None:
     if e is None:
         return None
-    v = e.get(name)
-    if v is None:
-        return None
-    return v if isinstance(v, str) else " ".join(v)
+    v = e.attrs.get(name)  # Tag.get, without its call
+    if v is None or isinstance(v, str):
+        return v
+    return " ".join(v)
 
 
 def _is_hidden_input(e: Any) -> bool:
