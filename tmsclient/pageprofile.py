@@ -30,7 +30,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -393,20 +393,6 @@ def render_profile(profile: PageProfile, *, comments: Mapping[str, str] | None =
     for key in _PAGE_KEYS:
         lines.append(f"{key} = {_toml_list(getattr(profile, key))}")
     return "\n".join(lines) + "\n"
-
-
-def profile_summary(profile: PageProfile) -> dict[str, Any]:
-    """The profile as JSON-ready data (for ``discover --json``)."""
-    out: dict[str, Any] = {}
-    for f in fields(profile):
-        value = getattr(profile, f.name)
-        if isinstance(value, Mapping):
-            out[f.name] = {k: (vars(v) if isinstance(v, FieldLocator) else list(v)) for k, v in value.items()}
-        elif isinstance(value, tuple):
-            out[f.name] = list(value)
-        else:
-            out[f.name] = value
-    return out
 
 
 # --------------------------------------------------------------------------------- reading a page through it

@@ -9,7 +9,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -778,6 +778,15 @@ def resolve_target(
     for line in settings.describe():
         log.info("target %s: %s", name, line)
     return settings
+
+
+def with_pfx_password(target: TargetSettings, args: argparse.Namespace, ctx: _Ctx, *,
+                      profile: str | None = None, config: Config | None = None) -> TargetSettings:
+    """The target with its .pfx password resolved, asked only once the .pfx itself is known to be given (so a
+    missing --pfx is reported as that, not as a missing password). ``profile``: one of several targets."""
+    again = resolve_target(args, ctx, profile=profile, profile_first=profile is not None, need_password=False,
+                           need_pfx_password=True, config=config)
+    return replace(target, pfx_password=again.pfx_password)
 
 
 def http_refused(url: str) -> TLSError:

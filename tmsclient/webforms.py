@@ -278,9 +278,6 @@ class Form:
     def is_multipart(self) -> bool:
         return self.enctype == MULTIPART
 
-    def controls_named(self, name: str) -> tuple[Control, ...]:
-        return tuple(c for c in self.controls if c.name == name)
-
     def field(self, name: str) -> Field | None:
         for f in self.fields:
             if f.name == name:

@@ -37,6 +37,28 @@ def _thumbs(certs):
     return [sha1_thumbprint(c) for c in certs]
 
 
+def _bundle(cli, *, cert, out, key=None, chain=(), extra=(), **kwargs):
+    """`tmsclient bundle --cert CERT [--key KEY] [--chain CHAIN]... --out OUT [EXTRA...]`."""
+    argv = ["bundle", "--cert", str(cert)]
+    if key is not None:
+        argv += ["--key", str(key)]
+    for chain_file in chain:
+        argv += ["--chain", str(chain_file)]
+    return cli(*argv, "--out", str(out), *extra, **kwargs)
+
+
+def _secret_from(source, secret, *, flag, default_env, env_var, file, newline="\n"):
+    """(env, extra arguments, stdin) that hand ``secret`` to ``--FLAG-env/-file/-stdin`` or ``$DEFAULT_ENV``."""
+    if source == "env":
+        return {env_var: secret}, [f"--{flag}-env", env_var], None
+    if source == "file":
+        write(file, (secret + newline).encode())
+        return {}, [f"--{flag}-file", str(file)], None
+    if source == "stdin":
+        return {}, [f"--{flag}-stdin"], secret + "\n"
+    return {default_env: secret}, [], None
+
+
 def _assert_same_contents(path, password, chain, *, name="tms-cert-key"):
     bundle = load_pfx_file(path, Secret(password, "test"))
     assert public_key_der(bundle.key) == public_key_der(chain.leaf.key)
@@ -48,17 +70,8 @@ def _assert_same_contents(path, password, chain, *, name="tms-cert-key"):
 
 def test_bundle_reads_back_in_openssl_as_3des_with_sha1_mac(cli, files, chains, pw, tmp_path):
     out = tmp_path / "tms.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--chain",
-        str(files["chain"]),
-        "--out",
-        str(out),
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
+    result = _bundle(
+        cli, cert=files["cert"], key=files["key"], chain=[files["chain"]], out=out, env={"TMSCLIENT_PFX_PASSWORD": pw}
     )
     assert result.code == 0, result
     info = openssl_info(out, pw)  # no -legacy needed: nothing in it is RC2
@@ -89,20 +102,13 @@ def test_der_inputs_and_custom_name(cli, chains, pw, tmp_path):
     inter = write(tmp_path / "inter.cer", der(chains.rsa.intermediate.cert))
     root = write(tmp_path / "root.cer", der(chains.rsa.root.cert))
     out = tmp_path / "out.pfx"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-        "--chain",
-        str(root),
-        "--chain",
-        str(inter),
-        "--out",
-        str(out),
-        "--name",
-        "renewed 2025",
+    result = _bundle(
+        cli,
+        cert=cert,
+        key=key,
+        chain=[root, inter],
+        out=out,
+        extra=["--name", "renewed 2025"],
         env={"TMSCLIENT_PFX_PASSWORD": pw},
     )
     assert result.code == 0, result
@@ -116,9 +122,7 @@ def test_cert_file_holding_the_chain_in_any_order_and_the_key(cli, chains, pw, t
         pem(rsa.root.cert) + key_pem(rsa.leaf.key) + pem(rsa.intermediate.cert) + pem(rsa.leaf.cert),
     )
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle", "--cert", str(combined), "--out", str(out), "--json", env={"TMSCLIENT_PFX_PASSWORD": pw}
-    )
+    result = cli("bundle", "--cert", str(combined), "--out", str(out), "--json", env={"TMSCLIENT_PFX_PASSWORD": pw})
     assert result.code == 0, result
     _assert_same_contents(out, pw, rsa)
     assert result.json["chain"] == [
@@ -130,22 +134,11 @@ def test_cert_file_holding_the_chain_in_any_order_and_the_key(cli, chains, pw, t
 def test_pkcs7_chain_file(cli, chains, pw, tmp_path, files):
     from cryptography.hazmat.primitives.serialization import pkcs7
 
-    p7 = pkcs7.serialize_certificates(
-        [chains.rsa.root.cert, chains.rsa.intermediate.cert], serialization.Encoding.PEM
-    )
+    p7 = pkcs7.serialize_certificates([chains.rsa.root.cert, chains.rsa.intermediate.cert], serialization.Encoding.PEM)
     chain = write(tmp_path / "chain.p7b", p7)
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--chain",
-        str(chain),
-        "--out",
-        str(out),
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
+    result = _bundle(
+        cli, cert=files["cert"], key=files["key"], chain=[chain], out=out, env={"TMSCLIENT_PFX_PASSWORD": pw}
     )
     assert result.code == 0, result
     _assert_same_contents(out, pw, chains.rsa)
@@ -159,18 +152,7 @@ def test_crlf_line_endings_and_utf8_bom(cli, chains, pw, tmp_path, files):
     key = write(tmp_path / "key-win.key", windows(key_pem(chains.rsa.leaf.key)))
     chain = write(tmp_path / "chain-win.pem", windows(files["chain"].read_bytes()))
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-        "--chain",
-        str(chain),
-        "--out",
-        str(out),
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
-    )
+    result = _bundle(cli, cert=cert, key=key, chain=[chain], out=out, env={"TMSCLIENT_PFX_PASSWORD": pw})
     assert result.code == 0, result
     _assert_same_contents(out, pw, chains.rsa)
 
@@ -185,32 +167,23 @@ def test_encrypted_key_with_passphrase_from_each_source(
     assert (b"Proc-Type: 4,ENCRYPTED" in key_bytes) is traditional
     assert (b"ENCRYPTED PRIVATE KEY" in key_bytes) is not traditional
     key = write(tmp_path / "enc.key", key_bytes)
-    env = {"TMSCLIENT_PFX_PASSWORD": pw}
-    extra: list[str] = []
-    stdin = None
-    if source == "env":
-        env["MY_KEY_PASS"] = passphrase
-        extra = ["--key-passphrase-env", "MY_KEY_PASS"]
-    elif source == "file":
-        write(tmp_path / "kp.txt", passphrase.encode() + b"\n")
-        extra = ["--key-passphrase-file", str(tmp_path / "kp.txt")]
-    elif source == "stdin":
-        extra, stdin = ["--key-passphrase-stdin"], passphrase + "\n"
-    else:
-        env["TMSCLIENT_KEY_PASSPHRASE"] = passphrase
+    env, extra, stdin = _secret_from(
+        source,
+        passphrase,
+        flag="key-passphrase",
+        default_env="TMSCLIENT_KEY_PASSPHRASE",
+        env_var="MY_KEY_PASS",
+        file=tmp_path / "kp.txt",
+    )
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(key),
-        "--chain",
-        str(files["chain"]),
-        "--out",
-        str(out),
-        *extra,
-        env=env,
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=key,
+        chain=[files["chain"]],
+        out=out,
+        extra=extra,
+        env={"TMSCLIENT_PFX_PASSWORD": pw, **env},
         stdin=stdin,
     )
     assert result.code == 0, result
@@ -218,20 +191,14 @@ def test_encrypted_key_with_passphrase_from_each_source(
 
 
 def test_wrong_key_passphrase(cli, canaries, chains, pw, tmp_path, files):
-    key = write(
-        tmp_path / "enc.key", key_pem(chains.rsa.leaf.key, canaries.secret("key-passphrase").encode())
-    )
+    key = write(tmp_path / "enc.key", key_pem(chains.rsa.leaf.key, canaries.secret("key-passphrase").encode()))
     wrong = canaries.secret("wrong-passphrase")
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(key),
-        "--out",
-        str(tmp_path / "o.p12"),
-        "--key-passphrase-env",
-        "KP",
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=key,
+        out=tmp_path / "o.p12",
+        extra=["--key-passphrase-env", "KP"],
         env={"TMSCLIENT_PFX_PASSWORD": pw, "KP": wrong},
     )
     assert result.code == ExitCode.BAD_PASSWORD, result
@@ -240,16 +207,12 @@ def test_wrong_key_passphrase(cli, canaries, chains, pw, tmp_path, files):
 
 def test_mismatched_key_is_refused_and_names_the_key_that_does_match(cli, chains, pw, tmp_path, files):
     key = write(tmp_path / "inter.key", key_pem(chains.rsa.intermediate.key))
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(key),
-        "--chain",
-        str(files["chain"]),
-        "--out",
-        str(tmp_path / "o.p12"),
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=key,
+        chain=[files["chain"]],
+        out=tmp_path / "o.p12",
         env={"TMSCLIENT_PFX_PASSWORD": pw},
     )
     assert result.code == ExitCode.CERT_UNFIT, result
@@ -263,17 +226,13 @@ def test_chain_link_that_does_not_verify_is_reported(cli, chains, pw, tmp_path, 
     fake = issue("tmsclient Test Issuing CA", issuer=chains.rsa.root, ca=True)
     chain = write(tmp_path / "fake-chain.pem", pem(fake.cert) + pem(chains.rsa.root.cert))
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--chain",
-        str(chain),
-        "--out",
-        str(out),
-        "--json",
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=files["key"],
+        chain=[chain],
+        out=out,
+        extra=["--json"],
         env={"TMSCLIENT_PFX_PASSWORD": pw},
     )
     assert result.code == 0, result
@@ -284,17 +243,8 @@ def test_chain_link_that_does_not_verify_is_reported(cli, chains, pw, tmp_path, 
 def test_unrelated_chain_certificate_is_left_out_with_a_warning(cli, chains, pw, tmp_path, files):
     chain = write(tmp_path / "chain.pem", files["chain"].read_bytes() + pem(chains.ec.root.cert))
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--chain",
-        str(chain),
-        "--out",
-        str(out),
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
+    result = _bundle(
+        cli, cert=files["cert"], key=files["key"], chain=[chain], out=out, env={"TMSCLIENT_PFX_PASSWORD": pw}
     )
     assert result.code == 0, result
     assert "left out" in result.err
@@ -303,17 +253,12 @@ def test_unrelated_chain_certificate_is_left_out_with_a_warning(cli, chains, pw,
 
 def test_modern_encryption_warns_about_2012r2_and_2016(cli, chains, pw, tmp_path, files):
     out = tmp_path / "modern.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--out",
-        str(out),
-        "--encryption",
-        "modern",
-        "--json",
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=files["key"],
+        out=out,
+        extra=["--encryption", "modern", "--json"],
         env={"TMSCLIENT_PFX_PASSWORD": pw},
     )
     assert result.code == 0, result
@@ -327,33 +272,18 @@ def test_modern_encryption_warns_about_2012r2_and_2016(cli, chains, pw, tmp_path
 @pytest.mark.parametrize("how", ["env", "file", "stdin", "default-env"])
 def test_output_password_sources(cli, canaries, chains, tmp_path, files, how):
     pw = canaries.secret("pfx-password")
-    env: dict[str, str] = {}
-    extra: list[str] = []
-    stdin = None
-    if how == "env":
-        env["OUT_PW"] = pw
-        extra = ["--password-env", "OUT_PW"]
-    elif how == "file":
-        write(tmp_path / "pw.txt", (pw + "\r\n").encode())
-        extra = ["--password-file", str(tmp_path / "pw.txt")]
-    elif how == "stdin":
-        extra, stdin = ["--password-stdin"], pw + "\n"
-    else:
-        env["TMSCLIENT_PFX_PASSWORD"] = pw
+    env, extra, stdin = _secret_from(
+        how,
+        pw,
+        flag="password",
+        default_env="TMSCLIENT_PFX_PASSWORD",
+        env_var="OUT_PW",
+        file=tmp_path / "pw.txt",
+        newline="\r\n",
+    )
     out = tmp_path / "out.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--chain",
-        str(files["chain"]),
-        "--out",
-        str(out),
-        *extra,
-        env=env,
-        stdin=stdin,
+    result = _bundle(
+        cli, cert=files["cert"], key=files["key"], chain=[files["chain"]], out=out, extra=extra, env=env, stdin=stdin
     )
     assert result.code == 0, result
     _assert_same_contents(out, pw, chains.rsa)
@@ -432,18 +362,12 @@ def test_generate_password_writes_it_0600_and_never_overwrites(cli, chains, tmp_
 
 
 def test_generate_password_conflicts_with_a_given_password(cli, tmp_path, files):
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--out",
-        str(tmp_path / "o"),
-        "--generate-password",
-        str(tmp_path / "pw"),
-        "--password-env",
-        "X",
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=files["key"],
+        out=tmp_path / "o",
+        extra=["--generate-password", str(tmp_path / "pw"), "--password-env", "X"],
         env={"X": "something"},
     )
     assert result.code == ExitCode.USAGE and "conflicts" in result.err
@@ -463,30 +387,23 @@ def test_existing_output_is_not_overwritten_without_force(cli, chains, pw, tmp_p
 
 
 def test_output_in_a_missing_directory(cli, pw, tmp_path, files):
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--out",
-        str(tmp_path / "no" / "such" / "dir.p12"),
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=files["key"],
+        out=tmp_path / "no" / "such" / "dir.p12",
         env={"TMSCLIENT_PFX_PASSWORD": pw},
     )
     assert result.code == ExitCode.OUTPUT_FILE and "does not exist" in result.err
 
 
 def test_iterations_are_bounded(cli, pw, tmp_path, files):
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--out",
-        str(tmp_path / "o"),
-        "--iterations",
-        "5000000",
+    result = _bundle(
+        cli,
+        cert=files["cert"],
+        key=files["key"],
+        out=tmp_path / "o",
+        extra=["--iterations", "5000000"],
         env={"TMSCLIENT_PFX_PASSWORD": pw},
     )
     assert result.code == ExitCode.USAGE and "out of range" in result.err
@@ -497,17 +414,7 @@ def test_ec_key_is_bundled_but_flagged(cli, chains, pw, tmp_path):
     cert = write(tmp_path / "ec.pem", pem(ec.leaf.cert))
     key = write(tmp_path / "ec.key", key_pem(ec.leaf.key, traditional=True))
     out = tmp_path / "ec.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-        "--out",
-        str(out),
-        "--json",
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
-    )
+    result = _bundle(cli, cert=cert, key=key, out=out, extra=["--json"], env={"TMSCLIENT_PFX_PASSWORD": pw})
     assert result.code == 0, result
     assert "EC_KEY" in [f["code"] for f in result.json["findings"]]
     assert load_pfx_file(out, Secret(pw, "test")).key_matches is True
@@ -521,42 +428,20 @@ def test_atomic_write_leaves_no_partial_file_when_the_write_fails(cli, pw, tmp_p
 
     monkeypatch.setattr(files_mod.os, "link", broken_replace)
     out = tmp_path / "o.p12"
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--key",
-        str(files["key"]),
-        "--out",
-        str(out),
-        "--generate-password",
-        str(tmp_path / "pw.txt"),
+    result = _bundle(
+        cli, cert=files["cert"], key=files["key"], out=out, extra=["--generate-password", str(tmp_path / "pw.txt")]
     )
     assert result.code == ExitCode.OUTPUT_FILE and "No space left" in result.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cert.pem", "chain.pem", "key.pem"]
 
 
 def test_pfx_given_as_cert_points_to_convert(cli, openssl_files, pw, tmp_path, files):
-    result = cli(
-        "bundle",
-        "--cert",
-        str(openssl_files.legacy),
-        "--key",
-        str(files["key"]),
-        "--out",
-        str(tmp_path / "o.p12"),
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
+    result = _bundle(
+        cli, cert=openssl_files.legacy, key=files["key"], out=tmp_path / "o.p12", env={"TMSCLIENT_PFX_PASSWORD": pw}
     )
     assert result.code == ExitCode.INPUT_FILE and "tmsclient convert" in result.err
 
 
 def test_no_key_anywhere(cli, pw, tmp_path, files):
-    result = cli(
-        "bundle",
-        "--cert",
-        str(files["cert"]),
-        "--out",
-        str(tmp_path / "o.p12"),
-        env={"TMSCLIENT_PFX_PASSWORD": pw},
-    )
+    result = _bundle(cli, cert=files["cert"], out=tmp_path / "o.p12", env={"TMSCLIENT_PFX_PASSWORD": pw})
     assert result.code == ExitCode.USAGE and "holds no private key" in result.err

@@ -58,6 +58,9 @@ class Finding:
     def line(self) -> str:
         return f"{self.severity.upper():7} {self.code}: {self.message}"
 
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity, "message": self.message}
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -84,9 +87,7 @@ class CheckReport:
         return {
             "ok": self.ok,
             "target_os": self.target_os,
-            "findings": [
-                {"code": f.code, "severity": f.severity, "message": f.message} for f in self.findings
-            ],
+            "findings": [f.to_json() for f in self.findings],
         }
 
 

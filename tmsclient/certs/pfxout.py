@@ -71,8 +71,9 @@ class PfxOutputOptions:
     generate_password: Path | None
 
 
-def output_options(args: argparse.Namespace) -> PfxOutputOptions:
-    """Validate the shared options and fail before any password is asked for or any work is done."""
+def output_options(args: argparse.Namespace, password_spec: SecretSpec) -> PfxOutputOptions:
+    """Validate the shared options and fail before any password is asked for or any work is done.
+    ``password_spec``: the new .pfx's password, which --generate-password replaces."""
     if not MIN_ITERATIONS <= args.iterations <= DOTNET_ITERATION_LIMIT:
         raise UsageError(
             f"--iterations {args.iterations} is out of range, expected {MIN_ITERATIONS} to "
@@ -85,6 +86,9 @@ def output_options(args: argparse.Namespace) -> PfxOutputOptions:
         if gen.resolve() == out.resolve():
             raise UsageError("--generate-password must name a different file than --out")
         ensure_writable(gen, force=False, what="password file")
+        if secret_flags_given(args, password_spec):
+            flag = password_spec.flag
+            raise UsageError(f"--generate-password conflicts with --{flag}-env/--{flag}-file/--{flag}-stdin")
     return PfxOutputOptions(out, args.force, PfxEncryption(args.encryption), args.iterations, gen)
 
 
@@ -208,21 +212,27 @@ def build_and_write(
         log.warning(
             "%d iterations is far above Windows' own ~2,000; .NET may refuse the file", options.iterations
         )
-    if options.generate_password is not None:
-        create_exclusive(
-            options.generate_password,
-            (password.reveal() + "\n").encode("utf-8"),
-            mode=0o600,
-            what="password file",
-        )
-    try:
-        write_file_atomic(options.out, data, mode=0o600, force=options.force, what="output .pfx")
-    except BaseException:
-        if options.generate_password is not None:
-            remove_quietly(options.generate_password)
-        raise
+    write_with_password(options.out, data, force=options.force, password=password,
+                        password_file=options.generate_password)
     log.info("wrote %s (%d bytes, %s encryption)", options.out, len(data), options.encryption.value)
     return WrittenPfx(options.out, back, options.encryption, password.source, options.generate_password)
+
+
+def write_with_password(out: Path | None, data: bytes, *, force: bool, password: Secret,
+                        password_file: Path | None) -> None:
+    """Write a generated password (when ``password_file``) and then the .pfx (when ``out``): the password goes
+    first so a .pfx never exists without it, and is removed again when the .pfx cannot be written."""
+    if password_file is not None:
+        create_exclusive(password_file, (password.reveal() + "\n").encode("utf-8"), mode=0o600,
+                         what="password file")
+    if out is None:
+        return
+    try:
+        write_file_atomic(out, data, mode=0o600, force=force, what="output .pfx")
+    except BaseException:
+        if password_file is not None:
+            remove_quietly(password_file)
+        raise
 
 
 def _verify_round_trip(

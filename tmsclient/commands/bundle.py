@@ -79,15 +79,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         generate_password,
         output_options,
         resolve_new_password,
-        secret_flags_given,
     )
     from tmsclient.certs.pfxwrite import PfxEncryption
     from tmsclient.certs.summary import key_fingerprint, key_matches
     from tmsclient.errors import CertificateUnfitError, InputFileError, PasswordError, UsageError
 
-    options = output_options(args)
-    if options.generate_password is not None and secret_flags_given(args, PFX_PASSWORD):
-        raise UsageError("--generate-password conflicts with --password-env/--password-file/--password-stdin")
+    options = output_options(args, PFX_PASSWORD)
 
     cert_path = Path(args.cert)
     cert_data = read_input_file(cert_path, "certificate file")
@@ -161,6 +158,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     findings = check_contents(key, leaf, ordered)
     payload = written.to_json()
-    payload["findings"] = [{"code": f.code, "severity": f.severity, "message": f.message} for f in findings]
+    payload["findings"] = [f.to_json() for f in findings]
     ctx.out.result(payload, written.text([f.line() for f in findings]))
     return 0

@@ -49,13 +49,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     from tmsclient.certs.pfxwrite import PfxEncryption
     from tmsclient.certs.summary import key_fingerprint
-    from tmsclient.errors import CertificateUnfitError, PasswordError, UsageError
+    from tmsclient.errors import CertificateUnfitError, PasswordError
 
-    options = output_options(args)
-    if options.generate_password is not None and secret_flags_given(args, OUT_PASSWORD):
-        raise UsageError(
-            "--generate-password conflicts with --out-password-env/--out-password-file/--out-password-stdin"
-        )
+    options = output_options(args, OUT_PASSWORD)
     in_password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
     assert in_password is not None
     bundle = load_pfx_file(Path(args.file), in_password)
@@ -102,7 +98,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "pkcs12": bundle.algorithms.to_json(),
         "windows_import": before,
     }
-    payload["findings"] = [{"code": f.code, "severity": f.severity, "message": f.message} for f in findings]
+    payload["findings"] = [f.to_json() for f in findings]
     was = ", ".join(os for os, ok in before.items() if ok) or "none"
     text = written.text(
         [f.line() for f in findings], verb=f"converted {bundle.source} (Windows import: {was}) ->"

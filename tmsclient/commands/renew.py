@@ -315,8 +315,8 @@ def _check(material: Material, args: argparse.Namespace, warnings: list[str]) ->
 def _build(material: Material, args: argparse.Namespace, ctx: Context, outputs: Outputs) -> tuple[Built, str]:
     """The compatible .pfx in memory (a .pfx that already imports everywhere goes as it is), read back."""
     from tmsclient.certs.compat import import_verdicts
-    from tmsclient.certs.files import create_exclusive, remove_quietly, write_file_atomic
     from tmsclient.certs.loading import load_pfx_bytes
+    from tmsclient.certs.pfxout import write_with_password
     from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
 
     password, note = _new_password(material, args, ctx, outputs)
@@ -334,16 +334,8 @@ def _build(material: Material, args: argparse.Namespace, ctx: Context, outputs: 
                              encryption=PfxEncryption.COMPATIBLE)
     where = str(outputs.pfx) if outputs.pfx else "the new .pfx (in memory)"
     back = load_pfx_bytes(data, password, source=where, path=outputs.pfx)
-    if outputs.password_file is not None:
-        create_exclusive(outputs.password_file, (password.reveal() + "\n").encode("utf-8"), mode=0o600,
-                         what="password file")
-    if outputs.pfx is not None:
-        try:
-            write_file_atomic(outputs.pfx, data, mode=0o600, force=outputs.force, what="output .pfx")
-        except BaseException:
-            if outputs.password_file is not None:
-                remove_quietly(outputs.password_file)
-            raise
+    write_with_password(outputs.pfx, data, force=outputs.force, password=password,
+                        password_file=outputs.password_file)
     form = ("already Windows-compatible, sent as it is" if keep
             else "3DES + SHA-1 MAC, 2048 iterations: imports on every Windows Server")
     kept = f"written to {outputs.pfx} (mode 0600)" if outputs.pfx else "in memory only, not written"

@@ -40,14 +40,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         globals_ = driver.global_values(page)
         rows = driver.sites(page)
         chosen = [match_site(rows, target.site)] if target.site else list(rows)
-        fresh = True
-        for row in chosen:
-            if not fresh and not (row.link is not None and row.link.url):
-                # A postback opens one site per page view: read the grid again for the next one.
-                page = driver.settings_page()
-                row = match_site(driver.sites(page), row.url)
-            view = driver.open_site(page, row)
-            fresh = False
+        for i, row in enumerate(chosen):
+            # A postback opens one site per page view, so every site after the first is opened afresh.
+            view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
             sites.append(describe_site(view))
         stats = session.stats
     payload = {

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
-from tmsclient.deploy import open_site
 from tmsclient.settings import TARGET_OS_CHOICES
 from tmsclient.targets import add_arguments as add_targets_arguments
 
@@ -15,10 +14,7 @@ if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.cli import Context
     from tmsclient.deploy import UploadJob
-    from tmsclient.settings import Config, TargetSettings
     from tmsclient.targets import Selection
-
-__all__ = ["open_site", "preflight", "with_pfx_password"]
 
 NAME = "upload"
 HELP = "upload a .pfx to a WebEx site's SSO settings on TMS, then verify it"
@@ -59,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.deploy import upload_to_target
-    from tmsclient.settings import resolve_target
+    from tmsclient.settings import resolve_target, with_pfx_password
     from tmsclient.targets import selection
 
     many = selection(args, ctx)
@@ -90,7 +86,7 @@ def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
     """Each profile resolved in order (its .pfx opened and judged once per file), then uploaded in a pool."""
     from tmsclient.certs.loading import load_pfx_file
     from tmsclient.deploy import judge_pfx, summary_row, upload_to_target
-    from tmsclient.settings import resolve_target
+    from tmsclient.settings import resolve_target, with_pfx_password
     from tmsclient.targets import Prepared, report, run_targets, shared_context
 
     rctx = shared_context(ctx)
@@ -118,19 +114,6 @@ def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
     payload, human = report(outcomes, summary_row, [("action", "action"), ("verification", "verification")])
     ctx.out.result(payload, human)
     return int(payload["exit_code"])
-
-
-def with_pfx_password(target: TargetSettings, args: argparse.Namespace, ctx: Context, *,
-                      profile: str | None = None, config: Config | None = None) -> TargetSettings:
-    """The target with its .pfx password resolved, asked only once the .pfx itself is known to be given (so a
-    missing --pfx is reported as that, not as a missing password). ``profile``: one of several targets."""
-    import dataclasses
-
-    from tmsclient.settings import resolve_target
-
-    again = resolve_target(args, ctx, profile=profile, profile_first=profile is not None, need_password=False,
-                           need_pfx_password=True, config=config)
-    return dataclasses.replace(target, pfx_password=again.pfx_password)
 
 
 def preflight(path: Path, password: Any, target_os: str, ctx: Context, *, skip: bool) -> PfxBundle:

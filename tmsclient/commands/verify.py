@@ -40,12 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.loading import load_cert_file, load_pfx_file
     from tmsclient.certs.summary import summarize
-    from tmsclient.commands.upload import open_site, with_pfx_password
+    from tmsclient.deploy import open_site
     from tmsclient.driver import Driver
     from tmsclient.errors import VerificationFailedError
     from tmsclient.pageprofile import load_profile
     from tmsclient.session import TmsSession
-    from tmsclient.settings import missing_setting, resolve_target
+    from tmsclient.settings import resolve_target, with_pfx_password
     from tmsclient.verifier import FIELDS_ONLY, Expectation, verify_site
 
     started = time.monotonic()
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         cert = load_cert_file(args.cert).cert
         source = str(args.cert)
     else:
-        pfx_path = target.pfx
-        if pfx_path is None:
-            raise missing_setting("pfx", target.name)
+        pfx_path = target.require("pfx")
         target = with_pfx_password(target, args, ctx)
         assert target.pfx_password is not None  # resolved, or a PasswordError was raised
         cert = load_pfx_file(pfx_path, target.pfx_password).cert
