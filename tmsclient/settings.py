@@ -8,8 +8,8 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -679,6 +679,7 @@ def resolve_target(
     line_prompter: Callable[[str], str] | None = None,
     profile_first: bool = False,
     config: Config | None = None,
+    required: Sequence[str] = (),
 ) -> TargetSettings:
     """Resolve one target: flag, then environment, then config profile, then a prompt on a terminal.
 
@@ -688,7 +689,9 @@ def resolve_target(
     a non-secret answer (the user name) in tests; by default a terminal is asked when ``ctx.interactive``.
     ``profile_first`` (several targets in one run): the profile's values beat the environment, which is one
     for all targets, so order is flag, profile, environment, prompt. ``config``: the config file already
-    read (several targets share one read), else it is found and read here.
+    read (several targets share one read), else it is found and read here. ``required``: settings that must be
+    given (e.g. ``("site", "pfx")``), checked before any secret is resolved or prompted for, so a missing
+    --pfx is reported as that, not as a missing .pfx password.
     """
     environ = ctx.environ
     if config is None:
@@ -737,6 +740,9 @@ def resolve_target(
                           hint="write one with `tmsclient discover --out FILE`")
     if values["page_url"] is not None:
         values["page_url"] = _page_url(url, values["page_url"], sources["page_url"])
+    for key in required:
+        if values[key] is None:
+            raise missing_setting(key, name)
 
     auth = values["auth"]
     uses_password = auth != "negotiate"
@@ -778,15 +784,6 @@ def resolve_target(
     for line in settings.describe():
         log.info("target %s: %s", name, line)
     return settings
-
-
-def with_pfx_password(target: TargetSettings, args: argparse.Namespace, ctx: _Ctx, *,
-                      profile: str | None = None, config: Config | None = None) -> TargetSettings:
-    """The target with its .pfx password resolved, asked only once the .pfx itself is known to be given (so a
-    missing --pfx is reported as that, not as a missing password). ``profile``: one of several targets."""
-    again = resolve_target(args, ctx, profile=profile, profile_first=profile is not None, need_password=False,
-                           need_pfx_password=True, config=config)
-    return replace(target, pfx_password=again.pfx_password)
 
 
 def http_refused(url: str) -> TLSError:

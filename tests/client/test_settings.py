@@ -604,3 +604,33 @@ def test_the_documented_example_config_loads(tmp_path):
     ref = prod.values["password"]
     assert ref.kind == "keyring" and ref.ref == "tmsclient/EXAMPLE\\svc-tms-renew"
     assert config.profile("staging").values["ca_bundle"] == tmp_path / "example-internal-ca.pem"
+
+
+def test_required_settings_are_reported_before_any_secret_is_asked(tmp_path):
+    """A missing --pfx is reported as that, not as a missing .pfx password, and no prompt is shown first."""
+    import argparse
+
+    from tmsclient.cli import Context
+    from tmsclient.credentials import SecretResolver
+    from tmsclient.output import Output
+    from tmsclient.settings import resolve_target
+
+    asked: list[str] = []
+    ctx = Context(out=Output(io.StringIO(), io.StringIO()),
+                  secrets=SecretResolver(environ={}, interactive=True, prompter=lambda t: asked.append(t) or "pw"),
+                  environ={"TMSCLIENT_URL": "https://tms.example.com/tms/", "TMSCLIENT_USERNAME": "EX\\u",
+                           "TMSCLIENT_SITE": "example"}, interactive=True)
+    args = argparse.Namespace(pfx=None)
+    with pytest.raises(ConfigError, match="no pfx given"):
+        resolve_target(args, ctx, need_password=True, need_pfx_password=True, required=("site", "pfx"))
+    assert asked == []
+
+
+def test_upload_verbose_log_shows_each_target_line_once(cli, tmp_path):
+    """The settings are resolved once per run (the config file read once, each -v line once)."""
+    pfx = tmp_path / "t.pfx"
+    pfx.write_bytes(b"x")
+    result = cli("upload", "-v", "--url", "https://127.0.0.1:1/tms/", "--username", "EX\\u", "--site", "s",
+                 "--pfx", str(pfx), env={"TMSCLIENT_PASSWORD": "unused-pw-1", "TMSCLIENT_PFX_PASSWORD": "unused-pw-2"})
+    lines = [line for line in result.err.splitlines() if "target default: url:" in line]
+    assert len(lines) == 1, result.err

@@ -55,16 +55,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.deploy import upload_to_target
-    from tmsclient.settings import resolve_target, with_pfx_password
+    from tmsclient.settings import resolve_target
     from tmsclient.targets import selection
 
     many = selection(args, ctx)
     if many is not None:
         return _run_many(args, ctx, many)
-    target = resolve_target(args, ctx, need_password=True)
-    target.require("site")
+    target = resolve_target(args, ctx, need_password=True, need_pfx_password=True, required=("site", "pfx"))
     pfx_path = Path(target.require("pfx"))
-    target = with_pfx_password(target, args, ctx)
     assert target.pfx_password is not None
     bundle = preflight(pfx_path, target.pfx_password, target.target_os, ctx, skip=args.no_preflight)
     result = upload_to_target(target, _job(args, pfx_path, bundle, target.pfx_password))
@@ -86,7 +84,7 @@ def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
     """Each profile resolved in order (its .pfx opened and judged once per file), then uploaded in a pool."""
     from tmsclient.certs.loading import load_pfx_file
     from tmsclient.deploy import judge_pfx, summary_row, upload_to_target
-    from tmsclient.settings import resolve_target, with_pfx_password
+    from tmsclient.settings import resolve_target
     from tmsclient.targets import Prepared, report, run_targets, shared_context
 
     rctx = shared_context(ctx)
@@ -95,10 +93,8 @@ def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
 
     def prepare(name: str) -> Prepared[UploadJob]:
         target = resolve_target(args, rctx, profile=name, profile_first=True, need_password=True,
-                                config=many.config)
-        target.require("site")
+                                need_pfx_password=True, config=many.config, required=("site", "pfx"))
         pfx_path = Path(target.require("pfx"))
-        target = with_pfx_password(target, args, rctx, profile=name, config=many.config)
         assert target.pfx_password is not None
         key = (pfx_path.resolve(), target.pfx_password)
         if key not in opened:

@@ -45,18 +45,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.errors import VerificationFailedError
     from tmsclient.pageprofile import load_profile
     from tmsclient.session import TmsSession
-    from tmsclient.settings import resolve_target, with_pfx_password
+    from tmsclient.settings import resolve_target
     from tmsclient.verifier import FIELDS_ONLY, Expectation, verify_site
 
     started = time.monotonic()
-    target = resolve_target(args, ctx, need_password=True)
+    with_pfx = not args.cert
+    target = resolve_target(args, ctx, need_password=True, need_pfx_password=with_pfx,
+                            required=("site", "pfx") if with_pfx else ("site",))
     site = target.require("site")
     if args.cert:
         cert = load_cert_file(args.cert).cert
         source = str(args.cert)
     else:
         pfx_path = target.require("pfx")
-        target = with_pfx_password(target, args, ctx)
         assert target.pfx_password is not None  # resolved, or a PasswordError was raised
         cert = load_pfx_file(pfx_path, target.pfx_password).cert
         source = str(pfx_path)
