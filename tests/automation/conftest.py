@@ -77,16 +77,11 @@ def config(tmp_path: Path) -> Callable[..., Config]:
     return make
 
 
-_KEYS: dict[str, Any] = {}
-
-
 def cached_key(name: str) -> Any:
     """RSA keys are slow to make: one per name for the whole session."""
-    from tmsclient.testing.certs import new_key
+    from tmsclient.testing.certs import cached_key as shared
 
-    if name not in _KEYS:
-        _KEYS[name] = new_key()
-    return _KEYS[name]
+    return shared(f"automation/{name}")
 
 
 @dataclass(frozen=True)

@@ -84,15 +84,10 @@ class PfxFile:
         return {"TMSCLIENT_PFX_PASSWORD": self.password}
 
 
-_KEY_CACHE: dict[str, Any] = {}
-
-
 def _key(name: str) -> Any:
-    from tmsclient.testing.certs import new_key
+    from tmsclient.testing.certs import cached_key
 
-    if name not in _KEY_CACHE:
-        _KEY_CACHE[name] = new_key()
-    return _KEY_CACHE[name]
+    return cached_key(f"client/{name}")
 
 
 @pytest.fixture

@@ -57,16 +57,11 @@ class PfxFile:
         return {"TMSCLIENT_PFX_PASSWORD": self.password}
 
 
-_KEYS: dict[str, Any] = {}
-
-
 def pfx_key(name: str) -> Any:
     """An RSA key per name, made once per session (key generation is the slow part of a .pfx)."""
-    from tmsclient.testing.certs import new_key
+    from tmsclient.testing.certs import cached_key
 
-    if name not in _KEYS:
-        _KEYS[name] = new_key()
-    return _KEYS[name]
+    return cached_key(f"evidence/{name}")
 
 
 def make_pfx_bytes(kind: str, password: str, *, key_name: str = "leaf") -> tuple[bytes, Any]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tmsclient.certs.compat import DOTNET_ITERATION_LIMIT, ITERATION_WARN_ABOVE, import_verdicts
 from tmsclient.certs.files import create_exclusive, ensure_writable, remove_quietly, write_file_atomic
 from tmsclient.certs.loading import PfxBundle, load_pfx_bytes
-from tmsclient.certs.pfxwrite import DEFAULT_ITERATIONS, PfxEncryption, serialize_pfx
+from tmsclient.certs.pfxwrite import MIN_ITERATIONS, PfxEncryption, serialize_pfx
 from tmsclient.certs.summary import public_key_der, sha1_thumbprint
 from tmsclient.credentials import Secret, SecretResolver, SecretSpec
 from tmsclient.errors import PasswordError, TmsClientError, UsageError
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FRIENDLY_NAME = "tms-cert-key"
-MIN_ITERATIONS = 1000
 #: Generated passwords: 24 characters from [A-Za-z0-9_-], about 143 bits; easy to paste into the TMS form.
 GENERATED_PASSWORD_BYTES = 18
 
@@ -33,33 +31,6 @@ MODERN_WARNING = (
     "and "
     'answer "The specified network password is not correct."; use it only for a TMS on Server 2019 or later'
 )
-
-
-def add_pfx_output_arguments(parser: argparse.ArgumentParser) -> None:
-    """--out, --force, --encryption, --iterations and --generate-password, shared by bundle and convert."""
-    parser.add_argument("--out", "-o", required=True, metavar="OUT.p12", help="the .pfx/.p12 file to write")
-    parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    parser.add_argument(
-        "--encryption",
-        choices=[e.value for e in PfxEncryption],
-        default=PfxEncryption.COMPATIBLE.value,
-        help="compatible (default): 3DES + SHA-1 MAC, imports on every Windows Server; "
-        "modern: AES-256 + SHA-256 MAC, Server 2019 and later only",
-    )
-    parser.add_argument(
-        "--iterations",
-        type=int,
-        default=DEFAULT_ITERATIONS,
-        metavar="N",
-        help=f"key-derivation iterations (default {DEFAULT_ITERATIONS}, like Windows' own exports; "
-        f"{MIN_ITERATIONS} to {DOTNET_ITERATION_LIMIT:,})",
-    )
-    parser.add_argument(
-        "--generate-password",
-        metavar="FILE",
-        help="generate a strong password for the new .pfx and write it to FILE "
-        "(mode 0600; never overwritten)",
-    )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ KEY_PASSPHRASE = SecretSpec(
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tmsclient.certs.pfxout import DEFAULT_FRIENDLY_NAME, add_pfx_output_arguments
+    from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME, add_pfx_output_arguments
 
     parser.add_argument(
         "--cert",

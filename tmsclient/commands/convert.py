@@ -26,7 +26,7 @@ OUT_PASSWORD = SecretSpec("new .pfx password", "out-password", None, "Password f
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tmsclient.certs.pfxout import add_pfx_output_arguments
+    from tmsclient.certs.pfxwrite import add_pfx_output_arguments
 
     parser.add_argument("file", metavar="IN.pfx", help="the .pfx/.p12 to re-encode")
     add_pfx_output_arguments(parser)

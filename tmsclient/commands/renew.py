@@ -55,7 +55,7 @@ CER_SUFFIXES = (".cer", ".crt")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tmsclient.certs.pfxout import DEFAULT_FRIENDLY_NAME
+    from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME
 
     add_source_arguments(parser)
     add_secret_arguments(parser, PFX_PASSWORD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ def new_key(kind: str = "rsa", size: int = 2048) -> Any:
         curves = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}
         return ec.generate_private_key(curves[size])
     raise ValueError(f"unknown key kind {kind!r}")
+
+
+@functools.cache
+def cached_key(name: str) -> Any:
+    """One RSA 2048 key per name for the whole process: key generation is the slow part of a test .pfx."""
+    return new_key()
 
 
 def _name(cn: str) -> x509.Name:
