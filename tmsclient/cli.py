@@ -51,11 +51,33 @@ def _exit_code_epilog() -> str:
     return f"exit codes:\n{rows}"
 
 
+#: Command NAME -> module under tmsclient.commands. A module's NAME is its name with "-" for "_" (a test holds every
+#: module to it), so a run finds its one module without importing the other ten.
+_MODULE_BY_NAME: dict[str, str] = {name.replace("_", "-"): name for name in COMMAND_MODULES}
+#: Top-level options that may come before the command on the one-subparser path: they take no value, so the next
+#: argument is still the command. Anything else there (-h, --version, "--", "-", an abbreviated or unknown option)
+#: goes to the full parser, which is the reference for what argparse makes of it.
+_LEADING_FLAGS = frozenset({"--verbose", "--json", "--non-interactive"})
+
+
 def _load_commands() -> list[ModuleType]:
     return [importlib.import_module(f"tmsclient.commands.{name}") for name in COMMAND_MODULES]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules(args_list: Sequence[str]) -> list[ModuleType] | None:
+    """The one command module a run needs, when plain flags and then a known command name lead ``args_list``;
+    None (build every subparser) for anything else: no command, --help, --version, a typo, "--"."""
+    for arg in args_list:
+        if arg in _LEADING_FLAGS or (len(arg) > 1 and arg == "-" + "v" * (len(arg) - 1)):  # -v, -vv, ...
+            continue
+        module_name = _MODULE_BY_NAME.get(arg)
+        return None if module_name is None else [importlib.import_module(f"tmsclient.commands.{module_name}")]
+    return None
+
+
+def build_parser(modules: Sequence[ModuleType] | None = None) -> argparse.ArgumentParser:
+    """The command line with a subparser for each of ``modules``; every command (``--help`` lists them) by default.
+    Parsing argv that runs a command gives the same result, output and errors with only that command's module."""
     common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0,
                         help="log to stderr: -v for steps, -vv for debug (secrets are never logged)")
@@ -72,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tmsclient {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in _load_commands():
+    for module in _load_commands() if modules is None else modules:
         cmd = sub.add_parser(
             module.NAME, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
             parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -103,7 +125,7 @@ def main(
         try:
             # argparse prints --help and --version itself: point it at this run's streams.
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-                args = build_parser().parse_args(args_list)
+                args = build_parser(_command_modules(args_list)).parse_args(args_list)
         except SystemExit as exc:
             return int(exc.code or 0)
         out.json = bool(args.json)
@@ -159,10 +181,8 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 def console_main() -> None:
-    code = main()
-    # Output is written and files are closed (sessions and files live in `with` blocks): spare the garbage
-    # collector its passes over every object at exit (~10 ms of a ~0.3 s upload; docs/benchmarks.md).
-    import gc
+    """The ``tmsclient`` command: its process is set up and left by tmsclient.startup (main() is not)."""
+    from tmsclient.startup import finish_command_process, prepare_command_process
 
-    gc.freeze()
-    sys.exit(code)
+    prepare_command_process()
+    finish_command_process(main())

@@ -747,8 +747,8 @@ def _short(url: str) -> str:
 # costs a fresh process would otherwise pay for things tmsclient never uses (together ~45 ms of a ~0.3 s
 # `tmsclient upload`; docs/benchmarks.md): bs4's table of named character references, which bs4 builds together
 # with one very large regular expression for writing HTML (not reading it) at the first ``&nbsp;`` of the
-# process. (soupsieve, which bs4 imports as it loads, costs ~30 ms more; deferring it would mean replacing
-# another package's module in sys.modules, which a library must not do to its host process.)
+# process. soupsieve, which bs4 imports as it loads (~30 ms more), is left out in the tmsclient command's own
+# process only (tmsclient.startup.import_bs4).
 
 _bs4_lock = threading.Lock()
 _soup_kwargs: dict[str, Any] | None = None  # how _soup calls BeautifulSoup, once bs4 is imported
@@ -762,6 +762,9 @@ def _import_bs4() -> None:
     with _bs4_lock:
         if _soup_kwargs is not None:
             return
+        from tmsclient.startup import import_bs4
+
+        import_bs4()
         from bs4 import NavigableString
         from bs4.builder._htmlparser import BeautifulSoupHTMLParser, HTMLParserTreeBuilder
         from bs4.element import PreformattedString, Tag

@@ -241,15 +241,78 @@ def _open_failure(
     )
 
 
-def _cryptography_load(data: bytes, password: Secret) -> Any:
+def _cryptography_load(data: bytes, password: Secret) -> tuple[Any, Any, list[Any]]:
+    """The key, the certificate of the key (or None) and the other certificates, as cryptography opens the file."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     if password:
-        return pkcs12.load_pkcs12(data, password.encode())
+        loaded = pkcs12.load_pkcs12(data, password.encode())
+    else:
+        try:
+            loaded = pkcs12.load_pkcs12(data, b"")
+        except ValueError:
+            loaded = pkcs12.load_pkcs12(data, None)
+    return loaded.key, loaded.cert, list(loaded.additional_certs)
+
+
+def _open_split(data: bytes, password: Secret, algorithms: Pkcs12Algorithms) -> tuple[Any, list[Any]] | None:
+    """The key and every certificate, opened apart; None whenever this does not apply or fails.
+
+    Why: load_pkcs12 checks an RSA key the way OpenSSL's RSA_check_key does, including proving p and q prime,
+    which is ~29 ms of a 2,048-bit key whatever the file's iteration count, and it has no switch to skip that
+    (load_der_private_key has one). So the shrouded key bag, an EncryptedPrivateKeyInfo that
+    load_der_private_key decrypts itself (PBES1 3DES/RC2 and PBES2 alike), is opened there, the certificates by
+    load_pkcs12 from the file without that bag, and the rest of OpenSSL's check is done here (_rsa_consistent).
+    Only after the password verifies the file's MAC, which load_pkcs12 would have checked; any other outcome,
+    including a failure, leaves the whole-file open to give its exact diagnosis."""
+    if not password or algorithms.mac_digest is None or len(algorithms.key_encryption) != 1:
+        return None
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_der_private_key, pkcs12
+
+    from tmsclient.certs.mac import mac_verifies
+    from tmsclient.certs.pkcs12_info import split_shrouded_key
+
+    split = split_shrouded_key(data)
+    if split is None or mac_verifies(data, password.reveal()) is not True:
+        return None
+    encrypted_key, certificates = split
+    secret = password.encode()
     try:
-        return pkcs12.load_pkcs12(data, b"")
-    except ValueError:
-        return pkcs12.load_pkcs12(data, None)
+        key = load_der_private_key(encrypted_key, secret, unsafe_skip_rsa_key_validation=True)
+        rest = pkcs12.load_pkcs12(certificates, secret)
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # TypeError: a cryptography without the switch
+        return None
+    if rest.key is not None or not _rsa_consistent(key):
+        return None
+    return key, ([rest.cert] if rest.cert is not None else []) + list(rest.additional_certs)
+
+
+def _rsa_consistent(key: Any) -> bool:
+    """OpenSSL's RSA key check without its primality proofs: n = pq, e*d = 1 mod (p-1) and (q-1), and the CRT
+    values. A key that fails is left to the whole-file open, which refuses it as before."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return True  # load_der_private_key checked it as load_pkcs12 would (an EC point on its curve, ...)
+    numbers = key.private_numbers()
+    p, q, d = numbers.p, numbers.q, numbers.d
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    return (
+        p > 2 and q > 2 and p * q == n and 1 < e < n
+        and (e * d - 1) % (p - 1) == 0 and (e * d - 1) % (q - 1) == 0
+        and numbers.dmp1 == d % (p - 1) and numbers.dmq1 == d % (q - 1) and (numbers.iqmp * q) % p == 1
+    )
+
+
+def _open(data: bytes, password: Secret, algorithms: Pkcs12Algorithms) -> tuple[Any, Any, list[Any]]:
+    split = _open_split(data, password, algorithms)
+    if split is not None:
+        key, entries = split
+        # As OpenSSL's PKCS12_parse: the certificate of the key is the first one that matches it.
+        leaf = next((e for e in entries if key_matches(key, e.certificate)), None)
+        return key, leaf, [e for e in entries if e is not leaf]
+    return _cryptography_load(data, password)
 
 
 def _name(raw: bytes | None) -> str | None:
@@ -272,21 +335,20 @@ def load_pfx_bytes(data: bytes, password: Secret, *, source: str, path: Path | N
             f"(at most {MAX_LOAD_ITERATIONS:,}, and Windows refuses more than 600,000)",
         )
     try:
-        loaded = _cryptography_load(data, password)
+        key, cert_entry, additional = _open(data, password, algorithms)
     except UnsupportedAlgorithm as exc:
         raise InputFileError(f"{source} uses an algorithm this system cannot read: {exc}") from exc
     except (ValueError, TypeError) as exc:
         raise _open_failure(data, password, algorithms, source, exc) from exc
 
-    key = loaded.key
-    entries = ([loaded.cert] if loaded.cert is not None else []) + list(loaded.additional_certs)
+    entries = ([cert_entry] if cert_entry is not None else []) + additional
     if not entries:
         raise InputFileError(
             f"{source} holds no certificate" + (" (only a private key)" if key is not None else ""),
             hint="export the certificate together with its private key",
         )
-    if loaded.cert is not None:
-        leaf_entry = loaded.cert
+    if cert_entry is not None:
+        leaf_entry = cert_entry
     else:
         matching = [e for e in entries if key is not None and key_matches(key, e.certificate)]
         if matching:

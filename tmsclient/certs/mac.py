@@ -56,7 +56,7 @@ def _password_encodings(password: str) -> list[bytes]:
 def mac_verifies(data: bytes, password: str) -> bool | None:
     """True if ``password`` verifies the file's MAC, False if not; None when it cannot be told (no MAC, an
     unknown digest, an absurd iteration count, or a structure we cannot read)."""
-    from asn1crypto import pkcs12  # lazy: keeps `tmsclient --help` fast
+    from tmsclient.certs import pkcs12_asn1 as pkcs12  # lazy: keeps `tmsclient --help` fast
 
     try:
         pfx = pkcs12.Pfx.load(data)
