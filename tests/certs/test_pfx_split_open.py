@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from pathlib import Path
 
 import pytest
 from asn1crypto import keys as asn1_keys
+from asn1crypto import pkcs12 as asn1_pkcs12
 from certs_support import SESSION_PFX_PASSWORD
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import load_der_private_key, pkcs12
 
 from tmsclient.certs import loading
 from tmsclient.certs.loading import load_pfx_bytes
+from tmsclient.certs.mac import pkcs12_kdf
 from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, PasswordError, TmsClientError
@@ -145,6 +149,38 @@ def test_files_the_split_open_does_not_take_go_to_the_whole_file_open(monkeypatc
         bundle = load_pfx_bytes(data, secret, source="f.pfx")
         assert (bundle.key is None) is (case == "no key")
     assert spy.whole_opens == 1
+
+
+def _with_mac_iterations(data: bytes, password: str, iterations: int) -> bytes:
+    """The same file with its MAC recomputed over ``iterations`` rounds (RFC 7292 appendix B)."""
+    pfx = asn1_pkcs12.Pfx.load(data)
+    mac_data = pfx["mac_data"]
+    key = pkcs12_kdf("sha1", password.encode("utf-16-be") + b"\x00\x00", mac_data["mac_salt"].native, 3,
+                     iterations, 20)
+    digest = hmac.new(key, pfx["auth_safe"]["content"].native, hashlib.sha1).digest()
+    rebuilt = asn1_pkcs12.Pfx({
+        "version": "v3",
+        "auth_safe": pfx["auth_safe"],
+        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"}, "digest": digest},
+                     "mac_salt": mac_data["mac_salt"].native, "iterations": iterations},
+    })
+    return rebuilt.dump(force=True)
+
+
+def test_a_file_with_a_costly_mac_is_opened_whole(monkeypatch, chains):
+    """Above SPLIT_MAX_MAC_ITERATIONS, checking the MAC in Python would cost more than the split saves."""
+    data = _written(chains, PfxEncryption.COMPATIBLE, SESSION_PFX_PASSWORD, name="n", chain=False)
+    costly = _with_mac_iterations(data, SESSION_PFX_PASSWORD, loading.SPLIT_MAX_MAC_ITERATIONS + 1)
+    cheap = _with_mac_iterations(data, SESSION_PFX_PASSWORD, loading.SPLIT_MAX_MAC_ITERATIONS)
+    secret = Secret(SESSION_PFX_PASSWORD, "test")
+    limit = loading.SPLIT_MAX_MAC_ITERATIONS
+    for file, iterations, whole_opens in ((costly, limit + 1, 1), (cheap, limit, 0)):
+        spy = _Spy(monkeypatch)
+        spy.original = file
+        bundle = load_pfx_bytes(file, secret, source="f.pfx")
+        assert bundle.key_matches is True
+        assert bundle.algorithms.mac_iterations == iterations
+        assert spy.whole_opens == whole_opens
 
 
 def _with_rsa_field(key: object, field: str, delta: int) -> object:
