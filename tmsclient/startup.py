@@ -28,10 +28,6 @@ def prepare_command_process() -> None:
     _state["command_process"] = True
 
 
-def is_command_process() -> bool:
-    return _state["command_process"]
-
-
 def import_bs4() -> None:
     """Import bs4; in the command's process, without soupsieve.
 
