@@ -290,14 +290,14 @@ def emulator_target(workdir: Path) -> Iterator[Target]:
 
 
 def _staging_from_ready(ready: dict[str, Any]) -> Target:
+    from tmsclient.emulator.config import User, parse_users_text
+
     users_file = Path(ready["users_file"])
-    for line in users_file.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            domain, user, password = line.split(":", 2)
-            if user == "admin":
-                login = f"{domain}\\{user}" if domain else user
-                return Target("staging", ready["url"], ready["webex_url"], ready["ca_file"], login, password,
-                              "example.webex.com")
+    for user in parse_users_text(users_file.read_text(encoding="utf-8"), str(users_file)):
+        admin = User(*user)
+        if admin.name == "admin":
+            return Target("staging", ready["url"], ready["webex_url"], ready["ca_file"], admin.login, admin.password,
+                          "example.webex.com")
     raise SystemExit(f"{users_file} has no admin account")
 
 

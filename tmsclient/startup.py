@@ -17,19 +17,19 @@ from typing import NoReturn
 #: objects: memory stays bounded (docs/benchmarks.md).
 GEN0_THRESHOLD = 200_000
 
-_lock = threading.Lock()
-_state = {"command_process": False}
+_command_process = False
 
 
 def prepare_command_process() -> None:
     """Called once by ``tmsclient.cli.console_main``, the command's entry point, before the command runs."""
+    global _command_process
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], GEN0_THRESHOLD), *threshold[1:])
-    _state["command_process"] = True
+    _command_process = True
 
 
 def import_bs4() -> None:
-    """Import bs4; in the command's process, without soupsieve.
+    """Import bs4; in the command's process, without soupsieve. Called by webforms._import_bs4, under its lock.
 
     bs4 imports soupsieve as it loads, for CSS selectors, and soupsieve compiles its patterns then: ~30 ms of
     a ~0.3 s `tmsclient upload` (docs/benchmarks.md). tmsclient selects nothing by CSS: webforms walks the tree
@@ -41,26 +41,32 @@ def import_bs4() -> None:
     packages can do. A bs4 that cannot do without soupsieve is imported whole."""
     if "bs4" in sys.modules:
         return
-    with _lock:
-        if "bs4" in sys.modules:
-            return
-        if not _state["command_process"] or "soupsieve" in sys.modules:
-            import bs4
-            return
+    if _command_process and "soupsieve" not in sys.modules:
         sys.modules["soupsieve"] = None  # type: ignore[assignment]
         try:
             with warnings.catch_warnings():
                 # bs4's "The soupsieve package is not installed": true of this process, and not news to its user.
                 warnings.simplefilter("ignore")
                 import bs4
-        except ImportError:
+            return
+        except ImportError:  # drop what the failed import left, and import bs4 whole below
             for name in [n for n in sys.modules if n == "bs4" or n.startswith("bs4.")]:
                 del sys.modules[name]
         finally:
             if "soupsieve" in sys.modules and sys.modules["soupsieve"] is None:
                 del sys.modules["soupsieve"]
-        if "bs4" not in sys.modules:
-            import bs4  # noqa: F401
+    import bs4  # noqa: F401
+
+
+def _flushed() -> bool:
+    """Flush stdout and stderr; False when one of them is closed or broken."""
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def finish_command_process(code: int) -> NoReturn:
@@ -70,24 +76,13 @@ def finish_command_process(code: int) -> NoReturn:
     finished command: its sessions and files were closed in ``with`` blocks, its output is flushed here, and the
     exit handlers (logging's, and any a tool around it registered) run here as they would. It is skipped only
     when nothing else could need it: not under a tracer or profiler, which write their results after the
-    program, and not while another thread still runs, which Python would wait for."""
-    gc.freeze()  # in any case: the teardown's collections would otherwise visit every object once more
-    if sys.gettrace() is not None or sys.getprofile() is not None or threading.active_count() > 1:
-        sys.exit(code)
+    program, not while another thread still runs, which Python would wait for, and not when a stream is
+    closed or broken, which Python's own exit reports as it always does."""
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
-    except (OSError, ValueError):
-        sys.exit(code)  # a closed or broken stream: Python's own exit reports it as it always does
-    if run_exit_handlers is None:
+    if (run_exit_handlers is None or sys.gettrace() is not None or sys.getprofile() is not None
+            or threading.active_count() > 1 or not _flushed()):
+        gc.freeze()  # spare the teardown's collections a visit to every object
         sys.exit(code)
     run_exit_handlers()
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
-    except (OSError, ValueError):
-        pass  # the handlers wrote to a stream that is gone; there is nobody left to tell
+    _flushed()  # a stream the handlers wrote to may be gone; there is nobody left to tell
     os._exit(code)

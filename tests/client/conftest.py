@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tmsclient.credentials import Secret
+from tmsclient.testing.emulated import Tms
 
 UTC = dt.timezone.utc
-ADMIN = ("TMSLAB", "admin")
-USER = ("TMSLAB", "bob")
-
-
-@dataclass
-class Tms:
-    """One running emulator and what a CLI run needs to reach it."""
-
-    em: Any  # tmsclient.emulator.RunningEmulator
-    admin_password: str
-    user_password: str
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return self.em.url
-
-    def target(self, *, user: tuple[str, str] = ADMIN, ca: bool = True) -> list[str]:
-        argv = ["--url", self.em.url, "--username", "\\".join(user), "--non-interactive"]
-        if ca:
-            argv += ["--ca-bundle", self.em.ca_file]
-        return argv
-
-    def state(self) -> dict[str, Any]:
-        return copy.deepcopy(self.em.state())
-
-    def site(self, site_name: str) -> dict[str, Any]:
-        return next(s for s in self.state()["sites"] if s["site_name"] == site_name)
-
-    def counters(self) -> dict[str, Any]:
-        return self.state()["counters"]
-
-    def files_received(self) -> list[dict[str, Any]]:
-        return [f for body in self.counters()["post_bodies"] for f in body["files"]]
 
 
 @pytest.fixture
@@ -59,13 +25,7 @@ def tms(emulator_factory: Callable[..., Any], canaries: Any) -> Callable[..., Tm
 
     def make(**overrides: Any) -> Tms:
         admin_pw = canaries.secret("tms-password")
-        user_pw = canaries.secret("tms-password")
-        config: dict[str, Any] = {
-            "users": [(*ADMIN, admin_pw), (*USER, user_pw)],
-            "admins": ["admin"],
-            **overrides,
-        }
-        return Tms(emulator_factory(**config), admin_pw, user_pw, env={"TMSCLIENT_PASSWORD": admin_pw})
+        return Tms.start(emulator_factory, admin_pw, canaries.secret("tms-password"), **overrides)
 
     return make
 

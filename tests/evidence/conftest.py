@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evidence_support import ADMIN, USER, PfxFile, Tms, make_pfx_bytes, pfx_key
+from evidence_support import PfxFile, make_pfx_bytes, pfx_key
+
+from tmsclient.testing.emulated import Tms
 
 
 @pytest.fixture
@@ -18,10 +20,7 @@ def tms(emulator_factory: Callable[..., Any], canaries: Any) -> Callable[..., Tm
 
     def make(**overrides: Any) -> Tms:
         admin_pw = canaries.secret("tms-password", extra=" &#$%")
-        user_pw = canaries.secret("tms-password", extra="!x")
-        config: dict[str, Any] = {"users": [(*ADMIN, admin_pw), (*USER, user_pw)], "admins": ["admin"],
-                                  **overrides}
-        return Tms(emulator_factory(**config), admin_pw, user_pw, env={"TMSCLIENT_PASSWORD": admin_pw})
+        return Tms.start(emulator_factory, admin_pw, canaries.secret("tms-password", extra="!x"), **overrides)
 
     return make
 

@@ -1,48 +1,14 @@
-"""Helpers shared by the evidence tests (and their conftest): a running emulator's handle and .pfx makers."""
+"""Helpers shared by the evidence tests (and their conftest): .pfx makers (the emulator's handle is
+tmsclient.testing.emulated.Tms)."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 UTC = dt.timezone.utc
-ADMIN = ("TMSLAB", "admin")
-USER = ("TMSLAB", "bob")
-
-
-@dataclass
-class Tms:
-    """One running emulator and what a CLI run needs to reach it."""
-
-    em: Any  # tmsclient.emulator.RunningEmulator
-    admin_password: str
-    user_password: str
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return str(self.em.url)
-
-    def target(self, *, user: tuple[str, str] = ADMIN, ca: bool = True) -> list[str]:
-        argv = ["--url", self.url, "--username", "\\".join(user), "--non-interactive"]
-        if ca and self.em.ca_file:
-            argv += ["--ca-bundle", self.em.ca_file]
-        return argv
-
-    def state(self) -> dict[str, Any]:
-        return copy.deepcopy(self.em.state())
-
-    def site(self, site_name: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
-        return next(s for s in (state or self.state())["sites"] if s["site_name"] == site_name)
-
-    def counters(self) -> dict[str, Any]:
-        return self.state()["counters"]
-
-    def files_received(self) -> list[dict[str, Any]]:
-        return [f for body in self.counters()["post_bodies"] for f in body["files"]]
 
 
 @dataclass(frozen=True)

@@ -409,7 +409,8 @@ def test_bad_input(case: Case, cli: Any, tms_for_corpus: Any, tmp_path: Path, ca
 def tms_for_corpus(emulator_factory: Any, canaries: Any) -> Any:
     """An emulator whose admin password is a canary; the corpus' own passwords and keys are watched too."""
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from evidence_support import Tms
+
+    from tmsclient.testing.emulated import Tms
 
     for name, value in PASSWORDS.items():
         canaries.register(value, f"corpus-{name}-password")

@@ -15,6 +15,8 @@ from typing import Any
 import requests
 from requests_ntlm import HttpNtlmAuth
 
+from tmsclient.emulator.config import User, parse_users_text
+
 REPO = Path(__file__).resolve().parents[2]
 STAGING = REPO / "staging"
 
@@ -35,18 +37,6 @@ DOMAIN = "TMS"
 
 def missing_packages() -> list[str]:
     return sorted({pkg for path, pkg in _REQUIRED.items() if not glob.glob(path)})
-
-
-@dataclass(frozen=True)
-class User:
-    domain: str
-    name: str
-    password: str = field(repr=False)
-
-    @property
-    def login(self) -> str:
-        """The name as a Windows client types it: DOMAIN\\user (or user when there is no domain)."""
-        return f"{self.domain}\\{self.name}" if self.domain else self.name
 
 
 #: one line of the stand-in's access log (LogFormat "tms" in staging/conf/httpd.conf.in)
@@ -158,12 +148,8 @@ class StagingStack:
 
 
 def _read_users(path: str) -> dict[str, User]:
-    users = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            domain, name, password = line.split(":", 2)
-            users[name] = User(domain, name, password)
-    return users
+    users = parse_users_text(Path(path).read_text(encoding="utf-8"), path)
+    return {name: User(domain, name, password) for domain, name, password in users}
 
 
 def stack_from_ready(ready: dict[str, Any]) -> StagingStack:

@@ -314,9 +314,7 @@ def _open(data: bytes, password: Secret, algorithms: Pkcs12Algorithms) -> tuple[
     split = _open_split(data, password, algorithms)
     if split is not None:
         key, entries = split
-        # As OpenSSL's PKCS12_parse: the certificate of the key is the first one that matches it.
-        leaf = next((e for e in entries if key_matches(key, e.certificate)), None)
-        return key, leaf, [e for e in entries if e is not leaf]
+        return key, None, entries  # load_pfx_bytes finds the key's certificate, as PKCS12_parse would
     return _cryptography_load(data, password)
 
 

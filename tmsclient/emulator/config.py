@@ -181,6 +181,7 @@ class User:
 
     @property
     def login(self) -> str:
+        """The name as a Windows client types it: DOMAIN\\user (or user when there is no domain)."""
         return f"{self.domain}\\{self.name}" if self.domain else self.name
 
     def as_tuple(self) -> tuple[str, str, str]:
