@@ -3,7 +3,7 @@
 Target (issue 7): the 20 finish in at most twice the time of one. Each target is its own emulator process
 (HTTPS, real NTLM, every answer held back --latency-ms), each with its own administrator password, reached
 through its own config profile; the client runs in this process through ``tmsclient.cli.main``, exactly as
-the command line would, with ``--force`` so that every run really Saves. Prints one row per scenario (the
+the command line would, with ``--reupload`` so that every run really Saves. Prints one row per scenario (the
 median of --repeat runs) and the verdict.
 
     .venv/bin/python bench/many_targets.py                    # 20 targets, 100 ms, 3 runs each
@@ -51,7 +51,7 @@ def subprocess_emulators(count: int, latency_ms: int, workdir: Path) -> Iterator
             users.write_text(f"TMSLAB:admin:{password}\n", encoding="utf-8")
             users.chmod(0o600)
             ready = workdir / f"{name}.ready.json"
-            cmd = [sys.executable, "-m", "tmsclient.emulator", "--port", "0", "--users", str(users),
+            cmd = [sys.executable, "-m", "tmsemulator", "--port", "0", "--users", str(users),
                    "--ready-file", str(ready), "--fault-delay-ms", str(latency_ms)]
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append((proc, ready, name, password))
@@ -82,7 +82,7 @@ def subprocess_emulators(count: int, latency_ms: int, workdir: Path) -> Iterator
 @contextlib.contextmanager
 def inprocess_emulators(count: int, latency_ms: int) -> Iterator[list[Emulated]]:
     """The same, as emulator threads inside this process (they then share its CPU with the client)."""
-    from tmsclient.emulator import start
+    from tmsemulator import start
 
     started: list[Any] = []
     found: list[Emulated] = []
@@ -115,7 +115,7 @@ def write_config(path: Path, targets: list[Emulated]) -> dict[str, str]:
 def make_pfx(path: Path) -> str:
     from tmsclient.certs.pfxwrite import serialize_pfx
     from tmsclient.credentials import Secret
-    from tmsclient.testing.certs import make_chain
+    from tmsemulator.certmaker import make_chain
 
     chain = make_chain("tms.acme.example", days=90)
     password = secrets.token_urlsafe(18)
@@ -159,7 +159,7 @@ def main() -> int:
             config = work / "config.toml"
             env = {**{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
                    **write_config(config, targets), "TMSCLIENT_PFX_PASSWORD": pfx_password}
-            base = ["upload", "--config", str(config), "--pfx", str(pfx), "--force", "--json", "--non-interactive"]
+            base = ["upload", "--config", str(config), "--pfx", str(pfx), "--reupload", "--json", "--non-interactive"]
             scenarios = [
                 ("one target", 1, "-", [*base, "--profile", targets[0].name]),
                 (f"{len(targets)} targets", len(targets), str(len(targets)),

@@ -106,7 +106,7 @@ def make_pfx(directory: Path) -> tuple[Path, str, str]:
 
     from tmsclient.certs.pfxwrite import serialize_pfx
     from tmsclient.credentials import Secret
-    from tmsclient.testing.certs import issue
+    from tmsemulator.certmaker import issue
 
     # No "&#" or "<" + letter: ASP.NET request validation would refuse the Save (a known tmsclient issue).
     password = f"Bench pfx {secrets.token_hex(6)} & %"
@@ -120,9 +120,9 @@ def make_pfx(directory: Path) -> tuple[Path, str, str]:
 
 
 def upload_rows(t: Target, pfx: Path, pfx_password: str, thumbprint: str, runs: int) -> list[Row]:
-    env = clean_env(TMSCLIENT_PASSWORD=t.password, TMSCLIENT_PFX_PASSWORD=pfx_password)
+    env = clean_env(TMSCLIENT_TMS_PASSWORD=t.password, TMSCLIENT_PFX_PASSWORD=pfx_password)
     base = [*tool_cmd(), "upload", "--url", t.base_url, "--username", t.user, "--ca-bundle", t.ca_file,
-            "--site", t.site_host, "--pfx", str(pfx), "--json", "--non-interactive", "--force"]
+            "--site", t.site_host, "--pfx", str(pfx), "--json", "--non-interactive", "--reupload"]
     page_rel = t.page_url[len(t.base_url):] if t.page_url.startswith(t.base_url) else t.page_url
     ref = [sys.executable, str(REFERENCE), "--page", t.page_url, "--user", t.user, "--ca", t.ca_file,
            "--site-host", t.site_host, "--pfx", str(pfx), "--thumbprint", thumbprint]
@@ -277,7 +277,7 @@ def parse_rows(runs: int, pfx: Path, pfx_password: str) -> list[Row]:
 
 @contextmanager
 def emulator_target(workdir: Path) -> Iterator[Target]:
-    from tmsclient.emulator import start
+    from tmsemulator import start
 
     password = f"Bench tms {secrets.token_hex(6)} &"
     em = start(users=[("TMSLAB", "admin", password)], admins=["admin"])
@@ -290,7 +290,7 @@ def emulator_target(workdir: Path) -> Iterator[Target]:
 
 
 def _staging_from_ready(ready: dict[str, Any]) -> Target:
-    from tmsclient.emulator.config import User, parse_users_text
+    from tmsemulator.config import User, parse_users_text
 
     users_file = Path(ready["users_file"])
     for user in parse_users_text(users_file.read_text(encoding="utf-8"), str(users_file)):

@@ -18,7 +18,7 @@ import pytest
 import tmsclient.cli as _cli_module
 from tmsclient.cli import main
 
-pytest_plugins = ["tmsclient.emulator.pytest_plugin"]
+pytest_plugins = ["tmsemulator.pytest_plugin"]
 
 #: Environment variables a CLI run inherits by default; everything else is what the test passes.
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")

@@ -6,6 +6,7 @@ import base64
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import spnego
@@ -45,7 +46,10 @@ def offered_schemes(header: str) -> tuple[str, ...]:
 
 
 def choose_scheme(offered: tuple[str, ...]) -> str | None:
-    """``auto``: NTLM when the server offers NTLM or Negotiate (requests-ntlm answers either), else Basic."""
+    """``auto``: NTLM when the server offers NTLM or Negotiate (requests-ntlm answers either), else Basic.
+
+    Basic only when neither is offered: a server that offers Windows login never gets the password itself.
+    """
     if "ntlm" in offered or "negotiate" in offered:
         return "ntlm"
     if "basic" in offered:
@@ -170,6 +174,10 @@ class AutoAuth(AuthBase):
         log.debug("auth auto: server offers %s; using %s", ", ".join(self.offered) or "nothing", scheme)
         if scheme is None:
             return r
+        if scheme == "basic":
+            log.warning("--auth auto: TMS at %s offers only Basic login, so the password of '%s' goes with every "
+                        "request, protected only by TLS; enable Windows Authentication (NTLM) in IIS to avoid it",
+                        urlsplit(r.url).hostname, self.username)
         self.scheme = scheme
         if scheme == "ntlm":
             ntlm = SecretNtlmAuth(self.username, self._password)
@@ -260,26 +268,32 @@ class NtlmPostHandshake:
     For a deliberate re-post to a server that authenticates every request (IIS ``authPersistSingleRequest``):
     leg 1 is the POST with an empty body and the NEGOTIATE message (IIS answers 401 with a challenge before
     reading any form), leg 2 the POST with the body and the AUTHENTICATE message. The .pfx goes once.
+
+    The AUTHENTICATE message is bound to the certificate of the connection that brought the challenge
+    (``authenticate(..., cert_hash)``), as requests-ntlm binds its own handshake to the 401's connection: a
+    certificate seen earlier, on another connection, would let a relay through another TLS endpoint pass.
     """
 
-    def __init__(self, username: str, secret: Secret, hostname: str, cert_hash: bytes | None,
-                 scheme: str = "NTLM") -> None:
-        bindings = (spnego.channel_bindings.GssChannelBindings(
-            application_data=b"tls-server-end-point:" + cert_hash) if cert_hash else None)
+    def __init__(self, username: str, secret: Secret, hostname: str, scheme: str = "NTLM") -> None:
         self.scheme = scheme
         self._client = spnego.client(username, secret.reveal(), hostname=hostname, service="http",
-                                     protocol="ntlm", channel_bindings=bindings,
-                                     options=spnego.NegotiateOptions.use_ntlm)
+                                     protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
 
     def negotiate(self) -> str:
         return f"{self.scheme} {base64.b64encode(self._client.step() or b'').decode()}"
 
-    def authenticate(self, www_authenticate: str) -> str | None:
-        """The AUTHENTICATE header for the challenge in a 401, or None when the 401 holds no challenge."""
+    def authenticate(self, www_authenticate: str, cert_hash: bytes | None) -> str | None:
+        """The AUTHENTICATE header for the challenge in a 401, or None when the 401 holds no challenge.
+
+        ``cert_hash``: :func:`peer_certificate_hash` of the 401 that carried the challenge (None over http).
+        """
+        bindings = (spnego.channel_bindings.GssChannelBindings(
+            application_data=b"tls-server-end-point:" + cert_hash) if cert_hash else None)
         prefix = f"{self.scheme.lower()} "
         for piece in www_authenticate.split(","):
             piece = piece.strip()
             if piece.lower().startswith(prefix) and len(piece) > len(prefix):
                 challenge = base64.b64decode(piece[len(prefix):])
-                return f"{self.scheme} {base64.b64encode(self._client.step(challenge) or b'').decode()}"
+                token = self._client.step(challenge, channel_bindings=bindings)
+                return f"{self.scheme} {base64.b64encode(token or b'').decode()}"
         return None

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from tmsclient import __version__
 from tmsclient.credentials import SecretResolver, StdinGate
@@ -51,54 +51,67 @@ def _exit_code_epilog() -> str:
     return f"exit codes:\n{rows}"
 
 
-#: Command NAME -> module under tmsclient.commands. A module's NAME is its name with "-" for "_" (a test holds every
-#: module to it), so a run finds its one module without importing the other ten.
-_MODULE_BY_NAME: dict[str, str] = {name.replace("_", "-"): name for name in COMMAND_MODULES}
-#: Top-level options that may come before the command on the one-subparser path: they take no value, so the next
-#: argument is still the command. Anything else there (-h, --version, "--", "-", an abbreviated or unknown option)
-#: goes to the full parser, which is the reference for what argparse makes of it.
-_LEADING_FLAGS = frozenset({"--verbose", "--json", "--non-interactive"})
-
-
 def _load_commands() -> list[ModuleType]:
     return [importlib.import_module(f"tmsclient.commands.{name}") for name in COMMAND_MODULES]
 
 
-def _command_modules(args_list: Sequence[str]) -> list[ModuleType] | None:
-    """The one command module a run needs, when plain flags and then a known command name lead ``args_list``;
-    None (build every subparser) for anything else: no command, --help, --version, a typo, "--"."""
-    for arg in args_list:
-        if arg in _LEADING_FLAGS or (len(arg) > 1 and arg == "-" + "v" * (len(arg) - 1)):  # -v, -vv, ...
-            continue
-        module_name = _MODULE_BY_NAME.get(arg)
-        return None if module_name is None else [importlib.import_module(f"tmsclient.commands.{module_name}")]
-    return None
+#: The global flags, accepted before the command and after it: (flags, dest, argparse keywords).
+_GLOBAL_FLAGS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
+    (("-v", "--verbose"), "verbose",
+     {"action": "count", "help": "log to stderr: -v for steps, -vv for debug (secrets are never logged)"}),
+    (("--json",), "json", {"action": "store_true", "help": "print the report as JSON on stdout"}),
+    (("--non-interactive",), "non_interactive",
+     {"action": "store_true", "help": "never prompt; a missing secret or setting is an error"}),
+)
 
 
-def build_parser(modules: Sequence[ModuleType] | None = None) -> argparse.ArgumentParser:
-    """The command line with a subparser for each of ``modules``; every command (``--help`` lists them) by default.
-    Parsing argv that runs a command gives the same result, output and errors with only that command's module."""
-    common = _Parser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log to stderr: -v for steps, -vv for debug (secrets are never logged)")
-    common.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    common.add_argument("--non-interactive", action="store_true",
-                        help="never prompt; a missing secret or setting is an error")
+def _add_global_flags(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    # A subparser writes every default it has over the values parsed before the command, so the copies after
+    # the command have their own dests and no defaults: GlobalOptions.of adds both positions up.
+    for flags, dest, kwargs in _GLOBAL_FLAGS:
+        if after_command:
+            parser.add_argument(*flags, dest=f"{dest}_after_command", default=argparse.SUPPRESS, **kwargs)
+        else:
+            parser.add_argument(*flags, dest=dest, default=0 if dest == "verbose" else False, **kwargs)
 
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """-v, --json and --non-interactive of a run, wherever they stood on the command line."""
+
+    verbose: int
+    json: bool
+    non_interactive: bool
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> GlobalOptions:
+        def after(dest: str, default: Any) -> Any:
+            return getattr(args, f"{dest}_after_command", default)
+
+        return cls(
+            verbose=args.verbose + after("verbose", 0),
+            json=args.json or after("json", False),
+            non_interactive=args.non_interactive or after("non_interactive", False),
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line with a subparser for each command (``--help`` lists them)."""
     parser = _Parser(
         prog="tmsclient",
         description="Renew the WebEx SSO certificate on Cisco TMS 15.x: inspect, check, bundle, upload, verify.",
         epilog=_exit_code_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
     )
+    _add_global_flags(parser, after_command=False)
     parser.add_argument("--version", action="version", version=f"tmsclient {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in _load_commands() if modules is None else modules:
+    for module in _load_commands():
         cmd = sub.add_parser(
             module.NAME, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
-            parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        _add_global_flags(cmd, after_command=True)
         module.configure(cmd)
         cmd.set_defaults(_module=module)
     return parser
@@ -119,21 +132,23 @@ def main(
     stdin = stdin or sys.stdin
     environ = os.environ if environ is None else environ
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # --json is read from the raw argv too, so a command line that does not parse still answers in JSON.
     out = Output(stdout, stderr, json_mode="--json" in args_list)
     installed: list[tuple[logging.Logger, logging.Handler, int]] = []
     try:
         try:
             # argparse prints --help and --version itself: point it at this run's streams.
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-                args = build_parser(_command_modules(args_list)).parse_args(args_list)
+                args = build_parser().parse_args(args_list)
         except SystemExit as exc:
             return int(exc.code or 0)
-        out.json = bool(args.json)
-        installed = configure_logging(stderr, args.verbose)
+        options = GlobalOptions.of(args)
+        out.json = options.json
+        installed = configure_logging(stderr, options.verbose)
         if args.command is None:
             raise UsageError("no command given", hint="see `tmsclient --help`")
         if interactive is None:
-            interactive = _isatty(stdin) and not args.non_interactive
+            interactive = _isatty(stdin) and not options.non_interactive
         ctx = Context(
             out=out,
             secrets=SecretResolver(environ=environ, stdin=StdinGate(stdin), interactive=interactive),
@@ -166,11 +181,8 @@ def _usage_exit_code(args_list: Sequence[str], err: UsageError) -> int:
     """A command may answer usage errors with its own code: `status` is a monitoring plugin, where 2 would
     read as CRITICAL, so it declares USAGE_EXIT_CODE = 3 (UNKNOWN)."""
     command = next((a for a in args_list if not a.startswith("-")), None)
-    module_name = (command or "").replace("-", "_")
-    if module_name in COMMAND_MODULES:
-        module = importlib.import_module(f"tmsclient.commands.{module_name}")
-        return int(getattr(module, "USAGE_EXIT_CODE", err.exit_code))
-    return int(err.exit_code)
+    module = {m.NAME: m for m in _load_commands()}.get(command or "")
+    return int(getattr(module, "USAGE_EXIT_CODE", err.exit_code))
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -181,8 +193,5 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 def console_main() -> None:
-    """The ``tmsclient`` command: its process is set up and left by tmsclient.startup (main() is not)."""
-    from tmsclient.startup import finish_command_process, prepare_command_process
-
-    prepare_command_process()
-    finish_command_process(main())
+    """The ``tmsclient`` command."""
+    sys.exit(main())

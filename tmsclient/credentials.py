@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import stat
@@ -138,7 +139,7 @@ class SecretSpec:
     """How one secret is asked for: its flags' prefix, its default environment variable, its prompt."""
 
     what: str  # e.g. ".pfx password"
-    flag: str  # e.g. "password" -> --password-env/--password-file/--password-stdin
+    flag: str  # e.g. "pfx-password" -> --pfx-password-env/--pfx-password-file/--pfx-password-stdin
     default_env: str | None  # e.g. "TMSCLIENT_PFX_PASSWORD"
     prompt: str
 
@@ -147,10 +148,14 @@ class SecretSpec:
         return self.flag.replace("-", "_")
 
 
-def add_secret_arguments(parser: argparse.ArgumentParser, spec: SecretSpec) -> None:
-    """Add ``--X-env VAR``, ``--X-file F`` and ``--X-stdin``; never a flag that takes the value itself."""
+def add_secret_arguments(parser: argparse.ArgumentParser, spec: SecretSpec, *, otherwise: str | None = None) -> None:
+    """Add ``--X-env VAR``, ``--X-file F`` and ``--X-stdin``; never a flag that takes the value itself.
+    ``otherwise``: what the command uses when none of them is given, for a spec without an environment variable."""
     group = parser.add_mutually_exclusive_group()
-    default = f" (default: ${spec.default_env}, then a prompt on a terminal)" if spec.default_env else ""
+    if spec.default_env:
+        default = f" (default: ${spec.default_env}, then a prompt on a terminal)"
+    else:
+        default = f" (default: {otherwise})" if otherwise else ""
     group.add_argument(
         f"--{spec.flag}-env", metavar="VAR", dest=f"{spec.dest}_env",
         help=f"read the {spec.what} from environment variable VAR{default}",
@@ -238,9 +243,10 @@ class SecretResolver:
     def _prompt(self, text: str) -> str:
         if self.prompter is not None:
             return self.prompter(text)
-        import getpass
-
         return getpass.getpass(f"{text}: ")
 
 
-PFX_PASSWORD = SecretSpec(".pfx password", "password", "TMSCLIENT_PFX_PASSWORD", "Password of the .pfx")
+#: The password of the .pfx a command reads (`renew` also gives it to the .pfx it makes from PEM files).
+PFX_PASSWORD = SecretSpec(".pfx password", "pfx-password", "TMSCLIENT_PFX_PASSWORD", "Password of the .pfx")
+#: The password of the .pfx `bundle` and `convert` write to --out (each command says where it falls back to).
+OUT_PASSWORD = SecretSpec("new .pfx password", "out-password", None, "Password for the new .pfx")

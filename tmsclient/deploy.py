@@ -372,7 +372,7 @@ def describe_upload(p: dict[str, Any], plan: Plan | None) -> str:
     head = {
         "uploaded": f"uploaded {Path(p['pfx']).name} to site {site}",
         "unchanged": f"site {site} already has this certificate: nothing uploaded "
-                     "(use --force to upload anyway)",
+                     "(use --reupload to upload anyway)",
         "dry-run": f"dry run: the Save of site {site} would change",
     }[action]
     lines = [head]

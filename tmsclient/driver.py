@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from tmsclient.credentials import Secret
 from tmsclient.errors import (
     AmbiguousMatchError,
     NotAdministratorError,
+    OutcomeUnknownError,
     PageNotUnderstoodError,
     RejectedByTmsError,
     SiteNotFoundError,
@@ -45,10 +46,8 @@ from tmsclient.pageprofile import (
     page_errors,
     page_info,
 )
+from tmsclient.session import HttpResult, OffOriginError, SessionExpiredError, TmsSession
 from tmsclient.webforms import Control, FileField, Form, Link, Page, Submission, parse_page
-
-if TYPE_CHECKING:
-    from tmsclient.session import HttpResult, TmsSession
 
 log = logging.getLogger(__name__)
 
@@ -432,9 +431,10 @@ class Driver:
                                          hint="see the TMS event log")
         return page
 
-    def get(self, url: str, what: str) -> Page:
+    def get(self, url: str, what: str, source: str | None = None) -> Page:
+        """GET a page; ``source`` names where its URL came from (a link) for an error off the origin."""
         log.info("GET %s (%s)", self.session.url_for(url), what)
-        return self._read(self.session.get(url, what=what), what)
+        return self._read(self.session.get(url, what=what, source=source), what)
 
     def post(self, sub: Submission, what: str) -> HttpResult:
         fields: list[tuple[str, Any]] = []
@@ -444,13 +444,13 @@ class Driver:
                 fields.append((entry.name, (value.filename, value.content, value.content_type)))
             else:
                 fields.append((entry.name, value))
-        log.info("POST %s (%s)", sub.url, what)
+        url, source = sub.url, submission_source(sub, what)
+        log.info("POST %s (%s)", url, what)
         if self.post_handshake:
-            return self.session.post(sub.url, fields, multipart=sub.is_multipart, what=what, handshake=True)
-        from tmsclient.session import SessionExpiredError
-
+            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True,
+                                     source=source)
         try:
-            return self.session.post(sub.url, fields, multipart=sub.is_multipart, what=what)
+            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, source=source)
         except SessionExpiredError:
             # IIS refused it before the page ran, so nothing was applied: send it once more, logging in on the
             # POST itself. A second 401 is a login failure (AuthenticationError), never a third try.
@@ -458,7 +458,8 @@ class Driver:
             self.post_handshake = True
             log.warning("TMS answered %s with 401 (the login did not carry over from the page read); "
                         "nothing was applied, sending it once more with its own login", what)
-            return self.session.post(sub.url, fields, multipart=sub.is_multipart, what=what, handshake=True)
+            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True,
+                                     source=source)
 
     # ---- navigation
     def settings_page(self) -> Page:
@@ -470,14 +471,15 @@ class Driver:
             self.menu_path_followed = link.menu_path
             log.info("menu: %s", " > ".join(link.menu_path))
             if link.url:
-                page = self.get(link.url, "the WebEx Settings page")
+                page = self.get(link.url, "the WebEx Settings page",
+                                source=f"the menu entry {' > '.join(link.menu_path)} on the start page")
             else:
                 assert link.postback is not None
                 form = _form_with(start, "__EVENTTARGET")
                 result = self.post(form.submission(postback=link.postback), "the WebEx Settings menu entry")
                 page = self._read(result, "the WebEx Settings page")
         else:
-            page = self.get(url, "the WebEx Settings page")
+            page = self.get(url, "the WebEx Settings page", source="--page-url" if self.page_url else None)
         self.settings_url = page.url
         return page
 
@@ -504,7 +506,7 @@ class Driver:
         """The page the row's Edit opens: its hyperlink (GET), its postback or its button (POST)."""
         what = f"the form of site {row.name}"
         if row.link is not None and row.link.url:
-            return self.get(row.link.url, what)
+            return self.get(row.link.url, what, source=f"the Edit link of site {row.name}")
         if row.link is not None and row.link.postback is not None:
             form = _form_with(page, "__EVENTTARGET")
             return self._read(self.post(form.submission(postback=row.link.postback), what), what)
@@ -520,7 +522,8 @@ class Driver:
         """A fresh read of the site's form: its own page when it has one, else the grid again and the row's
         postback (a postback belongs to the page view it was rendered in)."""
         if row.link is not None and row.link.url:
-            return read_site_form(self.get(row.link.url, f"the form of site {row.name}"), row, self.profile)
+            page = self.get(row.link.url, f"the form of site {row.name}", source=f"the Edit link of site {row.name}")
+            return read_site_form(page, row, self.profile)
         page = self.settings_page()
         fresh = match_site(self.sites(page), row.url)
         return self.open_site(page, fresh)
@@ -528,7 +531,18 @@ class Driver:
     def save(self, plan: Plan) -> Page:
         """POST the plan once and read the answer; TMS's own error words become a RejectedByTmsError."""
         what = f"the Save of site {plan.view.row.name}"
-        result = self.post(plan.submission, what)
+        try:
+            result = self.post(plan.submission, what)
+        except OffOriginError as err:
+            if not err.body_may_have_arrived:
+                raise
+            # TMS took the Save and then sent us elsewhere: it may have applied it, and we did not follow.
+            raise OutcomeUnknownError(
+                f"TMS answered {what} with a redirect to {err.origin}, another origin than the TMS at "
+                f"{self.session.origin} (--url); tmsclient did not follow it and sent nothing there, so "
+                "whether TMS applied the Save is unknown",
+                hint="run `tmsclient verify` (or look at the site in TMS) before uploading again",
+            ) from err
         page = parse_page(result.text, result.url, status=result.status)
         if is_access_denied(page, self.profile):
             raise not_admin(page)
@@ -542,6 +556,16 @@ class Driver:
         if info:
             log.info("TMS says: %s", info[0])
         return page
+
+
+def submission_source(sub: Submission, what: str) -> str:
+    """Where a submission's URL comes from, for the origin error: the button's formaction, or the form's
+    action (never called a redirect: the page itself points there)."""
+    button = sub.form.controls[sub.submitter] if sub.submitter is not None else None
+    if button is not None and button.formaction:
+        label = button.caption_text or button.name
+        return f"the formaction of the button {label!r} (for {what})"
+    return f"the form's action (for {what})"
 
 
 def _form_with(page: Page, name: str) -> Form:

@@ -55,7 +55,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default: $RENEWED_LINEAGE, which certbot sets)")
     which.add_argument("--from-win-acme", metavar="CACHEFILE",
                        help="win-acme script step: the {CacheFile} .pfx; its {CachePassword} comes on stdin "
-                            "(or --password-env VAR / $TMSCLIENT_PFX_PASSWORD), never as an argument")
+                            "(or --pfx-password-env VAR / $TMSCLIENT_PFX_PASSWORD), never as an argument")
     which.add_argument("--from-acme-sh", nargs=5, metavar=("DOMAIN", "KEY", "CERT", "CA", "FULLCHAIN"),
                        help="acme.sh deploy hook: the five paths acme.sh passes to <name>_deploy")
     group.add_argument("--key", "-k", metavar="KEY",

@@ -19,19 +19,25 @@ Contract for the form driver (and anyone else posting through a TmsSession):
     caller must re-read the page and report what it finds (OutcomeUnknownError when it cannot tell).
     A failure to connect at all gives ``body_may_have_arrived=False``.
   - 301/302/303 after a POST (the post-redirect-get pattern) are followed with a GET; 307/308, which would
-    make a client replay the body, are refused with PageNotUnderstoodError.
+    make a client replay the body, are refused with PageNotUnderstoodError. A redirect to another origin
+    is never followed: OffOriginError with ``body_may_have_arrived=True`` (TMS got the form).
 * **GETs are retried** (twice, with backoff) on connection errors only: never on a timeout, a TLS failure,
   a DNS failure or any HTTP status (never on a 401).
+* **The origin rule**: a request leaves only for the origin of ``--url`` (scheme, host in any case and
+  effective port, :func:`tmsclient.origin.same_origin`). ``get()``/``post()`` check the URL they are given
+  (a link, a form's action, a button's formaction) before anything is sent, and the adapter checks every
+  request again, so a redirect or an NTLM leg cannot leave either: :class:`OffOriginError` naming the
+  foreign origin, nothing sent there, so no 401 from another origin is ever answered with credentials.
 * **Errors**: 401 after the handshake -> AuthenticationError (names the user, never the password);
   no NTLM challenge -> AuthenticationError with a scheme hint; 403 -> NotAdministratorError; untrusted TLS
-  -> TLSError (hint --ca-bundle); http:// without allow_http, or a redirect to it -> TLSError; refused or
+  -> TLSError (hint --ca-bundle); http:// without allow_http -> TLSError; refused or
   unresolvable host -> ConnectionFailedError; timeout -> RequestTimeoutError; HTTP 5xx -> HttpServerError
   (a ServerError) with ``.status``, the ASP.NET error title (``.tms_text``) and the page (``.result``).
   Other statuses (200, 404, ...) come back as results for the caller to judge.
 * **TLS**: ``verify`` is forced on every request at the adapter (the CA bundle path, ``False`` for
   ``--insecure``, else requests' own certifi bundle as an explicit path), so ``REQUESTS_CA_BUNDLE`` and
-  ``CURL_CA_BUNDLE`` can never change which certificates are trusted. Requests only go to the host of
-  ``--url``; a redirect elsewhere is refused (the NTLM handler would otherwise answer it with our login).
+  ``CURL_CA_BUNDLE`` can never change which certificates are trusted. NTLM channel binding comes from the
+  peer certificate of the connection that carries the handshake, never from an earlier connection's.
 * **Counters** (``stats``) are kept at the adapter, so every NTLM leg, redirect and retry counts.
 * **Logging** (debug): method, URL, status and byte counts; never headers or bodies.
 """
@@ -79,6 +85,7 @@ from tmsclient.errors import (
     TLSError,
     TmsClientError,
 )
+from tmsclient.origin import Origin, origin_text, same_origin
 from tmsclient.settings import TargetSettings, http_refused
 
 log = logging.getLogger(__name__)
@@ -147,13 +154,26 @@ class HttpServerError(ServerError):
         self.result = result
 
 
-class _OffTarget(Exception):
-    """Raised inside the adapter when a request would leave the target host or drop to plain http."""
+class OffOriginError(PageNotUnderstoodError):
+    """A redirect, form action, formaction or link led to another origin than ``--url``; nothing went there.
 
-    def __init__(self, url: str, why: str) -> None:
-        super().__init__(why)
+    ``origin`` is the foreign origin (scheme://host[:port], never the path). ``body_may_have_arrived`` is set
+    when TMS itself answered a POST with the redirect: TMS got the form and may have applied it.
+    """
+
+    def __init__(self, message: str, *, origin: str, hint: str | None = None,
+                 body_may_have_arrived: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.origin = origin
+        self.body_may_have_arrived = body_may_have_arrived
+
+
+class _OffTarget(Exception):
+    """Raised inside the adapter when a request would leave the origin of ``--url``."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__("another origin")
         self.url = url
-        self.why = why
 
 
 # --------------------------------------------------------------------------------------------- pure helpers
@@ -265,8 +285,6 @@ class _TargetAdapter(HTTPAdapter):
         if response.status_code == 401:
             owner._count(responses_401=1)
             owner._offered = offered_schemes(response.headers.get("WWW-Authenticate", "")) or owner._offered
-        if owner._cert_hash is None and request.url and request.url.startswith("https:"):
-            owner._cert_hash = peer_certificate_hash(response)
         log.debug("%s %s -> %d (%d bytes sent, %s bytes received)", request.method, request.url,
                   response.status_code, nbytes, response.headers.get("Content-Length", "?"))
         return response
@@ -284,6 +302,9 @@ class TmsSession:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"got {target.url!r} as the TMS URL, expected https://HOST/tms/")
         self._host = parts.hostname.lower()
+        origin = Origin.of(target.url)
+        assert origin is not None  # an http(s) URL with a host, checked above
+        self.origin = origin
         self._get_retries = get_retries
         self._retry_backoff = retry_backoff
         self._read_timeout = (target.timeout, target.timeout)
@@ -293,8 +314,10 @@ class TmsSession:
                                                         "elapsed")}
         self._got_page = False
         self._offered: tuple[str, ...] = ()  # schemes in the last 401
-        self._cert_hash: bytes | None = None  # for NTLM channel binding in a POST handshake
         self._auth = session_auth(target.auth, target.username, target.password)
+        if parts.scheme == "http" and target.username:
+            log.warning("--allow-http: the login of %s to %s crosses the network unencrypted (and with it any "
+                        ".pfx and its password); use https", self._user(), self.origin)
 
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"tmsclient/{__version__} (python-requests)"
@@ -348,9 +371,13 @@ class TmsSession:
         """``path`` resolved against the base URL (``default.aspx?pageId=83`` -> absolute)."""
         return urljoin(self.target.url, path)
 
-    def get(self, url: str, *, what: str) -> HttpResult:
-        """GET a page (relative to the base URL or absolute on the target host), logging in as needed."""
+    def get(self, url: str, *, what: str, source: str | None = None) -> HttpResult:
+        """GET a page (relative to the base URL or absolute on its origin), logging in as needed.
+
+        ``source`` names where the URL came from (``the menu entry ...``) for the error if it leaves the origin.
+        """
         url = self.url_for(url)
+        self.require_origin(url, what=what, source=source)
         started = time.monotonic()
         attempt = 0
         try:
@@ -388,6 +415,7 @@ class TmsSession:
         multipart: bool,
         what: str,
         handshake: bool = False,
+        source: str | None = None,
     ) -> HttpResult:
         """POST a form once, on the connection the last GET authenticated; never retried or replayed.
 
@@ -395,6 +423,7 @@ class TmsSession:
         on the POST itself, the body on the last leg only: 2 requests, the body once.
         """
         url = self.url_for(url)
+        self.require_origin(url, what=what, source=source)
         auth = post_auth(self._auth)
         if not self._got_page or auth is None:
             raise RuntimeError("TmsSession.post() before a successful get(): the form must be read first "
@@ -427,11 +456,22 @@ class TmsSession:
                 "nothing was applied",
                 hint="read the form again and post once more (TmsSession.post(..., handshake=True))",
             )
+        if response.status_code in (301, 302, 303, 307, 308):
+            location = _resolve(response.url, response.headers.get("Location", ""))
+            if not same_origin(location, self.target.url):
+                response.close()
+                foreign = origin_text(location)
+                raise OffOriginError(
+                    f"TMS answered {what} with {response.status_code} to {foreign}, another origin than "
+                    f"{self.origin} (--url); tmsclient did not follow it and sent nothing there, so what TMS "
+                    "did with the form is unknown",
+                    origin=foreign, body_may_have_arrived=True,
+                    hint="run `tmsclient verify` (or look at the site in TMS) to see what TMS stored",
+                )
         if response.status_code in (301, 302, 303):
-            location = response.headers.get("Location", "")
             response.close()
             log.debug("POST answered %d; following to %s with GET", response.status_code, location)
-            after = self.get(urljoin(response.url, location), what=f"{what} (after its redirect)")
+            after = self.get(location, what=f"{what} (after its redirect)")
             return HttpResult("POST", after.url, after.status, after.text, after.headers,
                               time.monotonic() - started)
         if response.status_code in (307, 308):
@@ -445,6 +485,20 @@ class TmsSession:
         self._check_status(response, result, what)
         return result
 
+    def require_origin(self, url: str, *, what: str, source: str | None = None) -> None:
+        """Refuse ``url`` (absolute) unless it is on the origin of ``--url``; nothing is sent either way."""
+        if same_origin(url, self.target.url):
+            return
+        foreign = origin_text(url)
+        where = source or f"the address of {what}"
+        raise OffOriginError(
+            f"{where} points to {foreign}, another origin than the TMS at {self.origin} (--url); tmsclient "
+            "sends nothing outside the scheme, host and port of --url, so nothing was sent there",
+            origin=foreign,
+            hint="this is not the page tmsclient expects from TMS: look at it in a browser, and check any "
+                 "proxy in front of TMS",
+        )
+
     # -- internals
 
     def _post_handshake(self, url: str, what: str) -> str:
@@ -453,13 +507,17 @@ class TmsSession:
         user, password = self.target.username, self.target.password
         if not user or password is None:  # ntlm is only ever chosen with both
             raise RuntimeError("an NTLM POST handshake needs the user name and password")
-        hs = NtlmPostHandshake(user, password, self._host, self._cert_hash, scheme)
+        hs = NtlmPostHandshake(user, password, self._host, scheme)
         try:
+            # Streamed, so the connection's socket is still there to name the certificate the binding is for.
             first = self._session.post(
                 url, data=b"", headers={"Authorization": hs.negotiate(),
                                         "Content-Type": "application/x-www-form-urlencoded"},
                 auth=KeepAliveOnly(), timeout=self._read_timeout, verify=self.verify, allow_redirects=False,
+                stream=True,
             )
+            binding = peer_certificate_hash(first)
+            first.content  # noqa: B018 - drain, so the body leg reuses this very connection
         except requests.exceptions.SSLError as exc:
             raise self._tls_error(exc, what) from exc
         except requests.exceptions.RequestException as exc:
@@ -469,7 +527,7 @@ class TmsSession:
                 body_may_have_arrived=False, hint="check the connection to TMS, then rerun",
             ) from exc
         challenge = first.headers.get("WWW-Authenticate", "")
-        answer = hs.authenticate(challenge) if first.status_code == 401 else None
+        answer = hs.authenticate(challenge, binding) if first.status_code == 401 else None
         if answer is None:
             raise AuthenticationError(
                 f"TMS answered the NTLM negotiate message on {what} with HTTP {first.status_code} and no "
@@ -487,11 +545,8 @@ class TmsSession:
         return f"'{self.target.username}'" if self.target.username else "the current Kerberos user"
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if (parts.hostname or "").lower() != self._host:
-            raise _OffTarget(url, "host")
-        if parts.scheme == "http" and not self.target.allow_http:
-            raise _OffTarget(url, "http")
+        if not same_origin(url, self.target.url):
+            raise _OffTarget(url)
 
     def _result(self, response: requests.Response, started: float) -> HttpResult:
         if "charset" not in response.headers.get("Content-Type", "").lower():
@@ -541,18 +596,20 @@ class TmsSession:
         return AuthenticationError(
             f"TMS refused the login of {self._user()} with {scheme} (HTTP 401 for {what})",
             hint="check the user name (DOMAIN\\user, user@domain or user) and the TMS password "
-                 "($TMSCLIENT_PASSWORD or --tms-password-*)",
+                 "($TMSCLIENT_TMS_PASSWORD or --tms-password-*)",
         )
 
     def _map_exception(self, exc: BaseException, url: str, what: str, method: str) -> Exception:
         host = self._host
         if isinstance(exc, _OffTarget):
-            if exc.why == "http":
-                return http_refused(exc.url)
-            return ConfigError(
-                f"TMS redirected {what} to {exc.url}, another host than {host}; "
-                "tmsclient only logs in to the host of --url",
-                hint=f"if that is the TMS's own name, use --url {urljoin(exc.url, '/tms/')}",
+            # The caller's own URL was checked before sending, so what the adapter stops is a redirect.
+            foreign = origin_text(exc.url)
+            return OffOriginError(
+                f"TMS redirected {what} to {foreign}, another origin than {self.origin} (--url); tmsclient "
+                "does not follow it, and nothing was sent there",
+                origin=foreign,
+                hint="check that --url is the address TMS serves its pages at (scheme, host and port), and "
+                     "any proxy or load balancer in front of TMS",
             )
         if isinstance(exc, PermissionError):
             # requests-ntlm raises it when the answer to its NTLM negotiate message holds no challenge.
@@ -637,6 +694,14 @@ class TmsSession:
             )
         return TLSError(f"TLS with {host} failed while fetching {what} ({reason})",
                         hint="check that --url points at the HTTPS port of TMS")
+
+
+def _resolve(base: str, location: str) -> str:
+    """A redirect's Location made absolute; an unparsable one is kept as it is (and so has no origin)."""
+    try:
+        return urljoin(base, location)
+    except ValueError:
+        return location
 
 
 def _is_dns_failure(exc: BaseException) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from tmsclient.certs.compat import DEFAULT_TARGET_OS, WINDOWS_VERSIONS
 from tmsclient.credentials import (
     PFX_PASSWORD,
     Secret,
@@ -35,12 +36,11 @@ DEFAULT_TIMEOUT = 30.0
 #: The Save carries the .pfx and makes TMS import it; give it longer than a page read.
 DEFAULT_UPLOAD_TIMEOUT = 300.0
 DEFAULT_PROFILE_NAME = "default"
-#: Windows Server versions the ``check`` rules know (kept here so this module stays import-light).
-TARGET_OS_CHOICES: tuple[str, ...] = ("2012r2", "2016", "2019", "2022")
-DEFAULT_TARGET_OS = "2016"
+#: Windows Server versions the ``check`` rules know.
+TARGET_OS_CHOICES: tuple[str, ...] = WINDOWS_VERSIONS
 
 #: The TMS password: ``--tms-password-env VAR``, ``--tms-password-file F``, ``--tms-password-stdin``.
-TMS_PASSWORD = SecretSpec("TMS password", "tms-password", "TMSCLIENT_PASSWORD", "TMS password")
+TMS_PASSWORD = SecretSpec("TMS password", "tms-password", "TMSCLIENT_TMS_PASSWORD", "TMS password")
 
 #: Prefixes that make a config string a secret *reference*; ``inline:`` forces a literal that starts with one.
 SECRET_REF_KINDS: tuple[str, ...] = ("env", "file", "keyring")
@@ -82,7 +82,7 @@ class SettingSpec:
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("url", "--url", "TMSCLIENT_URL", "url", None,
                 "TMS base URL, e.g. https://tms.example.com/tms/ (a host alone means https://HOST/tms/)"),
-    SettingSpec("username", "--username", "TMSCLIENT_USERNAME", "user", None,
+    SettingSpec("username", "--username", "TMSCLIENT_TMS_USERNAME", "user", None,
                 "Windows account: DOMAIN\\user, user@domain or user"),
     SettingSpec("auth", "--auth", "TMSCLIENT_AUTH", "auth", "auto",
                 "login scheme: auto (from the server's 401), ntlm, negotiate (Kerberos, extra), basic"),
@@ -371,7 +371,7 @@ def normalise_url(text: str, where: str) -> str:
         raise ConfigError(f"{where}: got {text!r}, expected an https:// URL such as https://tms.example.com/tms/")
     if parts.username is not None or parts.password is not None:
         raise ConfigError(f"{where}: the URL holds a user name or password",
-                          hint="give the user with --username and the password through TMSCLIENT_PASSWORD")
+                          hint="give the user with --username and the password through $TMSCLIENT_TMS_PASSWORD")
     if parts.query or parts.fragment:
         raise ConfigError(f"{where}: got {text!r}, expected the TMS base URL without ?query or #fragment",
                           hint="give a page's address with --page-url")
@@ -684,7 +684,7 @@ def resolve_target(
     """Resolve one target: flag, then environment, then config profile, then a prompt on a terminal.
 
     ``profile`` overrides ``--profile`` (for running many targets). The TMS password is resolved when
-    ``need_password`` and the login scheme uses one; the .pfx password (``--password-*``,
+    ``need_password`` and the login scheme uses one; the .pfx password (``--pfx-password-*``,
     ``$TMSCLIENT_PFX_PASSWORD``, ``pfx_password``) only when ``need_pfx_password``. ``line_prompter`` reads
     a non-secret answer (the user name) in tests; by default a terminal is asked when ``ctx.interactive``.
     ``profile_first`` (several targets in one run): the profile's values beat the environment, which is one
@@ -761,7 +761,7 @@ def resolve_target(
             if err.message.startswith("no "):
                 raise PasswordError(
                     f"no TMS password given for {values['username']}",
-                    hint="set $TMSCLIENT_PASSWORD, --tms-password-env VAR, --tms-password-file FILE, "
+                    hint="set $TMSCLIENT_TMS_PASSWORD, --tms-password-env VAR, --tms-password-file FILE, "
                          "--tms-password-stdin, or `password` (by reference) in the config profile; "
                          "never on the command line",
                 ) from err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import logging
 import time
@@ -148,8 +149,6 @@ def run_targets(
             outcomes[name] = TargetOutcome(name, FAILED, error=err, note="settings")
     # Every target is resolved before the first starts: resolving is quick, and workers already busy with
     # TLS and NTLM would slow the resolving of the rest (measured: bench/many_targets.py).
-    import concurrent.futures  # only a run over several targets needs it (~1 ms of every other run)
-
     workers = max(1, min(selection.max_parallel, len(ready)))
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tmsclient-target")
     try:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
 from tmsclient.errors import UsageError, VerificationFailedError
 from tmsclient.pageprofile import (
     CertificateDetails,
@@ -93,7 +93,7 @@ class Verification:
         raise VerificationFailedError(
             f"site {site} does not show what was intended: {bad[0].line()}"
             + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
-            hint="compare with `tmsclient show --site ...`; rerun upload (with --force) to save again",
+            hint="compare with `tmsclient show --site ...`; rerun upload (with --reupload) to save again",
             details=[c.line() for c in bad],
         )
 
@@ -110,8 +110,6 @@ def _show(value: Any) -> str:
 
 def verify_site(view: Any, expected: Expectation) -> Verification:
     """Judge a re-read :class:`~tmsclient.driver.SiteView` against ``expected``."""
-    from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
-
     page, form, profile = view.page, view.form, view.profile
     checks: list[Check] = []
     notes: list[str] = []
@@ -178,68 +176,6 @@ _FORMATS_TIME = (
 )
 _FORMATS_DATE = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d %B %Y", "%B %d, %Y", "%A, %B %d, %Y")
 
-# datetime.strptime's own patterns and names (CPython's Lib/_strptime.py: TimeRE, LocaleTime), so that each
-# format is read here exactly as strptime reads it, without strptime's first-use cost in a fresh process (its
-# locale tables and one regular expression per format: ~5 ms of a ~0.3 s upload).
-_STRPTIME = {
-    "Y": r"(?P<Y>\d\d\d\d)", "m": r"(?P<m>1[0-2]|0[1-9]|[1-9])", "d": r"(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])",
-    "H": r"(?P<H>2[0-3]|[0-1]\d|\d)", "I": r"(?P<I>1[0-2]|0[1-9]|[1-9])", "M": r"(?P<M>[0-5]\d|\d)",
-    "S": r"(?P<S>6[0-1]|[0-5]\d|\d)",
-}
-_DIRECTIVE = re.compile(r"(%.)")
-_patterns: dict[tuple[str, tuple[tuple[str, ...], ...]], re.Pattern[str]] = {}
-
-
-def _locale_words(directive: str) -> tuple[str, ...]:
-    """The locale's day names (A), month names (B, b) or AM/PM (p), lower-case, from LocaleTime's own calls."""
-    if directive == "A":
-        return tuple(dt.date(2001, 1, i + 1).strftime("%A").lower() for i in range(7))
-    if directive in ("B", "b"):
-        return tuple(dt.date(2001, i, 1).strftime(f"%{directive}").lower() for i in range(1, 13))
-    return tuple(time.strftime("%p", time.struct_time((1999, 3, 17, hour, 44, 55, 2, 76, 0))).lower()
-                 for hour in (1, 22))
-
-
-def _words_pattern(directive: str, words: tuple[str, ...]) -> str:
-    """TimeRE's pattern for a list of words: longest first, nothing at all when every word is empty."""
-    ordered = sorted(words, key=len, reverse=True)
-    return f"(?P<{directive}>{'|'.join(re.escape(w) for w in ordered)})" if any(ordered) else ""
-
-
-def _read_as(text: str, fmt: str) -> dt.datetime:
-    """``datetime.strptime(text, fmt)`` for these formats: the same readings and the same ValueErrors."""
-    pieces = _DIRECTIVE.split(fmt)  # literal, directive, literal, ...
-    literals = "".join(pieces[0::2]).replace(" ", "")
-    if not all(c in text or c.swapcase() in text for c in literals):
-        raise ValueError(f"{text!r} does not match {fmt!r}")  # every literal of the format is in a match
-    words = {d[1]: _locale_words(d[1]) for d in pieces[1::2] if d[1] not in _STRPTIME}
-    if not any(c.isalpha() for c in text) and any(
-            all(any(c.isalpha() for c in w) for w in ws) for ws in words.values()):
-        raise ValueError(f"{text!r} does not match {fmt!r}")  # the format needs a word, the text has no letter
-    key = (fmt, tuple(words.values()))
-    pattern = _patterns.get(key)
-    if pattern is None:
-        pattern = _patterns[key] = re.compile("".join(
-            (_STRPTIME.get(piece[1]) or _words_pattern(piece[1], words[piece[1]])) if i % 2
-            else r"\s+".join(re.escape(w) for w in re.split(r"\s+", piece))  # whitespace matches \s+
-            for i, piece in enumerate(pieces)), re.IGNORECASE)
-    found = pattern.match(text)
-    if found is None or found.end() != len(text):
-        raise ValueError(f"{text!r} does not match {fmt!r}")
-    part = found.groupdict()
-    month_name = part.get("B") or part.get("b")
-    month = int(part["m"]) if part.get("m") else 1 + words["B" if part.get("B") else "b"].index(
-        (month_name or "").lower())
-    hour = int(part.get("H") or 0)
-    if part.get("I"):
-        hour, ampm = int(part["I"]), (part.get("p") or "").lower()
-        if ampm in ("", words["p"][0]):
-            hour = 0 if hour == 12 else hour
-        elif ampm == words["p"][1] and hour != 12:
-            hour += 12
-    return dt.datetime(int(part["Y"]), month, int(part["d"]), hour, int(part.get("M") or 0),
-                       int(part.get("S") or 0))  # ValueError for a day that does not exist, as strptime
-
 
 def parse_expiry(text: str) -> list[tuple[dt.datetime, dt.datetime]]:
     """Every reading of a shown date as an interval (earliest, latest) the real expiry may lie in.
@@ -253,14 +189,14 @@ def parse_expiry(text: str) -> list[tuple[dt.datetime, dt.datetime]]:
     readings: list[tuple[dt.datetime, dt.datetime]] = []
     for fmt in _FORMATS_TIME:
         try:
-            moment = _read_as(core, fmt).replace(tzinfo=UTC)
+            moment = dt.datetime.strptime(core, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
         width = dt.timedelta(0) if "%S" in fmt else dt.timedelta(seconds=59)
         readings.append((moment - slack, moment + width + slack))
     for fmt in _FORMATS_DATE:
         try:
-            moment = _read_as(core, fmt).replace(tzinfo=UTC)
+            moment = dt.datetime.strptime(core, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
         readings.append((moment - slack, moment + _DATE_ONLY_SLACK + slack))

@@ -32,12 +32,13 @@ parsed as markup), the model reads each element's *own* text so the result match
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from html.entities import html5 as _HTML5_ENTITIES
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
 
 from tmsclient.credentials import Secret
 from tmsclient.errors import PageNotUnderstoodError
@@ -742,66 +743,6 @@ def _short(url: str) -> str:
     return url if len(url) < 200 else url[:200] + "..."
 
 
-# ----------------------------------------------------------------------------------------------- BeautifulSoup
-# bs4 is imported on the first parse, not with this module (so `tmsclient --help` stays fast), and without two
-# costs a fresh process would otherwise pay for things tmsclient never uses (together ~45 ms of a ~0.3 s
-# `tmsclient upload`; docs/benchmarks.md): bs4's table of named character references, which bs4 builds together
-# with one very large regular expression for writing HTML (not reading it) at the first ``&nbsp;`` of the
-# process. soupsieve, which bs4 imports as it loads (~30 ms more), is left out in the tmsclient command's own
-# process only (tmsclient.startup.import_bs4).
-
-_bs4_lock = threading.Lock()
-_soup_kwargs: dict[str, Any] | None = None  # how _soup calls BeautifulSoup, once bs4 is imported
-_NavigableString: Any = None  # bs4's classes, once imported
-_Tag: Any = None
-_PreformattedString: Any = None
-
-
-def _import_bs4() -> None:
-    global _soup_kwargs, _NavigableString, _PreformattedString, _Tag
-    with _bs4_lock:
-        if _soup_kwargs is not None:
-            return
-        from tmsclient.startup import import_bs4
-
-        import_bs4()
-        from bs4 import NavigableString
-        from bs4.builder._htmlparser import BeautifulSoupHTMLParser, HTMLParserTreeBuilder
-        from bs4.element import PreformattedString, Tag
-
-        kwargs: dict[str, Any] = {"features": "html.parser", "on_duplicate_attribute": "ignore",
-                                  "multi_valued_attributes": None}
-        # bs4 4.13+ builds its entity table lazily and lets the tree builder name its parser class; older
-        # versions build the table on import anyway, and keep their own parser here.
-        if "_parser_class" in HTMLParserTreeBuilder.feed.__code__.co_varnames:
-
-            class EntityParser(BeautifulSoupHTMLParser):
-                def handle_entityref(self, name: str) -> None:
-                    # bs4's handle_entityref, reading the standard library's HTML5 table as bs4's own table
-                    # does ("name;" first, then the legacy "name"); an unknown name stays text.
-                    character = _HTML5_ENTITIES.get(name + ";", _HTML5_ENTITIES.get(name))
-                    self.handle_data(character if character is not None else f"&{name}")
-
-            class TreeBuilder(HTMLParserTreeBuilder):
-                def feed(self, markup: Any, _parser_class: type[BeautifulSoupHTMLParser] = EntityParser) -> None:
-                    super().feed(markup, _parser_class=_parser_class)
-
-            del kwargs["features"]
-            kwargs["builder"] = TreeBuilder
-        _NavigableString, _PreformattedString, _Tag = NavigableString, PreformattedString, Tag
-        _soup_kwargs = kwargs
-
-
-def _soup(html: str) -> Any:
-    """The BeautifulSoup tree of ``html`` as bs4's ``html.parser`` builder makes it."""
-    if _soup_kwargs is None:
-        _import_bs4()
-    assert _soup_kwargs is not None
-    from bs4 import BeautifulSoup
-
-    return BeautifulSoup(html, **_soup_kwargs)
-
-
 class _Parser:
     """One parse: elements numbered in tree order, then a few linear passes derive everything.
 
@@ -811,7 +752,8 @@ class _Parser:
     def __init__(self, html: str, url: str, status: int | None) -> None:
         self.url = url
         self.status = status
-        self.soup = _soup(html)
+        self.soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore",
+                                  multi_valued_attributes=None)
         self.elements: list[Any] = list(self.soup.find_all(True))
         self.serial: dict[int, int] = {id(e): i for i, e in enumerate(self.elements)}
         self.base = self._base_url()
@@ -942,7 +884,7 @@ class _Parser:
     # ---- text
     def _visible(self, node: Any, *, control_text: bool) -> bool:
         """A string a person sees (not a comment, script, hidden element, or, unless asked, a control's)."""
-        if isinstance(node, _PreformattedString):
+        if isinstance(node, PreformattedString):
             return False
         parent = node.parent
         if parent is None or self.hidden.get(id(parent), False):
@@ -962,7 +904,7 @@ class _Parser:
         hidden, ctrl_text, cell_of = self.hidden, self.ctrl_text, self.cell_of
         for node in root.descendants:
             # What _visible says, inline: this loop runs for every string of the page, many times.
-            if not isinstance(node, _NavigableString) or isinstance(node, _PreformattedString):
+            if not isinstance(node, NavigableString) or isinstance(node, PreformattedString):
                 continue
             parent = node.parent
             if parent is None or hidden.get(id(parent), False) or (
@@ -1110,7 +1052,7 @@ class _Parser:
             # html.parser nests unclosed options: an option's own text stops at the next option.
             own = clean_text("".join(
                 str(s) for s in o.descendants
-                if isinstance(s, _NavigableString) and _nearest(s.parent, ("option",)) is o
+                if isinstance(s, NavigableString) and _nearest(s.parent, ("option",)) is o
                 and self._visible(s, control_text=True)))
             value = _attr(o, "value")
             disabled = o.has_attr("disabled") or any(
@@ -1155,7 +1097,7 @@ class _Parser:
         for steps, node in enumerate(anchor.previous_elements):
             if steps > _CAPTION_LOOKBACK:
                 break
-            if isinstance(node, _NavigableString):
+            if isinstance(node, NavigableString):
                 if not self._visible(node, control_text=False):
                     continue
                 if block is None:
@@ -1205,7 +1147,7 @@ class _Parser:
             href = _attr(e, "href")
             postback = _parse_postback(href or "") or _parse_postback(_attr(e, "onclick") or "")
             text = self._text(e) or clean_text(_attr(e, "title") or "") or clean_text(" ".join(
-                _attr(img, "alt") or "" for img in e.descendants if isinstance(img, _Tag) and img.name == "img"))
+                _attr(img, "alt") or "" for img in e.descendants if isinstance(img, Tag) and img.name == "img"))
             links.append(Link(
                 text=text,
                 href=href,
@@ -1226,9 +1168,9 @@ class _Parser:
         while li is not None and guard < 64:
             guard += 1
             head = next(
-                (c for c in li.contents if isinstance(c, _Tag) and c.name in ("a", "span", "div", "b")), None)
+                (c for c in li.contents if isinstance(c, Tag) and c.name in ("a", "span", "div", "b")), None)
             text = self._text(head) if head is not None else clean_text(
-                next((str(s) for s in li.contents if isinstance(s, _NavigableString) and s.strip()), ""))
+                next((str(s) for s in li.contents if isinstance(s, NavigableString) and s.strip()), ""))
             path.append(text)
             li = self._up(self.li_of, li)
         return tuple(reversed(path))
@@ -1296,11 +1238,11 @@ class _Parser:
             # A row of two text elements: <div><span>Thumbprint</span> <span id=..>AB12..</span></div>.
             if e.name in _PAIR_SKIP or id(e) in self.has_control:
                 continue
-            kids = [c for c in e.contents if isinstance(c, _Tag)]
+            kids = [c for c in e.contents if isinstance(c, Tag)]
             if len(kids) != 2 or any(k.name in _PAIR_SKIP for k in kids):
                 continue
             if any(str(s).strip() for s in e.contents
-                   if isinstance(s, _NavigableString) and self._visible(s, control_text=False)):
+                   if isinstance(s, NavigableString) and self._visible(s, control_text=False)):
                 continue
             label, value = self._text(kids[0]), self._text(kids[1])
             if label and value:

@@ -18,7 +18,7 @@ class Target:
     """One running emulator as a named profile: its own admin password in its own environment variable."""
 
     name: str
-    em: Any  # tmsclient.emulator.RunningEmulator
+    em: Any  # tmsemulator.RunningEmulator
     password: str
 
     @property
@@ -79,7 +79,7 @@ def config(tmp_path: Path) -> Callable[..., Config]:
 
 def cached_key(name: str) -> Any:
     """RSA keys are slow to make: one per name for the whole session."""
-    from tmsclient.testing.certs import cached_key as shared
+    from tmsemulator.certmaker import cached_key as shared
 
     return shared(f"automation/{name}")
 
@@ -127,7 +127,7 @@ class Renewed:
 def renewed(canaries: Any) -> Callable[..., Renewed]:
     """``renewed(days=90, key="leaf", expired=False)``: a leaf signed by a test CA, with the CA as its chain;
     the keys are watched by the canaries."""
-    from tmsclient.testing.certs import issue
+    from tmsemulator.certmaker import issue
 
     root = issue("tmsclient Test ACME Root", key=cached_key("root"), ca=True, days=3650)
     for name in ("leaf", "other", "root"):

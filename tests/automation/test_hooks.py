@@ -50,8 +50,8 @@ def test_certbot_deploy_hook_with_settings_from_the_environment(cli, target, ren
     t = target()
     r = renewed()
     live = certbot_lineage(tmp_path / "letsencrypt", r)
-    env = {"TMSCLIENT_URL": t.em.url, "TMSCLIENT_USERNAME": "TMSLAB\\admin", "TMSCLIENT_CA_BUNDLE": t.em.ca_file,
-           "TMSCLIENT_SITE": "acme", "TMSCLIENT_PASSWORD": t.password, "RENEWED_LINEAGE": str(live)}
+    env = {"TMSCLIENT_URL": t.em.url, "TMSCLIENT_TMS_USERNAME": "TMSLAB\\admin", "TMSCLIENT_CA_BUNDLE": t.em.ca_file,
+           "TMSCLIENT_SITE": "acme", "TMSCLIENT_TMS_PASSWORD": t.password, "RENEWED_LINEAGE": str(live)}
     result = cli("renew", "--from-certbot", "--non-interactive", env=env)
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
@@ -59,7 +59,7 @@ def test_certbot_deploy_hook_with_settings_from_the_environment(cli, target, ren
 
 def test_certbot_mode_outside_certbot_says_what_is_missing(cli, target):
     t = target()
-    result = cli("renew", "--from-certbot", *t.argv(), env={"TMSCLIENT_PASSWORD": t.password})
+    result = cli("renew", "--from-certbot", *t.argv(), env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == ExitCode.USAGE
     assert "$RENEWED_LINEAGE is not set" in result.err
     assert t.counters()["requests"] == 0
@@ -100,7 +100,7 @@ def test_win_acme_script_step_password_on_stdin(cli, target, config, renewed, tm
 def test_win_acme_script_step_password_in_the_environment(cli, target, config, renewed, tmp_path, canaries):
     t, cfg, r, cache, cache_password = win_acme_setup(target, config, renewed, tmp_path, canaries)
     result = cli("renew", "--from-win-acme", str(cache), "--config", str(cfg.path), "--profile", "production",
-                 "--password-env", "WACS_CACHE_PASSWORD",
+                 "--pfx-password-env", "WACS_CACHE_PASSWORD",
                  env={**cfg.env, "WACS_CACHE_PASSWORD": cache_password})
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint

@@ -23,7 +23,7 @@ def test_two_profiles_each_with_its_own_credentials(cli, target, config, renewed
     r = renewed()
     pfx, password = write_pfx(tmp_path, r, canaries)
     # A generic TMS password in the environment must not reach either TMS: each profile names its own.
-    env = {**cfg.env, "TMSCLIENT_PFX_PASSWORD": password, "TMSCLIENT_PASSWORD": canaries.secret("generic")}
+    env = {**cfg.env, "TMSCLIENT_PFX_PASSWORD": password, "TMSCLIENT_TMS_PASSWORD": canaries.secret("generic")}
     result = cli("upload", "--config", str(cfg.path), "--profile", "staging", "--profile", "production",
                  "--pfx", str(pfx), "--non-interactive", "--json", env=env)
     assert result.code == 0, result

@@ -33,7 +33,7 @@ def test_renew_from_pem_files_bundles_exports_uploads_and_verifies(cli, target, 
     r = renewed()
     out, cer, pw = tmp_path / "tms.p12", tmp_path / "tms-cert.cer", tmp_path / "tms.pw"
     result = cli("renew", *t.argv(), *write_pem(tmp_path, r), "--out", str(out), "--cer-out", str(cer),
-                 "--generate-password", str(pw), "--json", env={"TMSCLIENT_PASSWORD": t.password})
+                 "--generate-password", str(pw), "--json", env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == 0, result
     assert steps(result) == [(s, "ok") for s in STEPS]
     assert result.json["ok"] is True and result.json["exit_code"] == 0 and result.json["error"] is None
@@ -57,7 +57,7 @@ def test_renew_keeps_nothing_on_disk_without_out_and_says_so(cli, target, renewe
     r = renewed()
     argv = write_pem(tmp_path, r)
     before = set(tmp_path.iterdir())
-    result = cli("renew", *t.argv(), *argv, env={"TMSCLIENT_PASSWORD": t.password})
+    result = cli("renew", *t.argv(), *argv, env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == 0, result
     written = set(tmp_path.iterdir()) - before
     assert written == set()
@@ -71,12 +71,12 @@ def test_second_renew_is_unchanged(cli, target, renewed, tmp_path):
     t = target()
     r = renewed()
     argv = ["renew", *t.argv(), *write_pem(tmp_path, r), "--json"]
-    assert cli(*argv, env={"TMSCLIENT_PASSWORD": t.password}).code == 0
-    again = cli(*argv, env={"TMSCLIENT_PASSWORD": t.password})
+    assert cli(*argv, env={"TMSCLIENT_TMS_PASSWORD": t.password}).code == 0
+    again = cli(*argv, env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert again.code == 0, again
     assert again.json["targets"][0]["action"] == "unchanged"
     assert t.counters()["saves_applied"] == 1
-    forced = cli(*argv, "--reupload", env={"TMSCLIENT_PASSWORD": t.password})
+    forced = cli(*argv, "--reupload", env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert forced.code == 0 and forced.json["targets"][0]["action"] == "uploaded"
     assert t.counters()["saves_applied"] == 2
 
@@ -88,7 +88,7 @@ def test_aes_pfx_is_converted_before_upload(cli, target, renewed, tmp_path, cana
     src = tmp_path / "exported.pfx"
     src.write_bytes(r.pfx(password, modern=True))
     result = cli("renew", *t.argv(), "--pfx", str(src), "--json",
-                 env={"TMSCLIENT_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": password})
+                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": password})
     assert result.code == 0, result
     assert [s for s, _ in steps(result)][3] == "convert"
     assert result.json["pfx"]["reencoded"] is True
@@ -104,8 +104,8 @@ def test_compatible_pfx_goes_as_it_is(cli, target, renewed, tmp_path, canaries):
     password = canaries.secret("pfx-password")
     src = tmp_path / "tms.pfx"
     src.write_bytes(r.pfx(password))
-    result = cli("renew", *t.argv(), "--pfx", str(src), "--password-env", "PFX_PW", "--json",
-                 env={"TMSCLIENT_PASSWORD": t.password, "PFX_PW": password})
+    result = cli("renew", *t.argv(), "--pfx", str(src), "--pfx-password-env", "PFX_PW", "--json",
+                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "PFX_PW": password})
     assert result.code == 0, result
     assert result.json["pfx"]["reencoded"] is False
     assert t.state()["sites"][0]["certificate"]["pfx_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
@@ -116,12 +116,12 @@ def test_encrypted_key_takes_its_passphrase_from_the_environment(cli, target, re
     r = renewed()
     passphrase = canaries.secret("key-passphrase")
     argv = write_pem(tmp_path, r, passphrase=passphrase.encode())
-    missing = cli("renew", *t.argv(), *argv, "--json", env={"TMSCLIENT_PASSWORD": t.password})
+    missing = cli("renew", *t.argv(), *argv, "--json", env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert missing.code == ExitCode.BAD_PASSWORD
     assert steps(missing)[:3] == [("settings", "ok"), ("input", "failed"), ("check", "not-run")]
     assert t.counters()["requests"] == 0
     result = cli("renew", *t.argv(), *argv, "--key-passphrase-env", "KEY_PW",
-                 env={"TMSCLIENT_PASSWORD": t.password, "KEY_PW": passphrase})
+                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "KEY_PW": passphrase})
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
 
@@ -140,7 +140,7 @@ def test_a_failed_check_stops_before_any_request_or_file(cli, target, renewed, t
     before = t.thumbprint()
     cer = tmp_path / "tms-cert.cer"
     result = cli("renew", *t.argv(), *argv, "--cer-out", str(cer), "--out", str(tmp_path / "o.p12"), "--json",
-                 env={"TMSCLIENT_PASSWORD": t.password})
+                 env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == ExitCode.CERT_UNFIT, result
     got = dict(steps(result))
     assert (got["input"], got["check"]) == ("ok", "failed")
@@ -161,7 +161,7 @@ def test_wrong_pfx_password_stops_before_tms(cli, target, renewed, tmp_path, can
     src = tmp_path / "tms.pfx"
     src.write_bytes(renewed().pfx(canaries.secret("pfx-password")))
     result = cli("renew", *t.argv(), "--pfx", str(src), "--json",
-                 env={"TMSCLIENT_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": canaries.secret("wrong")})
+                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": canaries.secret("wrong")})
     assert result.code == ExitCode.BAD_PASSWORD
     assert dict(steps(result))["input"] == "failed"
     assert t.counters()["requests"] == 0
@@ -173,11 +173,11 @@ def test_existing_outputs_are_refused_before_anything_unless_forced(cli, target,
     cer = tmp_path / "tms-cert.cer"
     cer.write_text("the old certificate\n")
     argv = ["renew", *t.argv(), *write_pem(tmp_path, r), "--cer-out", str(cer)]
-    refused = cli(*argv, env={"TMSCLIENT_PASSWORD": t.password})
+    refused = cli(*argv, env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert refused.code == ExitCode.OUTPUT_FILE
     assert "already exists" in refused.err and "--force" in refused.err
     assert cer.read_text() == "the old certificate\n" and t.counters()["requests"] == 0
-    forced = cli(*argv, "--force", env={"TMSCLIENT_PASSWORD": t.password})
+    forced = cli(*argv, "--force", env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert forced.code == 0, forced
     assert cer.read_bytes() == r.cert_pem()
 
@@ -186,7 +186,7 @@ def test_a_tms_failure_is_the_exit_code_and_the_steps_before_it_are_done(cli, ta
                                                                           canaries):
     t = target()
     result = cli("renew", *t.argv(), *write_pem(tmp_path, renewed()), "--json",
-                 env={"TMSCLIENT_PASSWORD": canaries.secret("wrong-tms-password")})
+                 env={"TMSCLIENT_TMS_PASSWORD": canaries.secret("wrong-tms-password")})
     assert result.code == ExitCode.AUTH
     assert steps(result) == [("settings", "ok"), ("input", "ok"), ("check", "ok"), ("bundle", "ok"),
                              ("export-cer", "skipped"), ("upload", "failed"), ("verify", "not-run")]
@@ -198,7 +198,7 @@ def test_missing_site_fails_at_settings(cli, target, renewed, tmp_path):
     t = target()
     argv = [a for a in t.argv() if a not in ("--site", "acme")]
     result = cli("renew", *argv, *write_pem(tmp_path, renewed()), "--json",
-                 env={"TMSCLIENT_PASSWORD": t.password})
+                 env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == ExitCode.CONFIG
     assert steps(result)[0] == ("settings", "failed") and all(s == "not-run" for _, s in steps(result)[1:])
     assert "no site given" in result.json["error"]["message"]
@@ -206,7 +206,7 @@ def test_missing_site_fails_at_settings(cli, target, renewed, tmp_path):
 
 def test_human_report_names_every_step(cli, target, renewed, tmp_path):
     t = target()
-    result = cli("renew", *t.argv(), *write_pem(tmp_path, renewed()), env={"TMSCLIENT_PASSWORD": t.password})
+    result = cli("renew", *t.argv(), *write_pem(tmp_path, renewed()), env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == 0, result
     lines = result.out.splitlines()
     assert lines[0] == "renew: ok (exit 0)"

@@ -49,7 +49,7 @@ def parse(argv, tmp_path):
 def test_profile_beats_the_shared_environment_when_several_targets_run(tmp_path, canaries):
     s_pw, p_pw, generic = (canaries.secret("tms-password") for _ in range(3))
     args = parse(["--profile", "staging", "--profile", "production"], tmp_path)
-    env = {"STAGING_PW": s_pw, "PROD_PW": p_pw, "TMSCLIENT_PASSWORD": generic, "TMSCLIENT_TIMEOUT": "5",
+    env = {"STAGING_PW": s_pw, "PROD_PW": p_pw, "TMSCLIENT_TMS_PASSWORD": generic, "TMSCLIENT_TIMEOUT": "5",
            "TMSCLIENT_URL": "https://elsewhere.example/tms/"}
     prod = resolve_target(args, ctx(env), profile="production", profile_first=True)
     assert prod.url == "https://tms.example.com/tms/" and prod.password.reveal() == p_pw

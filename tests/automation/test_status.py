@@ -14,7 +14,7 @@ PLUGIN_LINE = re.compile(r"^TMSCLIENT (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]+( \
 def sites(*days_left, installed=True):
     """acme (+ acmeeu, training...) sites whose certificates expire in the given days (half a day more, so
     the whole-day count is exact), and one site without a certificate."""
-    from tmsclient.emulator import SiteData, StoredCertificate
+    from tmsemulator import SiteData, StoredCertificate
 
     now = dt.datetime.now(UTC).replace(microsecond=0)
     names = ["acme", "training", "lab"]
@@ -34,7 +34,7 @@ def status(cli, t, *extra, site="acme"):
     argv = [a for a in t.argv() if a not in ("--site", "acme")]
     if site:
         argv += ["--site", site]
-    return cli("status", *argv, *extra, env={"TMSCLIENT_PASSWORD": t.password})
+    return cli("status", *argv, *extra, env={"TMSCLIENT_TMS_PASSWORD": t.password})
 
 
 @pytest.mark.parametrize("days, code, state", [(45, 0, "OK"), (20, 1, "WARNING"), (9, 2, "CRITICAL"),
@@ -110,7 +110,7 @@ def test_us_date_format_of_another_layout(cli, target, tmp_path):
 def test_a_failed_login_is_unknown_never_a_tmsclient_exit_code(cli, target, canaries):
     t = target(sites=sites(45))
     argv = [a for a in t.argv()]
-    result = cli("status", *argv, env={"TMSCLIENT_PASSWORD": canaries.secret("wrong")})
+    result = cli("status", *argv, env={"TMSCLIENT_TMS_PASSWORD": canaries.secret("wrong")})
     assert result.code == 3
     assert result.out.startswith("TMSCLIENT UNKNOWN - TMS refused the login")
 

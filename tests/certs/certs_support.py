@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tmsclient.testing.certs import Issued
+from tmsemulator.certmaker import Issued
 
 UTC = dt.timezone.utc
 

@@ -22,7 +22,7 @@ from certs_support import (
     write,
 )
 
-from tmsclient.testing.certs import Chain, Issued, issue, make_chain, new_key
+from tmsemulator.certmaker import Chain, Issued, issue, make_chain, new_key
 
 
 @dataclass(frozen=True)

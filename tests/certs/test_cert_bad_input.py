@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from certs_support import SESSION_PFX_PASSWORD, key_pem, pem, write
@@ -15,7 +17,7 @@ from tmsclient.certs.files import read_input_file
 from tmsclient.certs.loading import load_pfx_bytes, load_pfx_file
 from tmsclient.certs.mac import pkcs12_kdf
 from tmsclient.credentials import Secret
-from tmsclient.errors import InputFileError
+from tmsclient.errors import InputFileError, PasswordError
 from tmsclient.exitcodes import ExitCode
 
 PFX_COMMANDS = ("inspect", "check", "convert", "export-cer")
@@ -277,3 +279,44 @@ def test_absurd_iteration_count_is_refused_before_deriving_keys(openssl_files):
     pfx["mac_data"]["iterations"] = 2_000_000_000
     with pytest.raises(InputFileError, match="2,000,000,000 key-derivation iterations"):
         load_pfx_bytes(pfx.dump(force=True), Secret("x", "test"), source="slow.pfx")
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "bad-inputs"
+#: The corpus's .pfx files that are not PKCS#12, and what they are called whatever the password.
+CORPUS_NOT_PKCS12 = {
+    "empty.pfx": "f.pfx is empty (0 bytes)",
+    "truncated.pfx": "f.pfx is truncated: got 1,287 bytes, expected 2,574",
+    "cert-pem-named.pfx": "f.pfx is a PEM text file (holding CERTIFICATE)",
+    "cert-der-named.pfx": "f.pfx is a DER certificate without its private key",
+    "base64.pfx": "f.pfx looks like a Base64-encoded .pfx",
+    "noise.pfx": "f.pfx is not a PKCS#12 (.pfx/.p12) file: its structure cannot be read",
+}
+#: Whether the key of each corpus .pfx matches its certificate (None: no key); the others' keys do.
+CORPUS_KEY_MATCHES = {"mismatch.pfx": False, "nokey.p12": None}
+
+
+def test_every_corpus_pfx_opens_with_its_password_and_with_no_other(canaries):
+    passwords = json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8"))["passwords"]
+    tried = [*passwords.values(), "", SESSION_PFX_PASSWORD + "-not-it"]
+    for p in tried:
+        canaries.register(p, "pfx-password")
+    files = sorted(p for p in (CORPUS / "certs").iterdir() if p.suffix in (".pfx", ".p12"))
+    assert len(files) >= 10
+    opened = 0
+    for path in files:
+        data = path.read_bytes()
+        for p in tried:
+            where = (path.name, tried.index(p))
+            if path.name in CORPUS_NOT_PKCS12:
+                with pytest.raises(InputFileError) as err:
+                    load_pfx_bytes(data, Secret(p, "test"), source="f.pfx")
+                assert err.value.message.startswith(CORPUS_NOT_PKCS12[path.name]), where
+            elif p == passwords["pfx"]:
+                bundle = load_pfx_bytes(data, Secret(p, "test"), source="f.pfx")
+                assert bundle.key_matches is CORPUS_KEY_MATCHES.get(path.name, True), where
+                opened += 1
+            else:
+                with pytest.raises(PasswordError) as err:
+                    load_pfx_bytes(data, Secret(p, "test"), source="f.pfx")
+                assert "wrong password for f.pfx: the file's integrity check" in err.value.message, where
+    assert opened == len(files) - len(CORPUS_NOT_PKCS12)

@@ -13,7 +13,7 @@ from tmsclient.certs.loading import load_pfx_file
 from tmsclient.certs.summary import public_key_der, sha1_thumbprint
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
-from tmsclient.testing.certs import issue
+from tmsemulator.certmaker import issue
 
 PBES1_3DES = "pbeWithSHA1And3-KeyTripleDES-CBC"
 
@@ -275,7 +275,7 @@ def test_output_password_sources(cli, canaries, chains, tmp_path, files, how):
     env, extra, stdin = _secret_from(
         how,
         pw,
-        flag="password",
+        flag="out-password",
         default_env="TMSCLIENT_PFX_PASSWORD",
         env_var="OUT_PW",
         file=tmp_path / "pw.txt",
@@ -302,7 +302,7 @@ def test_empty_or_missing_output_password_is_refused(cli, tmp_path, files):
     empty = cli(*args, env={"TMSCLIENT_PFX_PASSWORD": ""})
     assert empty.code == ExitCode.BAD_PASSWORD and "is empty" in empty.err
     missing = cli(*args)
-    assert missing.code == ExitCode.BAD_PASSWORD and "no .pfx password given" in missing.err
+    assert missing.code == ExitCode.BAD_PASSWORD and "no new .pfx password given" in missing.err
     assert not (tmp_path / "o.p12").exists()
 
 
@@ -367,7 +367,7 @@ def test_generate_password_conflicts_with_a_given_password(cli, tmp_path, files)
         cert=files["cert"],
         key=files["key"],
         out=tmp_path / "o",
-        extra=["--generate-password", str(tmp_path / "pw"), "--password-env", "X"],
+        extra=["--generate-password", str(tmp_path / "pw"), "--out-password-env", "X"],
         env={"X": "something"},
     )
     assert result.code == ExitCode.USAGE and "conflicts" in result.err

@@ -15,7 +15,7 @@ from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
 from tmsclient.credentials import Secret
 from tmsclient.errors import UsageError
 from tmsclient.exitcodes import ExitCode
-from tmsclient.testing.certs import issue
+from tmsemulator.certmaker import issue
 
 PW = Secret(SESSION_PFX_PASSWORD, "test")
 
@@ -283,7 +283,7 @@ def test_check_expired_exits_5(cli, tmp_path, chains, pw_env):
 
 def test_check_wrong_password_exits_4_with_bad_password_finding(cli, canaries, openssl_files):
     wrong = canaries.secret("wrong-password")
-    result = cli("check", str(openssl_files.default), "--json", "--password-env", "PW", env={"PW": wrong})
+    result = cli("check", str(openssl_files.default), "--json", "--pfx-password-env", "PW", env={"PW": wrong})
     assert result.code == ExitCode.BAD_PASSWORD, result
     payload = result.json
     assert payload["ok"] is False

@@ -73,7 +73,7 @@ def test_convert_input_and_output_passwords_cannot_both_come_from_stdin(cli, ope
         str(openssl_files.default),
         "--out",
         str(tmp_path / "o.p12"),
-        "--password-stdin",
+        "--in-password-stdin",
         "--out-password-stdin",
         stdin=SESSION_PFX_PASSWORD + "\n",
     )
@@ -167,7 +167,7 @@ def test_export_cer_refuses_other_extensions_unless_forced(cli, tmp_path, chains
     refused = cli("export-cer", str(src), "--out", str(tmp_path / "leaf.txt"))
     assert refused.code == ExitCode.USAGE and "expected .cer or .crt" in refused.err
     assert not (tmp_path / "leaf.txt").exists()
-    forced = cli("export-cer", str(src), "--out", str(tmp_path / "leaf.txt"), "--force")
+    forced = cli("export-cer", str(src), "--out", str(tmp_path / "leaf.txt"), "--any-extension")
     assert forced.code == 0 and (tmp_path / "leaf.txt").read_bytes() == pem(chains.rsa.leaf.cert)
 
 

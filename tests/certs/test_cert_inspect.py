@@ -84,7 +84,7 @@ def test_pfx_without_password_shows_algorithms_and_says_the_rest_needs_it(cli, o
 def test_no_password_flag_ignores_the_environment(cli, openssl_files, pw_env):
     result = cli("inspect", str(openssl_files.legacy), "--no-password", "--json", env=pw_env)
     assert result.code == 0 and result.json["certificate_read"] is False
-    both = cli("inspect", str(openssl_files.legacy), "--no-password", "--password-env", "X", env={"X": "y"})
+    both = cli("inspect", str(openssl_files.legacy), "--no-password", "--pfx-password-env", "X", env={"X": "y"})
     assert both.code == ExitCode.USAGE
 
 

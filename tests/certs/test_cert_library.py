@@ -1,19 +1,32 @@
-"""Library pieces: thumbprints, summaries, chain ordering, PEM/DER parsing and the careful file writer."""
+"""Library pieces: thumbprints, summaries, chain ordering, PEM/DER parsing, the careful file writer, and
+opening .pfx files and reading their algorithms."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import stat
+from pathlib import Path
 
 import pytest
-from certs_support import UTC, der, key_pem, pem
+from asn1crypto import keys as asn1_keys
+from asn1crypto import pkcs12 as asn1_pkcs12
+from certs_support import SESSION_PFX_PASSWORD, UTC, der, key_pem, pem
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import load_der_private_key, pkcs12
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tmsclient.certs.chain import order_chain, pick_leaf
 from tmsclient.certs.files import create_exclusive, write_file_atomic
+from tmsclient.certs.loading import load_pfx_bytes
+from tmsclient.certs.mac import mac_verifies, pkcs12_kdf
 from tmsclient.certs.parsing import load_certificates, load_private_key, normalize_text
-from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, sha1_thumbprint, summarize
+from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+from tmsclient.certs.pkcs12_info import read_pkcs12_algorithms
+from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, public_key_der, sha1_thumbprint, summarize
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, OutputFileError, PasswordError, UsageError
 
@@ -91,7 +104,7 @@ def test_order_chain_from_any_order(chains):
 
 
 def test_order_chain_prefers_the_certificate_that_verifies(chains):
-    from tmsclient.testing.certs import issue
+    from tmsemulator.certmaker import issue
 
     rsa = chains.rsa
     impostor = issue("tmsclient Test Issuing CA", issuer=rsa.root, ca=True)  # same name, other key
@@ -181,3 +194,153 @@ def test_create_exclusive(tmp_path):
     with pytest.raises(OutputFileError, match="refusing to overwrite"):
         create_exclusive(path, b"other\n")
     assert path.read_bytes() == b"secret\n"
+
+
+# -- opening a .pfx and reading its algorithms ----------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "bad-inputs"
+OPENSSL_VARIANTS = ("legacy", "default", "pbes2_3des", "pbes1_3des_sha256", "nomac", "nokeys", "camellia")
+
+
+def _written(chains, encryption: PfxEncryption, *, name: str | None, chain: bool, kind: str = "rsa") -> bytes:
+    c = chains.rsa if kind == "rsa" else chains.ec
+    return serialize_pfx(key=c.leaf.key, cert=c.leaf.cert, cas=[c.intermediate.cert, c.root.cert] if chain else [],
+                         password=Secret(SESSION_PFX_PASSWORD, "test"), name=name,
+                         ca_names=["issuing-ca", None] if chain else None, encryption=encryption)
+
+
+@pytest.mark.parametrize("password", ["right", "wrong", "empty"])
+def test_pfx_files_of_every_form_open_with_their_password_and_refuse_any_other(chains, openssl_files, canaries,
+                                                                               password):
+    rsa, ec = chains.rsa, chains.ec
+    files = {}  # name: (the file, the chain it was made from, the leaf's friendly name, the chain's)
+    for enc in PfxEncryption:
+        files[f"{enc.value}-chain"] = (_written(chains, enc, name="tms-cert-key", chain=True), rsa,
+                                       "tms-cert-key", ("issuing-ca", None))
+        files[f"{enc.value}-alone"] = (_written(chains, enc, name="tms-cert-key", chain=False), rsa,
+                                       "tms-cert-key", ())
+    files["unnamed"] = (_written(chains, PfxEncryption.COMPATIBLE, name=None, chain=True), rsa, None,
+                        ("issuing-ca", None))
+    files["ec"] = (_written(chains, PfxEncryption.COMPATIBLE, name="ec", chain=True, kind="ec"), ec, "ec",
+                   ("issuing-ca", None))
+    for variant in OPENSSL_VARIANTS:
+        # Without a key, openssl gives the -caname names to the certificates in file order, the leaf first.
+        names = (("issuing-ca", ("root-ca", None)) if variant == "nokeys"
+                 else ("tms-cert-key", ("issuing-ca", "root-ca")))
+        files[f"openssl-{variant}"] = (getattr(openssl_files, variant).read_bytes(), rsa, *names)
+    typed = {"right": SESSION_PFX_PASSWORD, "wrong": SESSION_PFX_PASSWORD + "x", "empty": ""}[password]
+    canaries.register(typed, "pfx-password")
+    for name, (data, c, leaf_name, chain_names) in files.items():
+        secret = Secret(typed, "test")
+        if password != "right":
+            with pytest.raises(PasswordError, match=r"wrong password for f\.pfx") as err:
+                load_pfx_bytes(data, secret, source="f.pfx")
+            why = "the file has no MAC" if name == "openssl-nomac" else "integrity check"
+            assert why in err.value.message, name
+            continue
+        try:
+            bundle = load_pfx_bytes(data, secret, source="f.pfx")
+        except InputFileError as err:  # an OpenSSL built without Camellia: named, never "wrong password"
+            assert name == "openssl-camellia" and "CAMELLIA-256-CBC" in err.message, (name, err.message)
+            continue
+        if name == "openssl-nokeys":
+            assert bundle.key is None and bundle.key_matches is None
+        else:
+            assert public_key_der(bundle.key) == public_key_der(c.leaf.key), name
+            assert bundle.key_matches is True, name
+        assert sha1_thumbprint(bundle.cert) == sha1_thumbprint(c.leaf.cert), name
+        expected_chain = [c.intermediate.cert, c.root.cert] if chain_names else []
+        assert [sha1_thumbprint(x) for x in bundle.chain] == [sha1_thumbprint(x) for x in expected_chain], name
+        assert bundle.friendly_name == leaf_name, name
+        assert bundle.chain_friendly_names == chain_names, name
+        assert bundle.extra_certs == (), name
+
+
+def _with_mac_iterations(data: bytes, password: str, iterations: int) -> bytes:
+    """The same file with its MAC recomputed over ``iterations`` rounds (RFC 7292 appendix B)."""
+    pfx = asn1_pkcs12.Pfx.load(data)
+    mac_data = pfx["mac_data"]
+    key = pkcs12_kdf("sha1", password.encode("utf-16-be") + b"\x00\x00", mac_data["mac_salt"].native, 3,
+                     iterations, 20)
+    digest = hmac.new(key, pfx["auth_safe"]["content"].native, hashlib.sha1).digest()
+    rebuilt = asn1_pkcs12.Pfx({
+        "version": "v3",
+        "auth_safe": pfx["auth_safe"],
+        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"}, "digest": digest},
+                     "mac_salt": mac_data["mac_salt"].native, "iterations": iterations},
+    })
+    return rebuilt.dump(force=True)
+
+
+def test_a_mac_of_many_iterations_opens_reports_its_count_and_still_tells_a_wrong_password(chains):
+    data = _with_mac_iterations(_written(chains, PfxEncryption.COMPATIBLE, name="n", chain=False),
+                                SESSION_PFX_PASSWORD, 50_000)
+    bundle = load_pfx_bytes(data, Secret(SESSION_PFX_PASSWORD, "test"), source="f.pfx")
+    assert bundle.key_matches is True
+    assert bundle.algorithms.mac_iterations == 50_000
+    with pytest.raises(PasswordError, match=r"integrity check \(sha1 MAC\) fails"):
+        load_pfx_bytes(data, Secret(SESSION_PFX_PASSWORD + "x", "test"), source="f.pfx")
+
+
+def _with_rsa_field(key: object, field: str, delta: int) -> object:
+    """The key with one of its private values off by ``delta``: a key OpenSSL's consistency check refuses."""
+    der_key = key.private_bytes(serialization.Encoding.DER,  # type: ignore[attr-defined]
+                                serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    parsed = asn1_keys.RSAPrivateKey.load(der_key)
+    values = {name: parsed[name].native for name in (
+        "version", "modulus", "public_exponent", "private_exponent", "prime1", "prime2", "exponent1", "exponent2",
+        "coefficient")}
+    values[field] += delta
+    # The test needs the broken key as a key object to write it into a .pfx; cryptography would refuse it.
+    return load_der_private_key(asn1_keys.RSAPrivateKey(values).dump(), None, unsafe_skip_rsa_key_validation=True)
+
+
+@pytest.mark.parametrize("field", ["exponent1", "exponent2", "coefficient", "private_exponent"])
+def test_an_inconsistent_rsa_key_is_refused_as_unreadable_not_as_a_wrong_password(chains, field):
+    bad = _with_rsa_field(chains.rsa.leaf.key, field, 2)
+    builder = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+               .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).build(SESSION_PFX_PASSWORD.encode()))
+    data = pkcs12.serialize_key_and_certificates(b"n", bad, chains.rsa.leaf.cert, None, builder)  # type: ignore[arg-type]
+    with pytest.raises(InputFileError, match="cannot be opened although the password is right") as caught:
+        load_pfx_bytes(data, Secret(SESSION_PFX_PASSWORD, "test"), source="f.pfx")
+    assert "Invalid private key" in " ".join(caught.value.details)
+
+
+#: The corpus files that are PKCS#12 (the others are refused for what they are instead).
+CORPUS_PKCS12 = {"3des-sha256-mac.p12", "aes.p12", "ec-p256.p12", "expired.pfx", "good.pfx", "high-iterations.p12",
+                 "mismatch.pfx", "nokey.p12", "not-yet-valid.pfx", "weak-1024.p12"}
+
+
+def test_algorithms_are_read_from_every_pkcs12_file_and_anything_else_is_refused(chains, openssl_files):
+    corpus_password = json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8"))["passwords"]["pfx"]
+    readable = set()
+    for path in sorted((CORPUS / "certs").iterdir()):
+        data = path.read_bytes()
+        try:
+            algorithms = read_pkcs12_algorithms(data)
+        except InputFileError as err:
+            assert "ASN.1 structure cannot be read" in err.message, path.name
+            assert mac_verifies(data, corpus_password) is None, path.name
+            continue
+        readable.add(path.name)
+        assert mac_verifies(data, corpus_password) is True, path.name
+        assert mac_verifies(data, SESSION_PFX_PASSWORD) is False, path.name
+        if path.name == "aes.p12":
+            assert algorithms.cert_encryption_name == "PBES2, PBKDF2, AES-256-CBC, PRF hmacWithSHA256"
+        else:
+            assert algorithms.cert_encryption_name == "pbeWithSHA1And3-KeyTripleDES-CBC", path.name
+        assert algorithms.mac_digest == ("sha1" if path.name not in ("aes.p12", "3des-sha256-mac.p12") else "sha256")
+        assert algorithms.key_encryption_name == (None if path.name == "nokey.p12" else algorithms.cert_encryption_name)
+    assert readable == CORPUS_PKCS12
+
+    for variant in OPENSSL_VARIANTS:
+        data = getattr(openssl_files, variant).read_bytes()
+        read_pkcs12_algorithms(data)  # readable (what it reads: test_openssl_interop.py)
+        assert mac_verifies(data, SESSION_PFX_PASSWORD) is (None if variant == "nomac" else True), variant
+    good = _written(chains, PfxEncryption.COMPATIBLE, name="n", chain=True)
+    for damaged in (good[: len(good) - 7], good + b"\x00"):
+        with pytest.raises(InputFileError, match=r"ASN\.1 structure cannot be read"):
+            read_pkcs12_algorithms(damaged)
+    flipped = good[:40] + bytes([good[40] ^ 0xFF]) + good[41:]  # still parses, but no longer matches its MAC
+    assert mac_verifies(good, SESSION_PFX_PASSWORD) is True
+    assert mac_verifies(flipped, SESSION_PFX_PASSWORD) is False

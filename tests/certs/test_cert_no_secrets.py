@@ -84,18 +84,18 @@ def test_every_command_at_debug_level_leaks_nothing(cli, canaries, chains, tmp_p
         ("bundle", "--cert", str(cert), "--key", str(enc_key), "--out", str(tmp_path / "bad2.p12")),  # none
         ("inspect", str(tmp_path / "b1.p12")),
         ("inspect", str(tmp_path / "b1.p12"), "--json"),
-        ("inspect", str(tmp_path / "b1.p12"), "--password-env", "WRONG", "--json"),
+        ("inspect", str(tmp_path / "b1.p12"), "--pfx-password-env", "WRONG", "--json"),
         ("inspect", str(combined), "--json"),
         ("inspect", str(enc_key)),
         ("check", str(tmp_path / "b1.p12"), "--json"),
         ("check", str(aes)),
-        ("check", str(tmp_path / "b1.p12"), "--password-env", "WRONG", "--json"),
+        ("check", str(tmp_path / "b1.p12"), "--pfx-password-env", "WRONG", "--json"),
         ("convert", str(aes), "--out", str(tmp_path / "c1.p12")),
         ("convert", str(aes), "--out", str(tmp_path / "c2.p12"), "--out-password-env", "NEW", "--json"),
-        ("convert", str(aes), "--out", str(tmp_path / "c3.p12"), "--password-env", "WRONG"),
+        ("convert", str(aes), "--out", str(tmp_path / "c3.p12"), "--in-password-env", "WRONG"),
         ("export-cer", str(tmp_path / "b1.p12"), "--out", str(tmp_path / "tms.cer")),
         ("export-cer", str(aes), "--out", str(tmp_path / "tms2.cer"), "--json"),
-        ("export-cer", str(aes), "--out", str(tmp_path / "tms3.cer"), "--password-env", "WRONG"),
+        ("export-cer", str(aes), "--out", str(tmp_path / "tms3.cer"), "--pfx-password-env", "WRONG"),
     ]
     commands_seen = set()
     for argv in runs:

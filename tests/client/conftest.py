@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.emulated import Tms
 from tmsclient.credentials import Secret
-from tmsclient.testing.emulated import Tms
+from tmsemulator.certmaker import cached_key, issue
 
 UTC = dt.timezone.utc
 
@@ -45,8 +46,6 @@ class PfxFile:
 
 
 def _key(name: str) -> Any:
-    from tmsclient.testing.certs import cached_key
-
     return cached_key(f"client/{name}")
 
 
@@ -63,7 +62,6 @@ def pfx(tmp_path: Path, canaries: Any) -> Callable[..., PfxFile]:
         from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
         from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
-        from tmsclient.testing.certs import issue
 
         now = dt.datetime.now(UTC).replace(microsecond=0)
         if kind == "expired":

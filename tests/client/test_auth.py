@@ -44,6 +44,7 @@ def test_offered_schemes(header, expected):
     (("negotiate", "ntlm"), "ntlm"),
     (("negotiate",), "ntlm"),  # requests-ntlm answers Negotiate with NTLM, as IIS accepts
     (("basic", "ntlm"), "ntlm"),  # NTLM keeps the password off the wire
+    (("basic", "negotiate"), "ntlm"),  # never Basic once Windows login is on offer
     (("basic",), "basic"),
     (("digest",), None),
     ((), None),

@@ -219,8 +219,11 @@ class FakeSession:
         self.script = list(script)
         self.calls = []
 
-    def post(self, url, fields, files=(), *, multipart, what, handshake=False):
-        self.calls.append({"url": url, "fields": fields, "multipart": multipart, "handshake": handshake})
+    origin = "https://tms.example"
+
+    def post(self, url, fields, files=(), *, multipart, what, handshake=False, source=None):
+        self.calls.append({"url": url, "fields": fields, "multipart": multipart, "handshake": handshake,
+                           "source": source})
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
@@ -287,3 +290,42 @@ def test_tms_error_words_in_the_save_answer_are_a_rejection():
 
     with pytest.raises(NotAdministratorError):
         driver.save(_save_plan())
+
+
+def test_a_save_that_tms_redirects_to_another_origin_may_have_been_applied():
+    from tmsclient.driver import Driver
+    from tmsclient.errors import OutcomeUnknownError
+    from tmsclient.session import OffOriginError
+
+    sent_elsewhere = OffOriginError("TMS answered the Save with 302", origin="https://tms.example:8443",
+                                    body_may_have_arrived=True)
+    driver = Driver(FakeSession(sent_elsewhere), DEFAULT_PROFILE)  # type: ignore[arg-type]
+    with pytest.raises(OutcomeUnknownError) as info:
+        driver.save(_save_plan())
+    err = info.value
+    assert err.exit_code == ExitCode.OUTCOME_UNKNOWN and err.__cause__ is sent_elsewhere
+    assert "https://tms.example:8443, another origin" in err.message and "unknown" in err.message
+    assert "tmsclient verify" in (err.hint or "") and "--url" not in (err.hint or "")
+    # Refused before sending (the page's own action elsewhere): nothing reached TMS, so it stays that error.
+    refused = OffOriginError("the form's action points to ...", origin="https://evil.example")
+    driver = Driver(FakeSession(refused), DEFAULT_PROFILE)  # type: ignore[arg-type]
+    with pytest.raises(OffOriginError) as again:
+        driver.save(_save_plan())
+    assert again.value is refused
+
+
+def test_the_save_names_where_its_url_comes_from_for_the_origin_check():
+    from tmsclient.driver import Driver, submission_source
+    from tmsclient.session import HttpResult
+
+    plan = _save_plan()
+    page = (PAGES / "tms15_site_saved.html").read_text()
+    session = FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01))
+    Driver(session, DEFAULT_PROFILE).save(plan)  # type: ignore[arg-type]
+    assert session.calls[0]["source"] == "the form's action (for the Save of site acme.webex.com/acme)"
+    html = (PAGES / "tms15_site_form.html").read_text().replace(
+        f'name="{P}saveButton"', f'name="{P}saveButton" formaction="https://tms.example.com:8443/x"')
+    view = read_site_form(parse_page(html, BASE, status=200), row(), DEFAULT_PROFILE)
+    sub = build_plan(view, intent()).submission
+    assert sub.url == "https://tms.example.com:8443/x"
+    assert submission_source(sub, "the Save") == "the formaction of the button 'Save' (for the Save)"

@@ -141,9 +141,9 @@ def test_discover_keeps_what_the_builtin_profile_finds_and_never_overwrites(cli,
 
 def test_read_commands_fail_like_upload(cli, tms):
     t = tms()
-    denied = cli("show", *t.target(user=("TMSLAB", "bob")), env={"TMSCLIENT_PASSWORD": t.user_password})
+    denied = cli("show", *t.target(user=("TMSLAB", "bob")), env={"TMSCLIENT_TMS_PASSWORD": t.user_password})
     assert denied.code == ExitCode.NOT_ADMIN
-    wrong = cli("discover", *t.target(), env={"TMSCLIENT_PASSWORD": "Not-the-password-1"})
+    wrong = cli("discover", *t.target(), env={"TMSCLIENT_TMS_PASSWORD": "Not-the-password-1"})
     assert wrong.code == ExitCode.AUTH
     missing = cli("verify", *t.target(), "--site", "acme", env=t.env)
     assert missing.code == ExitCode.CONFIG and "no pfx given; set it with --pfx" in missing.err

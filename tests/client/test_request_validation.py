@@ -8,7 +8,7 @@ from tmsclient.aspnet import request_validation_trigger
 from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
-from tmsclient.testing.certs import make_chain
+from tmsemulator.certmaker import make_chain
 
 
 @pytest.mark.parametrize(("value", "trigger"), [

@@ -19,7 +19,6 @@ import requests
 from tmsclient.credentials import Secret
 from tmsclient.errors import (
     AuthenticationError,
-    ConfigError,
     ConnectionFailedError,
     NotAdministratorError,
     PageNotUnderstoodError,
@@ -30,6 +29,7 @@ from tmsclient.errors import (
 from tmsclient.exitcodes import ExitCode
 from tmsclient.session import (
     HttpServerError,
+    OffOriginError,
     PostInterruptedError,
     SessionExpiredError,
     TmsSession,
@@ -37,7 +37,7 @@ from tmsclient.session import (
     encode_form,
 )
 from tmsclient.settings import TargetSettings
-from tmsclient.testing.certs import issue, make_chain
+from tmsemulator.certmaker import issue, make_chain
 
 USER = "EXAMPLE\\alice"
 PASSWORD = "Sesame-Str33t pw"
@@ -285,29 +285,77 @@ def test_insecure_warns_once_and_silences_urllib3_only_for_this_host(server, pki
     assert "TLS verification is OFF for 127.0.0.1" in caplog.text
 
 
-def test_plain_http_is_refused_unless_allowed(plain_server):
+def test_plain_http_is_refused_unless_allowed(plain_server, caplog):
     with pytest.raises(TLSError) as info:
         TmsSession(target_for(plain_server))
     assert info.value.exit_code == ExitCode.TLS
     assert "--allow-http" in (info.value.hint or "")
     assert plain_server.seen == []
+    caplog.set_level(logging.WARNING, logger="tmsclient")
     with open_session(target_for(plain_server, allow_http=True)) as s:
         assert s.get("default.aspx", what="the start page").status == 200
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and "--allow-http" in r.getMessage()]
+    assert len(warned) == 1 and "unencrypted" in warned[0].getMessage()
+    assert PASSWORD not in caplog.text
 
 
-def test_a_redirect_from_https_to_http_is_refused(server, pki):
-    server.knobs.redirect["/tms/default.aspx"] = (302, "http://127.0.0.1:1/tms/login")
-    with open_session(target_for(server, pki)) as s, pytest.raises(TLSError, match="plain http refused"):
+def test_a_redirect_to_the_same_origin_spelled_otherwise_is_followed(server, pki):
+    server.knobs.redirect["/tms/a.aspx"] = (302, f"HTTPS://127.0.0.1:{server.port}/tms/b.aspx")
+    with open_session(target_for(server, pki)) as s:
+        assert s.get("a.aspx", what="a page").url.endswith("/tms/b.aspx")
+
+
+def test_a_redirect_from_https_to_http_is_refused(server, plain_server, pki):
+    server.knobs.redirect["/tms/default.aspx"] = (302, f"http://127.0.0.1:{plain_server.port}/tms/login")
+    with open_session(target_for(server, pki)) as s, pytest.raises(OffOriginError) as info:
         s.get("default.aspx", what="the start page")
+    assert info.value.exit_code == ExitCode.PAGE_NOT_UNDERSTOOD
+    assert f"redirected the start page to http://127.0.0.1:{plain_server.port}, another origin" in info.value.message
+    assert plain_server.seen == []
 
 
-def test_a_redirect_to_another_host_is_refused_before_any_credential_goes_there(server, pki):
-    server.knobs.redirect["/tms/default.aspx"] = (302, f"https://localhost:{server.port}/tms/elsewhere")
-    with open_session(target_for(server, pki)) as s, pytest.raises(ConfigError) as info:
+@pytest.mark.parametrize("where", ["localhost:{port}", "127.0.0.1:{other}", "LOCALHOST:{other}"])
+def test_a_redirect_to_another_host_or_port_is_refused_before_any_credential_goes_there(server, plain_server,
+                                                                                        pki, where):
+    foreign = "https://" + where.format(port=server.port, other=plain_server.port)
+    server.knobs.redirect["/tms/default.aspx"] = (302, f"{foreign}/tms/elsewhere")
+    with open_session(target_for(server, pki)) as s, pytest.raises(OffOriginError) as info:
         s.get("default.aspx", what="the start page")
-    assert "another host" in info.value.message
-    assert f"--url https://localhost:{server.port}/tms/" in (info.value.hint or "")
-    assert server.requests_to("/tms/elsewhere") == []
+    assert info.value.origin == foreign.lower()
+    assert f"to {foreign.lower()}, another origin than https://127.0.0.1:{server.port}" in info.value.message
+    assert foreign.lower() not in (info.value.hint or "").lower()  # never offered as --url
+    assert server.requests_to("/tms/elsewhere") == [] and plain_server.seen == []
+    assert s.stats.requests == 1
+
+
+def test_a_url_given_on_another_origin_is_refused_before_anything_is_sent(server, pki):
+    with open_session(target_for(server, pki)) as s:
+        with pytest.raises(OffOriginError) as info:
+            s.get(f"https://127.0.0.1:{server.port + 1}/tms/x", what="the WebEx Settings page",
+                  source="the menu entry WebEx Settings")
+        assert info.value.message.startswith(f"the menu entry WebEx Settings points to https://127.0.0.1:"
+                                             f"{server.port + 1}, another origin than the TMS at "
+                                             f"https://127.0.0.1:{server.port}")
+        assert "redirect" not in info.value.message
+        s.get("default.aspx", what="the form")
+        with pytest.raises(OffOriginError, match=r"the form's action points to http://127\.0\.0\.1"):
+            s.post(f"http://127.0.0.1:{server.port}/tms/", [("a", "1")], multipart=False, what="the Save",
+                   source="the form's action")
+    assert [x.method for x in server.seen] == ["GET"]  # only the form read; the POST never left
+
+
+@pytest.mark.parametrize("status", [302, 303, 307, 308])
+def test_a_redirect_to_another_origin_after_a_post_is_not_followed_and_may_have_applied(server, plain_server,
+                                                                                      pki, status):
+    server.knobs.redirect["/tms/save.aspx"] = (status, f"https://127.0.0.1:{plain_server.port}/tms/done")
+    with open_session(target_for(server, pki)) as s:
+        s.get("default.aspx", what="the form")
+        with pytest.raises(OffOriginError) as info:
+            s.post("save.aspx", [("a", "1")], multipart=False, what="the Save")
+    assert info.value.body_may_have_arrived is True
+    assert f"with {status} to https://127.0.0.1:{plain_server.port}, another origin" in info.value.message
+    assert "tmsclient verify" in (info.value.hint or "")
+    assert plain_server.seen == [] and len(server.requests_to("/tms/save.aspx")) == 1
 
 
 def test_a_redirect_on_the_same_host_is_followed_and_counted(server, pki):
@@ -394,7 +442,8 @@ def test_wrong_password_is_an_authentication_error_naming_the_user_and_never_ret
     assert len(server.seen) == 1 and s.stats.retries == 0 and s.stats.responses_401 == 1
 
 
-def test_auto_picks_basic_when_the_server_offers_only_basic(server, pki):
+def test_auto_picks_basic_when_the_server_offers_only_basic(server, pki, caplog):
+    caplog.set_level(logging.WARNING, logger="tmsclient")
     with open_session(target_for(server, pki, auth="auto")) as s:
         assert s.get("default.aspx", what="the start page").status == 200
         assert s.auth_scheme == "basic"
@@ -402,6 +451,20 @@ def test_auto_picks_basic_when_the_server_offers_only_basic(server, pki):
     # 401 + answer on the first page; later requests carry Basic from the start.
     assert [x.authorization is not None for x in server.seen] == [False, True, True]
     assert s.stats.requests == 3 and s.stats.responses_401 == 1
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "offers only Basic" in warned[0] and PASSWORD not in caplog.text
+
+
+@pytest.mark.parametrize("challenge", [["NTLM", 'Basic realm="tms"'], ['Basic realm="tms"', "Negotiate"]])
+def test_auto_never_sends_basic_to_a_server_that_offers_windows_login(server, pki, caplog, challenge):
+    # This server speaks only Basic underneath: the NTLM login fails, and auto must not try Basic instead.
+    server.knobs.challenge = challenge
+    with open_session(target_for(server, pki, auth="auto")) as s, pytest.raises(AuthenticationError):
+        s.get("default.aspx", what="the start page")
+    assert s.auth_scheme == "ntlm"
+    sent = [x.authorization or "" for x in server.seen]
+    assert sent and not any(a.startswith("Basic") for a in sent)
+    assert any(a.startswith(("NTLM ", "Negotiate ")) for a in sent)
 
 
 def test_auto_with_no_scheme_it_speaks_says_what_the_server_offers(server, pki):

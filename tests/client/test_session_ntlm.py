@@ -10,11 +10,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tmsclient.credentials import Secret
-from tmsclient.emulator import RunningEmulator
 from tmsclient.errors import AuthenticationError, ConnectionFailedError, TLSError
 from tmsclient.exitcodes import ExitCode
 from tmsclient.session import HttpResult, PostInterruptedError, SessionExpiredError, TmsSession
 from tmsclient.settings import TargetSettings
+from tmsemulator import RunningEmulator
 
 DOMAIN, USER, PASSWORD = "TMSLAB", "alice", "Alice-Pw-0815"
 WEBEX_PAGE = "default.aspx?pageId=83"
@@ -152,7 +152,7 @@ def test_ntlm_against_a_basic_only_server_says_what_it_offers(emu):
 
 def test_verify_holds_on_every_handshake_leg_whatever_requests_ca_bundle_says(emu, tmp_path, monkeypatch):
     em = emu()
-    from tmsclient.testing.certs import issue
+    from tmsemulator.certmaker import issue
 
     other = tmp_path / "other-ca.pem"
     other.write_bytes(issue("Unrelated CA", ca=True).cert_pem())

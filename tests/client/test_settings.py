@@ -98,7 +98,7 @@ auth = "auto"
     ("url", "--url", "TMSCLIENT_URL", "url", "https://flag.example/tms/", "https://env.example/tms/",
      "https://cfg.example/tms/", "https://flag.example/tms/", "https://env.example/tms/",
      "https://cfg.example/tms/"),
-    ("username", "--username", "TMSCLIENT_USERNAME", "username", "FLAG\\u", "env@example.com", "cfg",
+    ("username", "--username", "TMSCLIENT_TMS_USERNAME", "username", "FLAG\\u", "env@example.com", "cfg",
      "FLAG\\u", "env@example.com", "cfg"),
     ("site", "--site", "TMSCLIENT_SITE", "site", "flag.webex.com", "env.webex.com", "cfg.webex.com",
      "flag.webex.com", "env.webex.com", "cfg.webex.com"),
@@ -112,19 +112,19 @@ def test_flag_beats_environment_beats_config(tmp_path, key, flag, env, config_ke
     lines = [f'{k} = "{v}"' for k, v in base.items()]
     lines.append(f"{config_key} = {config_value}" if key == "timeout" else f'{config_key} = "{config_value}"')
     cfg = write_config(tmp_path, "[profiles.default]\n" + "\n".join(lines).replace("\\", "\\\\") + "\n")
-    env_all = {"TMSCLIENT_PASSWORD": "pw-from-env", env: env_value}
+    env_all = {"TMSCLIENT_TMS_PASSWORD": "pw-from-env", env: env_value}
     common = ["--config", str(cfg)]
     assert getattr(resolve([*common, flag, flag_value], env_all), key) == expected_flag
     got_env = resolve(common, env_all)
     assert getattr(got_env, key) == expected_env
     assert got_env.sources[key] == f"env:{env}"
-    got_cfg = resolve(common, {"TMSCLIENT_PASSWORD": "pw-from-env"})
+    got_cfg = resolve(common, {"TMSCLIENT_TMS_PASSWORD": "pw-from-env"})
     assert getattr(got_cfg, key) == expected_config
     assert got_cfg.sources[key].startswith(f"config:{cfg}")
 
 
 def test_defaults_apply_when_nothing_sets_a_value():
-    t = resolve(["--url", "https://tms.example.com/tms/", "--username", "u"], {"TMSCLIENT_PASSWORD": "pw"})
+    t = resolve(["--url", "https://tms.example.com/tms/", "--username", "u"], {"TMSCLIENT_TMS_PASSWORD": "pw"})
     assert (t.auth, t.timeout, t.upload_timeout, t.insecure, t.allow_http, t.target_os) == (
         "auto", DEFAULT_TIMEOUT, DEFAULT_UPLOAD_TIMEOUT, False, False, "2016")
     assert t.name == "default" and t.config_path is None and t.sources["auth"] == "default"
@@ -133,7 +133,7 @@ def test_defaults_apply_when_nothing_sets_a_value():
 def test_password_order_flag_env_config_prompt(tmp_path):
     cfg = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
                                  'password = "env:CFG_PW"\n')
-    env = {"MY_PW": "from-flag", "TMSCLIENT_PASSWORD": "from-env", "CFG_PW": "from-config"}
+    env = {"MY_PW": "from-flag", "TMSCLIENT_TMS_PASSWORD": "from-env", "CFG_PW": "from-config"}
     c = ["--config", str(cfg)]
     assert resolve([*c, "--tms-password-env", "MY_PW"], env).password.reveal() == "from-flag"
     assert resolve(c, env).password.reveal() == "from-env"
@@ -158,7 +158,7 @@ def test_password_from_stdin_and_file_flags(tmp_path):
 def test_a_stale_config_reference_is_not_followed_when_flag_or_environment_give_the_password(tmp_path):
     cfg = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
                                  'password = "env:GONE"\n')
-    assert resolve(["--config", str(cfg)], {"TMSCLIENT_PASSWORD": "pw"}).password.reveal() == "pw"
+    assert resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "pw"}).password.reveal() == "pw"
     with pytest.raises(PasswordError, match="GONE") as info:
         resolve(["--config", str(cfg)], {})
     assert "profiles.default.password" in info.value.message
@@ -170,7 +170,7 @@ def test_non_interactive_missing_password_names_every_way_to_give_it():
     err = info.value
     assert err.exit_code == ExitCode.BAD_PASSWORD
     assert "EXAMPLE\\bob" in err.message
-    for way in ("$TMSCLIENT_PASSWORD", "--tms-password-env", "--tms-password-file", "--tms-password-stdin",
+    for way in ("$TMSCLIENT_TMS_PASSWORD", "--tms-password-env", "--tms-password-file", "--tms-password-stdin",
                 "`password`"):
         assert way in err.hint
 
@@ -183,7 +183,7 @@ def test_interactive_without_a_terminal_still_fails_instead_of_prompting():
 
 def test_missing_url_names_flag_environment_and_config_key():
     with pytest.raises(ConfigError) as info:
-        resolve([], {"TMSCLIENT_PASSWORD": "pw"})
+        resolve([], {"TMSCLIENT_TMS_PASSWORD": "pw"})
     err = info.value
     assert err.exit_code == ExitCode.CONFIG
     assert err.message == "no url given"
@@ -192,12 +192,12 @@ def test_missing_url_names_flag_environment_and_config_key():
 
 def test_missing_username_is_prompted_on_a_terminal_else_a_config_error():
     argv = ["--url", "https://t.example/tms/"]
-    t = resolve(argv, {"TMSCLIENT_PASSWORD": "pw"}, interactive=True,
+    t = resolve(argv, {"TMSCLIENT_TMS_PASSWORD": "pw"}, interactive=True,
                 line_prompter=lambda text: "EXAMPLE\\eve")
     assert t.username == "EXAMPLE\\eve" and t.sources["username"] == "prompt"
     with pytest.raises(ConfigError) as info:
-        resolve(argv, {"TMSCLIENT_PASSWORD": "pw"}, interactive=False, line_prompter=lambda text: "x")
-    assert "--username" in info.value.hint and "$TMSCLIENT_USERNAME" in info.value.hint
+        resolve(argv, {"TMSCLIENT_TMS_PASSWORD": "pw"}, interactive=False, line_prompter=lambda text: "x")
+    assert "--username" in info.value.hint and "$TMSCLIENT_TMS_USERNAME" in info.value.hint
 
 
 def test_negotiate_needs_no_user_and_no_password():
@@ -216,12 +216,12 @@ def test_require_names_the_ways_to_set_a_missing_setting():
 def test_pfx_password_from_a_config_reference_only_when_asked(tmp_path):
     cfg = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
                                  'pfx = "certs/tms.pfx"\npfx_password = "env:PFX_PW"\n')
-    env = {"TMSCLIENT_PASSWORD": "pw", "PFX_PW": "pfx-secret"}
+    env = {"TMSCLIENT_TMS_PASSWORD": "pw", "PFX_PW": "pfx-secret"}
     t = resolve(["--config", str(cfg)], env)
     assert t.pfx_password is None and t.pfx == tmp_path / "certs" / "tms.pfx"
     t = resolve(["--config", str(cfg)], env, need_pfx_password=True)
     assert t.pfx_password.reveal() == "pfx-secret"
-    t = resolve(["--config", str(cfg), "--password-env", "OTHER"], {**env, "OTHER": "flag"},
+    t = resolve(["--config", str(cfg), "--pfx-password-env", "OTHER"], {**env, "OTHER": "flag"},
                 need_pfx_password=True)
     assert t.pfx_password.reveal() == "flag"
 
@@ -231,10 +231,10 @@ def test_command_owned_flags_pfx_and_target_os_take_part_in_the_order(tmp_path):
 
     cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\n'
                                  'pfx = "from-config.pfx"\ntarget_os = "2019"\n')
-    t = resolve(["--config", str(cfg)], {"TMSCLIENT_PASSWORD": "p"})
+    t = resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "p"})
     assert (t.pfx, t.target_os) == (tmp_path / "from-config.pfx", "2019")
     args = argparse.Namespace(config=str(cfg), pfx=Path("flag.pfx"), target_os="2012r2")
-    t = resolve_target(args, make_ctx({"TMSCLIENT_PASSWORD": "p"}))
+    t = resolve_target(args, make_ctx({"TMSCLIENT_TMS_PASSWORD": "p"}))
     assert (t.pfx, t.target_os, t.sources["pfx"]) == (Path("flag.pfx"), "2012r2", "--pfx")
 
 
@@ -243,7 +243,7 @@ def test_http_url_is_refused_before_any_prompt_unless_allowed():
         resolve(["--url", "http://t.example/tms/", "--username", "u"], {}, interactive=True, typed="never")
     assert info.value.exit_code == ExitCode.TLS and "--allow-http" in info.value.hint
     t = resolve(["--url", "http://t.example/tms/", "--username", "u", "--allow-http"],
-                {"TMSCLIENT_PASSWORD": "p"})
+                {"TMSCLIENT_TMS_PASSWORD": "p"})
     assert t.allow_http and t.url == "http://t.example/tms/"
 
 
@@ -251,24 +251,24 @@ def test_ca_bundle_must_exist_and_config_paths_are_relative_to_the_config_file(t
     (tmp_path / "ca.pem").write_text("x")
     cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\n'
                                  'ca_bundle = "ca.pem"\n')
-    assert resolve(["--config", str(cfg)], {"TMSCLIENT_PASSWORD": "p"}).ca_bundle == tmp_path / "ca.pem"
+    assert resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "p"}).ca_bundle == tmp_path / "ca.pem"
     with pytest.raises(ConfigError, match=r"CA bundle .*missing\.pem \(from env:TMSCLIENT_CA_BUNDLE\)"):
-        resolve(["--config", str(cfg)], {"TMSCLIENT_PASSWORD": "p", "TMSCLIENT_CA_BUNDLE": "missing.pem"})
+        resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "p", "TMSCLIENT_CA_BUNDLE": "missing.pem"})
 
 
 def test_page_url_is_resolved_against_the_base_and_must_stay_on_the_host():
     base = ["--url", "https://t.example/tms/", "--username", "u"]
-    t = resolve([*base, "--page-url", "default.aspx?pageId=83"], {"TMSCLIENT_PASSWORD": "p"})
+    t = resolve([*base, "--page-url", "default.aspx?pageId=83"], {"TMSCLIENT_TMS_PASSWORD": "p"})
     assert t.page_url == "https://t.example/tms/default.aspx?pageId=83"
     with pytest.raises(ConfigError, match="expected a page on the TMS"):
-        resolve([*base, "--page-url", "https://evil.example/tms/x"], {"TMSCLIENT_PASSWORD": "p"})
+        resolve([*base, "--page-url", "https://evil.example/tms/x"], {"TMSCLIENT_TMS_PASSWORD": "p"})
 
 
 def test_describe_shows_sources_and_hides_secrets():
-    t = resolve(["--url", "t.example", "--username", "u"], {"TMSCLIENT_PASSWORD": "hunter2-secret"})
+    t = resolve(["--url", "t.example", "--username", "u"], {"TMSCLIENT_TMS_PASSWORD": "hunter2-secret"})
     text = "\n".join(t.describe())
     assert "hunter2-secret" not in text
-    assert "password: <hidden> (from env:TMSCLIENT_PASSWORD)" in text
+    assert "password: <hidden> (from env:TMSCLIENT_TMS_PASSWORD)" in text
     assert "url: https://t.example/tms/ (from --url)" in text
 
 
@@ -399,18 +399,18 @@ def test_config_that_is_a_directory_or_not_utf8(tmp_path):
     ("TMSCLIENT_TIMEOUT", "soon", "$TMSCLIENT_TIMEOUT: got string 'soon'"),
     ("TMSCLIENT_AUTH", "digest", "$TMSCLIENT_AUTH: got 'digest'"),
     ("TMSCLIENT_URL", "https://user:pw@t.example/", "holds a user name or password"),
-    ("TMSCLIENT_USERNAME", "a/b", "cannot hold"),
+    ("TMSCLIENT_TMS_USERNAME", "a/b", "cannot hold"),
 ])
 def test_bad_environment_values_name_the_variable(env, value, fragment):
     with pytest.raises(ConfigError) as info:
         resolve(["--url", "https://t.example/tms/", "--username", "u"] if env not in
-                ("TMSCLIENT_URL", "TMSCLIENT_USERNAME") else [], {env: value, "TMSCLIENT_PASSWORD": "p"})
+                ("TMSCLIENT_URL", "TMSCLIENT_TMS_USERNAME") else [], {env: value, "TMSCLIENT_TMS_PASSWORD": "p"})
     assert fragment in info.value.message
 
 
 def test_empty_environment_variables_count_as_unset():
     t = resolve(["--url", "https://t.example/tms/", "--username", "u"],
-                {"TMSCLIENT_SITE": "", "TMSCLIENT_AUTH": " ", "TMSCLIENT_PASSWORD": "p"})
+                {"TMSCLIENT_SITE": "", "TMSCLIENT_AUTH": " ", "TMSCLIENT_TMS_PASSWORD": "p"})
     assert t.site is None and t.auth == "auto"
 
 
@@ -590,7 +590,7 @@ def test_every_setting_is_in_the_documented_table():
         if spec.flag:
             assert f"`{spec.flag}" in row[2], spec.key
         assert (f"`{spec.env}`" if spec.env else "none") == row[3].strip(), spec.key
-    for env in ("TMSCLIENT_PASSWORD", "TMSCLIENT_PFX_PASSWORD", "TMSCLIENT_CONFIG", "TMSCLIENT_PROFILE"):
+    for env in ("TMSCLIENT_TMS_PASSWORD", "TMSCLIENT_PFX_PASSWORD", "TMSCLIENT_CONFIG", "TMSCLIENT_PROFILE"):
         assert f"`{env}`" in doc
 
 
@@ -618,7 +618,7 @@ def test_required_settings_are_reported_before_any_secret_is_asked(tmp_path):
     asked: list[str] = []
     ctx = Context(out=Output(io.StringIO(), io.StringIO()),
                   secrets=SecretResolver(environ={}, interactive=True, prompter=lambda t: asked.append(t) or "pw"),
-                  environ={"TMSCLIENT_URL": "https://tms.example.com/tms/", "TMSCLIENT_USERNAME": "EX\\u",
+                  environ={"TMSCLIENT_URL": "https://tms.example.com/tms/", "TMSCLIENT_TMS_USERNAME": "EX\\u",
                            "TMSCLIENT_SITE": "example"}, interactive=True)
     args = argparse.Namespace(pfx=None)
     with pytest.raises(ConfigError, match="no pfx given"):
@@ -631,6 +631,7 @@ def test_upload_verbose_log_shows_each_target_line_once(cli, tmp_path):
     pfx = tmp_path / "t.pfx"
     pfx.write_bytes(b"x")
     result = cli("upload", "-v", "--url", "https://127.0.0.1:1/tms/", "--username", "EX\\u", "--site", "s",
-                 "--pfx", str(pfx), env={"TMSCLIENT_PASSWORD": "unused-pw-1", "TMSCLIENT_PFX_PASSWORD": "unused-pw-2"})
+                 "--pfx", str(pfx),
+                 env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1", "TMSCLIENT_PFX_PASSWORD": "unused-pw-2"})
     lines = [line for line in result.err.splitlines() if "target default: url:" in line]
     assert len(lines) == 1, result.err

@@ -95,7 +95,7 @@ def test_page_url_skips_the_menu(cli, tms, pfx):
     assert "/tms/" not in paths
 
 
-def test_a_second_upload_is_unchanged_and_posts_nothing_unless_forced(cli, tms, pfx):
+def test_a_second_upload_is_unchanged_and_posts_nothing_unless_reuploaded(cli, tms, pfx):
     t = tms()
     f = pfx()
     assert upload(cli, t, f).code == 0
@@ -107,8 +107,8 @@ def test_a_second_upload_is_unchanged_and_posts_nothing_unless_forced(cli, tms, 
     # Only the Edit postback went out, never a multipart Save.
     assert [b["content_type"] for b in t.counters()["post_bodies"]].count("multipart/form-data") == 1
     human = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env})
-    assert human.code == 0 and "already has this certificate" in human.out
-    forced = upload(cli, t, f, "--force")
+    assert human.code == 0 and "already has this certificate" in human.out and "--reupload" in human.out
+    forced = upload(cli, t, f, "--reupload")
     assert forced.code == 0 and forced.json["action"] == "uploaded"
     assert t.counters()["saves_applied"] == saves + 1 and len(t.files_received()) == 2
 
@@ -177,7 +177,7 @@ def test_wrong_tms_password(cli, tms, pfx):
     t = tms()
     f = pfx()
     result = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path),
-                 env={"TMSCLIENT_PASSWORD": "Wrong-password-1", **f.env})
+                 env={"TMSCLIENT_TMS_PASSWORD": "Wrong-password-1", **f.env})
     assert result.code == ExitCode.AUTH
     line = one_line(result)
     assert "refused the login of 'TMSLAB\\admin'" in line and "check the user name" in line
@@ -188,7 +188,7 @@ def test_not_a_site_administrator(cli, tms, pfx):
     t = tms()
     f = pfx()
     result = cli("upload", *t.target(user=("TMSLAB", "bob")), "--site", "acme", "--pfx", str(f.path),
-                 env={"TMSCLIENT_PASSWORD": t.user_password, **f.env})
+                 env={"TMSCLIENT_TMS_PASSWORD": t.user_password, **f.env})
     assert result.code == ExitCode.NOT_ADMIN
     line = one_line(result)
     assert "Access Denied" in line and "Site Administrator" in line
@@ -225,7 +225,7 @@ def test_site_not_found(cli, tms, pfx):
 
 
 def test_two_sites_match(cli, tms, pfx):
-    from tmsclient.emulator import SiteData
+    from tmsemulator import SiteData
 
     sites = (SiteData("acme.webex.com", "meet", default_site=True), SiteData("globex.webex.com", "meet"))
     t = tms(sites=sites)

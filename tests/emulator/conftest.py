@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from emulator_support import Browser, good_pfx
 
-from tmsclient.testing.certs import Chain, make_chain
+from tmsemulator.certmaker import Chain, make_chain
 
 PFX_PASSWORD = "Pfx pw & more:1"
 

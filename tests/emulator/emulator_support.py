@@ -1,11 +1,13 @@
 """Test helpers: a minimal WebForms browser (requests + requests-ntlm + BeautifulSoup) and .pfx builders.
 
-Deliberately independent of tmsclient's own client modules: these tests check the emulator, not the client.
+Deliberately independent of tmsclient: these tests check the emulator, not the client, so the .pfx files here
+are written with cryptography directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +20,7 @@ from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 from requests.auth import HTTPBasicAuth
 from requests_ntlm import HttpNtlmAuth
 
-from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
-from tmsclient.credentials import Secret
-from tmsclient.testing.certs import Chain, make_chain
+from tmsemulator.certmaker import Chain, make_chain
 
 UTC = dt.timezone.utc
 
@@ -236,13 +236,28 @@ class PfxCase:
         return self.chain.leaf.cert.fingerprint(hashes.SHA1()).hex().upper()
 
 
+class PfxEncryption(enum.Enum):
+    """COMPATIBLE: 3DES with a SHA-1 MAC (imports everywhere); MODERN: AES-256 with a SHA-256 MAC (2019 and later)."""
+
+    COMPATIBLE = "compatible"
+    MODERN = "modern"
+
+
 def good_pfx(chain: Chain, password: str, *, encryption: PfxEncryption = PfxEncryption.COMPATIBLE) -> PfxCase:
-    data = serialize_pfx(
-        key=chain.leaf.key,
-        cert=chain.leaf.cert,
-        cas=[chain.intermediate.cert],
-        password=Secret(password, "test"),
-        encryption=encryption,
+    """The leaf, its key and the issuing CA, 2,048 iterations like Windows' own exports."""
+    if encryption is PfxEncryption.COMPATIBLE:
+        algorithm, mac = pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC, hashes.SHA1()
+    else:
+        algorithm, mac = pkcs12.PBES.PBESv2SHA256AndAES256CBC, hashes.SHA256()
+    protection = (
+        PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048).key_cert_algorithm(algorithm).hmac_hash(mac)
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        None,
+        chain.leaf.key,
+        chain.leaf.cert,
+        [pkcs12.PKCS12Certificate(chain.intermediate.cert, None)],
+        protection.build(password.encode()),
     )
     return PfxCase(data, password, chain)
 

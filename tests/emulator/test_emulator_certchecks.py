@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from emulator_support import (
     Browser,
+    PfxEncryption,
     chain_valid_between,
     edit_target,
     good_pfx,
@@ -17,9 +18,8 @@ from emulator_support import (
     value_for_label,
 )
 
-from tmsclient.certs.pfxwrite import PfxEncryption
-from tmsclient.emulator.pfxcheck import CHECKS, WRONG_PASSWORD, check_pfx
-from tmsclient.testing.certs import new_key
+from tmsemulator.certmaker import new_key
+from tmsemulator.pfxcheck import CHECKS, WRONG_PASSWORD, check_pfx
 
 UTC = dt.timezone.utc
 P = "ctl00$uxContent$ctl01$"

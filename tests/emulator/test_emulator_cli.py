@@ -1,4 +1,4 @@
-"""``python -m tmsclient.emulator``: every knob documented, the ready file, a clean stop on Ctrl-C."""
+"""``python -m tmsemulator``: every knob documented, the ready file, a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 import requests
 from emulator_support import Browser, Target
 
-from tmsclient.emulator import EmulatorConfig, Faults
-from tmsclient.emulator.__main__ import build_parser, config_from_args, main
-from tmsclient.exitcodes import ExitCode
+from tmsemulator import EmulatorConfig, Faults
+from tmsemulator.__main__ import build_parser, config_from_args, main
+from tmsemulator.errors import ExitCode
 
 #: EmulatorConfig fields and the flag that sets each; None: in-process only, on purpose.
 CONFIG_FLAGS = {
@@ -73,7 +73,7 @@ def test_help_documents_every_knob():
 
 def test_help_runs_from_the_command_line():
     result = subprocess.run(
-        [sys.executable, "-m", "tmsclient.emulator", "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tmsemulator", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0
     assert "--fault-layout-change" in result.stdout
@@ -195,6 +195,15 @@ def test_port_in_use_is_a_connection_error():
     assert "cannot listen on 127.0.0.1" in err.getvalue()
 
 
+def test_an_unwritable_ready_file_is_an_output_file_error(tmp_path):
+    err = io.StringIO()
+    code = main(["--port", "0", "--ready-file", str(tmp_path / "missing" / "ready.json")],
+                stdout=io.StringIO(), stderr=err)
+    assert code == ExitCode.OUTPUT_FILE == 6
+    assert "cannot write the ready file" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
 def test_in_process_run_writes_and_removes_the_ready_file(tmp_path):
     ready = tmp_path / "ready.json"
     out, err = io.StringIO(), io.StringIO()
@@ -244,7 +253,7 @@ def test_command_line_entry_starts_serves_and_stops_on_sigint(tmp_path):
         [
             sys.executable,
             "-m",
-            "tmsclient.emulator",
+            "tmsemulator",
             "--port",
             "0",
             "--ready-file",

@@ -9,9 +9,9 @@ import requests
 from cryptography import x509
 from emulator_support import Browser, edit_target
 
-from tmsclient.emulator import EmulatorConfig, Faults, SiteData, start
-from tmsclient.emulator.config import default_sites, parse_users_text
-from tmsclient.errors import ConfigError
+from tmsemulator import EmulatorConfig, Faults, SiteData, start
+from tmsemulator.config import default_sites, parse_users_text
+from tmsemulator.errors import ConfigError
 
 
 def test_users_text_format():

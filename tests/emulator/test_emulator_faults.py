@@ -8,8 +8,8 @@ import pytest
 import requests
 from emulator_support import Browser, edit_target, value_for_label
 
-from tmsclient.emulator import Faults
-from tmsclient.errors import ConfigError
+from tmsemulator import Faults
+from tmsemulator.errors import ConfigError
 
 P = "ctl00$uxContent$ctl01$"
 SAVE, CERT, PASSWORD = P + "saveButton", P + "ssoCertificate", P + "ssoCertificatePassword"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from emulator_support import Browser, control_for_label, edit_href, edit_target, value_for_label
 
-from tmsclient.emulator import PROFILES, EmulatorConfig, get_profile
-from tmsclient.emulator.profiles import SITE_FIELD_KINDS
-from tmsclient.errors import ConfigError
+from tmsemulator import PROFILES, EmulatorConfig, get_profile
+from tmsemulator.errors import ConfigError
+from tmsemulator.profiles import SITE_FIELD_KINDS
 
 TAG_OF_KIND = {"text": "input", "password": "input", "file": "input", "select": "select", "yesno": ("span", "table")}
 

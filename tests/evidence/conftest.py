@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from evidence_support import PfxFile, make_pfx_bytes, pfx_key
 
-from tmsclient.testing.emulated import Tms
+from tests.helpers.emulated import Tms
 
 
 @pytest.fixture

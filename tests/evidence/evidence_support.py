@@ -1,5 +1,4 @@
-"""Helpers shared by the evidence tests (and their conftest): .pfx makers (the emulator's handle is
-tmsclient.testing.emulated.Tms)."""
+"""Helpers shared by the evidence tests and their conftest: .pfx makers (the emulator handle is in tests.helpers)."""
 
 from __future__ import annotations
 
@@ -7,6 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
+from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+from tmsclient.credentials import Secret
+from tmsemulator.certmaker import cached_key, issue
 
 UTC = dt.timezone.utc
 
@@ -25,20 +31,11 @@ class PfxFile:
 
 def pfx_key(name: str) -> Any:
     """An RSA key per name, made once per session (key generation is the slow part of a .pfx)."""
-    from tmsclient.testing.certs import cached_key
-
     return cached_key(f"evidence/{name}")
 
 
 def make_pfx_bytes(kind: str, password: str, *, key_name: str = "leaf") -> tuple[bytes, Any]:
     """(the .pfx, the certificate) for ``kind``: good, aes, nokey, mismatch, expired, future."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
-
-    from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
-    from tmsclient.credentials import Secret
-    from tmsclient.testing.certs import issue
-
     now = dt.datetime.now(UTC).replace(microsecond=0)
     key = pfx_key(key_name)
     if kind == "expired":

@@ -145,21 +145,21 @@ CASES: tuple[Case, ...] = (
          "no .pfx password given"),
     Case("password-empty-env", "password", _check("certs/good.pfx"), ExitCode.BAD_PASSWORD, "is empty",
          env={"TMSCLIENT_PFX_PASSWORD": ""}),
-    Case("password-empty-file", "password", _check("certs/good.pfx", "--password-file", "{f[passwords/empty.txt]}"),
+    Case("password-empty-file", "password", _check("certs/good.pfx", "--pfx-password-file", "{f[passwords/empty.txt]}"),
          ExitCode.BAD_PASSWORD, "is empty"),
     Case("password-file-two-lines", "password",
-         _check("certs/good.pfx", "--password-file", "{f[passwords/two-lines.txt]}"), ExitCode.INPUT_FILE,
+         _check("certs/good.pfx", "--pfx-password-file", "{f[passwords/two-lines.txt]}"), ExitCode.INPUT_FILE,
          "holds more than one line"),
     Case("password-file-not-utf8", "password",
-         _check("certs/good.pfx", "--password-file", "{f[passwords/not-utf8.txt]}"), ExitCode.INPUT_FILE,
+         _check("certs/good.pfx", "--pfx-password-file", "{f[passwords/not-utf8.txt]}"), ExitCode.INPUT_FILE,
          "is not UTF-8 text"),
-    Case("password-file-huge", "password", _check("certs/good.pfx", "--password-file", "{big[password]}"),
+    Case("password-file-huge", "password", _check("certs/good.pfx", "--pfx-password-file", "{big[password]}"),
          ExitCode.INPUT_FILE, "a password file holds one line"),
-    Case("password-file-missing", "password", _check("certs/good.pfx", "--password-file", "{tmp}/nope.txt"),
+    Case("password-file-missing", "password", _check("certs/good.pfx", "--pfx-password-file", "{tmp}/nope.txt"),
          ExitCode.INPUT_FILE, "does not exist"),
-    Case("password-env-unset", "password", _check("certs/good.pfx", "--password-env", "NO_SUCH_VAR_X"),
-         ExitCode.BAD_PASSWORD, "environment variable NO_SUCH_VAR_X (named by --password-env) is not set"),
-    Case("password-stdin-twice", "password", (*UPLOAD, "--password-stdin", "--tms-password-stdin"),
+    Case("password-env-unset", "password", _check("certs/good.pfx", "--pfx-password-env", "NO_SUCH_VAR_X"),
+         ExitCode.BAD_PASSWORD, "environment variable NO_SUCH_VAR_X (named by --pfx-password-env) is not set"),
+    Case("password-stdin-twice", "password", (*UPLOAD, "--pfx-password-stdin", "--tms-password-stdin"),
          ExitCode.USAGE, "stdin already supplies", stdin="one-password-for-both\n", emulator={}),
     Case("password-non-ascii", "password", _bundle("certs/leaf.pem", "certs/leaf.key", out="unicode.p12"),
          ExitCode.OK, "tms.corpus.example", env={"TMSCLIENT_PFX_PASSWORD": "{pw[unicode]}"},
@@ -168,13 +168,13 @@ CASES: tuple[Case, ...] = (
          ExitCode.OK, "tms.corpus.example", env={"TMSCLIENT_PFX_PASSWORD": "{pw[long]}"}, then_upload=(),
          emulator={}),
     Case("password-symbols-and-spaces", "password",
-         _bundle("certs/leaf.pem", "certs/leaf.key", "--password-file", "{f[passwords/symbols.txt]}",
+         _bundle("certs/leaf.pem", "certs/leaf.key", "--out-password-file", "{f[passwords/symbols.txt]}",
                  out="symbols.p12"), ExitCode.OK, "tms.corpus.example",
-         then_upload=("--password-file", "{f[passwords/symbols.txt]}"), emulator={}),
+         then_upload=("--pfx-password-file", "{f[passwords/symbols.txt]}"), emulator={}),
     Case("password-non-ascii-file-crlf", "password",
-         _bundle("certs/leaf.pem", "certs/leaf.key", "--password-file", "{f[passwords/unicode.txt]}",
+         _bundle("certs/leaf.pem", "certs/leaf.key", "--out-password-file", "{f[passwords/unicode.txt]}",
                  out="unicode-file.p12"), ExitCode.OK, "tms.corpus.example",
-         then_upload=("--password-env", "CORPUS_PW"), env={"CORPUS_PW": "{pw[unicode]}"}, emulator={}),
+         then_upload=("--pfx-password-env", "CORPUS_PW"), env={"CORPUS_PW": "{pw[unicode]}"}, emulator={}),
     # ------------------------------------------------------------------ config files
     Case("config-bad-toml", "config file", (*OFFLINE, "--config", "{f[config/bad-toml.toml]}"), ExitCode.CONFIG,
          "is not valid TOML", env=PFX_ENV),
@@ -240,16 +240,17 @@ CASES: tuple[Case, ...] = (
     Case("url-empty", "URL", (*OFFLINE, "--url", ""), ExitCode.CONFIG, "got an empty string", env=PFX_ENV),
     Case("url-space-in-host", "URL", (*OFFLINE, "--url", "https://tms example.com/tms/"), ExitCode.CONFIG,
          "the host name 'tms example.com' holds characters a host name cannot",
-         env={**PFX_ENV, "TMSCLIENT_PASSWORD": "unused-pw-1"}),
+         env={**PFX_ENV, "TMSCLIENT_TMS_PASSWORD": "unused-pw-1"}),
     Case("url-connection-refused", "URL", ("upload", "--url", "https://127.0.0.1:{closed}/tms/", *TARGET[2:],
                                            "--site", "acme", "--pfx", "{f[certs/good.pfx]}"),
          ExitCode.CONNECTION, "refused (GET the TMS start page)", env=PFX_ENV, emulator={}),
     Case("url-broken-ipv6", "URL", (*OFFLINE, "--url", "https://[::1/tms/"), ExitCode.CONFIG, "[::1",
-         env={**PFX_ENV, "TMSCLIENT_PASSWORD": "unused-pw-1"}),
+         env={**PFX_ENV, "TMSCLIENT_TMS_PASSWORD": "unused-pw-1"}),
     Case("url-empty-label-host", "URL", (*OFFLINE, "--url", "https://a..b/tms/", "--timeout", "3"),
-         ExitCode.CONFIG, "a..b", env={**PFX_ENV, "TMSCLIENT_PASSWORD": "unused-pw-1"}),
+         ExitCode.CONFIG, "a..b", env={**PFX_ENV, "TMSCLIENT_TMS_PASSWORD": "unused-pw-1"}),
     Case("url-unicode-host", "URL", (*OFFLINE, "--url", "https://tms.exämple.invalid/tms/", "--timeout", "3"),
-         ExitCode.CONNECTION, "cannot resolve the TMS host name", env={**PFX_ENV, "TMSCLIENT_PASSWORD": "unused-pw-1"}),
+         ExitCode.CONNECTION, "cannot resolve the TMS host name",
+         env={**PFX_ENV, "TMSCLIENT_TMS_PASSWORD": "unused-pw-1"}),
     # ------------------------------------------------------------------ site names
     Case("site-empty", "site name", (*UPLOAD[:-4], "--site", "", "--pfx", "{f[certs/good.pfx]}"), ExitCode.CONFIG,
          "--site: got an empty string", env=PFX_ENV, emulator={}),
@@ -373,7 +374,7 @@ def test_bad_input(case: Case, cli: Any, tms_for_corpus: Any, tmp_path: Path, ca
     if case.emulator is not None:
         t = tms_for_corpus(**case.emulator)
         values.update(url=t.url, ca=t.em.ca_file, port=t.url.split(":")[2].split("/")[0])
-        env["TMSCLIENT_PASSWORD"] = t.admin_password
+        env["TMSCLIENT_TMS_PASSWORD"] = t.admin_password
     else:
         values.update(url="https://tms.invalid/tms/", ca=str(tmp_path / "no-ca.pem"), port="443")
     argv = [a.format_map(values) for a in case.argv]
@@ -410,7 +411,7 @@ def tms_for_corpus(emulator_factory: Any, canaries: Any) -> Any:
     """An emulator whose admin password is a canary; the corpus' own passwords and keys are watched too."""
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    from tmsclient.testing.emulated import Tms
+    from tests.helpers.emulated import Tms
 
     for name, value in PASSWORDS.items():
         canaries.register(value, f"corpus-{name}-password")
@@ -421,7 +422,7 @@ def tms_for_corpus(emulator_factory: Any, canaries: Any) -> Any:
     def make(**overrides: Any) -> Any:
         admin_pw = canaries.secret("tms-password", extra=" &#")
         config = {"users": [("TMSLAB", "admin", admin_pw)], "admins": ["admin"], **overrides}
-        return Tms(emulator_factory(**config), admin_pw, "", env={"TMSCLIENT_PASSWORD": admin_pw})
+        return Tms(emulator_factory(**config), admin_pw, "", env={"TMSCLIENT_TMS_PASSWORD": admin_pw})
 
     return make
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tmsclient.emulator import Faults
 from tmsclient.exitcodes import ExitCode
+from tmsemulator import Faults
 
 #: A hook around the Save: ``hook(tms, save, plan)`` must call ``save(plan)`` (or a changed plan) itself.
 SaveHook = Callable[[Any, Callable[[Any], Any], Any], Any]
@@ -251,8 +251,8 @@ def _seed_certificate(pfx_file: Any) -> list[Any]:
     """The default sites with ``acme`` already holding the .pfx's certificate (the idempotent case)."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    from tmsclient.emulator import SiteData
-    from tmsclient.emulator.config import default_sites
+    from tmsemulator import SiteData
+    from tmsemulator.config import default_sites
 
     cert = pkcs12.load_key_and_certificates(pfx_file.path.read_bytes(), pfx_file.password.encode())[1]
     assert cert is not None
@@ -332,9 +332,9 @@ def test_fault_matrix(row: Row, cli: Any, tms: Any, pfx: Any, canaries: Any, mon
     env = {**t.env, **f.env}
     user = ("TMSLAB", "bob") if row.user == "bob" else ("TMSLAB", "admin")
     if row.user == "bob":
-        env["TMSCLIENT_PASSWORD"] = t.user_password
+        env["TMSCLIENT_TMS_PASSWORD"] = t.user_password
     elif row.user == "wrong-password":
-        env["TMSCLIENT_PASSWORD"] = canaries.secret("wrong-tms-password")
+        env["TMSCLIENT_TMS_PASSWORD"] = canaries.secret("wrong-tms-password")
     url_args = t.target(user=user)
     if emulator.get("auth") == "basic":
         url_args += ["--auth", "basic"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import io
 import json
 import logging
@@ -9,7 +11,8 @@ import pickle
 
 import pytest
 
-from tmsclient.cli import main
+import tmsclient.cli as cli_mod
+from tmsclient.cli import COMMAND_MODULES, main
 from tmsclient.credentials import PFX_PASSWORD, Secret, SecretResolver, StdinGate, scrub
 from tmsclient.errors import InputFileError, PasswordError, TmsClientError, UsageError
 from tmsclient.exitcodes import DESCRIPTIONS, ExitCode
@@ -39,6 +42,9 @@ def test_no_command_is_a_usage_error(cli):
     result = cli()
     assert result.code == ExitCode.USAGE
     assert "no command given" in result.err
+    flagged = cli("-v", "--json")
+    assert flagged.code == ExitCode.USAGE
+    assert flagged.json["error"]["message"] == "no command given"
 
 
 def test_unknown_option_is_a_usage_error_in_json_too(cli):
@@ -66,9 +72,7 @@ def test_scrub_replaces_known_secret_values():
 
 
 def _args(**kw):
-    import argparse
-
-    base = {"password_env": None, "password_file": None, "password_stdin": False}
+    base = {"pfx_password_env": None, "pfx_password_file": None, "pfx_password_stdin": False}
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -78,8 +82,8 @@ def test_resolution_order_flag_env_then_default_env_then_config_then_prompt(tmp_
     f.write_text("from-file\n")
     env = {"MYVAR": "from-myvar", "TMSCLIENT_PFX_PASSWORD": "from-default"}
     r = SecretResolver(environ=env, interactive=False)
-    assert r.resolve(PFX_PASSWORD, _args(password_env="MYVAR")).reveal() == "from-myvar"
-    assert r.resolve(PFX_PASSWORD, _args(password_file=str(f))).reveal() == "from-file"
+    assert r.resolve(PFX_PASSWORD, _args(pfx_password_env="MYVAR")).reveal() == "from-myvar"
+    assert r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(f))).reveal() == "from-file"
     assert r.resolve(PFX_PASSWORD, _args()).reveal() == "from-default"
     r2 = SecretResolver(environ={}, interactive=False)
     assert r2.resolve(PFX_PASSWORD, _args(), config_value=Secret("cfg", "config")).reveal() == "cfg"
@@ -97,34 +101,34 @@ def test_non_interactive_missing_secret_is_a_password_error():
 def test_named_env_var_missing_is_specific():
     r = SecretResolver(environ={}, interactive=False)
     with pytest.raises(PasswordError, match="NOPE"):
-        r.resolve(PFX_PASSWORD, _args(password_env="NOPE"))
+        r.resolve(PFX_PASSWORD, _args(pfx_password_env="NOPE"))
 
 
 def test_password_file_keeps_spaces_and_strips_one_newline(tmp_path):
     f = tmp_path / "pw"
     f.write_bytes(b" spaced & # $ % \" pw \r\n")
     r = SecretResolver(environ={}, interactive=False)
-    assert r.resolve(PFX_PASSWORD, _args(password_file=str(f))).reveal() == ' spaced & # $ % " pw '
+    assert r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(f))).reveal() == ' spaced & # $ % " pw '
 
 
 def test_password_file_errors_are_input_file_errors(tmp_path):
     r = SecretResolver(environ={}, interactive=False)
     with pytest.raises(InputFileError, match="does not exist"):
-        r.resolve(PFX_PASSWORD, _args(password_file=str(tmp_path / "missing")))
+        r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(tmp_path / "missing")))
     with pytest.raises(InputFileError, match="not a regular file"):
-        r.resolve(PFX_PASSWORD, _args(password_file=str(tmp_path)))
+        r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(tmp_path)))
     two = tmp_path / "two"
     two.write_text("a\nb\n")
     with pytest.raises(InputFileError, match="more than one line"):
-        r.resolve(PFX_PASSWORD, _args(password_file=str(two)))
+        r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(two)))
 
 
 def test_stdin_supplies_only_one_secret():
     gate = StdinGate(io.StringIO("pw-from-stdin\n"))
     r = SecretResolver(environ={}, stdin=gate, interactive=False)
-    assert r.resolve(PFX_PASSWORD, _args(password_stdin=True)).reveal() == "pw-from-stdin"
+    assert r.resolve(PFX_PASSWORD, _args(pfx_password_stdin=True)).reveal() == "pw-from-stdin"
     with pytest.raises(UsageError, match="stdin already supplies"):
-        r.resolve(PFX_PASSWORD, _args(password_stdin=True))
+        r.resolve(PFX_PASSWORD, _args(pfx_password_stdin=True))
 
 
 def test_empty_secret_is_refused():
@@ -134,8 +138,6 @@ def test_empty_secret_is_refused():
 
 
 def test_internal_errors_become_exit_70_without_traceback(monkeypatch):
-    import tmsclient.cli as cli_mod
-
     class Boom:
         NAME, HELP = "boom", "explodes"
 
@@ -157,8 +159,6 @@ def test_internal_errors_become_exit_70_without_traceback(monkeypatch):
 
 
 def test_json_error_payload_is_parseable(monkeypatch):
-    import tmsclient.cli as cli_mod
-
     class Fails:
         NAME, HELP = "fails", "fails"
 
@@ -179,3 +179,56 @@ def test_json_error_payload_is_parseable(monkeypatch):
         "type": "InputFileError", "exit_code": 3, "code": "INPUT_FILE", "message": "the file x is empty",
         "hint": "give the .pfx", "details": []}}
     assert err.getvalue().startswith("tmsclient: error: the file x is empty; give the .pfx")
+
+
+NAMES = [module.replace("_", "-") for module in COMMAND_MODULES]
+
+
+def test_help_lists_every_command_in_order_with_its_help(cli):
+    result = cli("--help")
+    assert result.code == 0
+    section = result.out.split("\n  COMMAND\n", 1)[1].split("\n\noptions:", 1)[0]
+    listed = [line.split()[0] for line in section.splitlines() if line[4] != " "]
+    assert listed == NAMES
+    flat = "".join(section.split())  # argparse wraps help, also after a hyphen
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"tmsclient.commands.{module_name}")
+        assert "".join(f"{module.NAME} {module.HELP}".split()) in flat
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("prefix", [[], ["-v", "--json"], ["--non-interactive", "-vv"]], ids=["", "globals", "more"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_command_help_exits_zero_with_its_usage(cli, name, prefix, flag):
+    result = cli(*prefix, name, flag)
+    assert result.code == 0, result
+    assert result.out.startswith(f"usage: tmsclient {name} ")
+    assert result.err == ""
+
+
+def test_unknown_or_misspelled_command_lists_every_choice(cli):
+    choices = ", ".join(f"'{name}'" for name in NAMES)
+    for argv in (["uplaod"], ["--json", "-v", "uplaod", "--pfx", "x"], ["export_cer"], ["--", "upload"]):
+        result = cli(*argv)
+        assert result.code == ExitCode.USAGE == 2
+        bad = argv[[a.startswith("-") and a != "--" for a in argv].index(False)]
+        message = f"argument COMMAND: invalid choice: '{bad}' (choose from {choices})"
+        if "--json" in argv:
+            assert json.loads(result.out)["error"]["message"] == message
+        else:
+            assert result.err.startswith(f"tmsclient: error: {message}; see `tmsclient --help`")
+
+
+def test_status_usage_errors_exit_3_and_other_commands_2(cli):
+    for argv in (["status", "--bogus"], ["-v", "--json", "status", "--warn-days", "x"]):
+        result = cli(*argv)
+        assert result.code == 3, result
+    assert cli("upload", "--bogus").code == 2
+    assert cli("--json", "upload", "--bogus").json["error"]["code"] == "USAGE"
+
+
+def test_an_unknown_option_before_the_command_is_a_usage_error(cli):
+    for argv in (["--bogus", "upload"], ["--json=1", "upload"], ["-vx", "upload"]):
+        result = cli(*argv)
+        assert result.code == ExitCode.USAGE, result
+        assert result.err.startswith("tmsclient: error: "), result

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from requests_ntlm import HttpNtlmAuth
 
-from tmsclient.emulator.config import User, parse_users_text
+from tmsemulator.config import User, parse_users_text
 
 REPO = Path(__file__).resolve().parents[2]
 STAGING = REPO / "staging"
@@ -180,7 +180,7 @@ class StagingTarget:
         return ["--url", self.stack.url, "--username", name, "--ca-bundle", self.stack.ca_file, "--non-interactive"]
 
     def env(self, user: str = ADMIN, *, password: str | None = None) -> dict[str, str]:
-        return {"TMSCLIENT_PASSWORD": self.stack.users[user].password if password is None else password}
+        return {"TMSCLIENT_TMS_PASSWORD": self.stack.users[user].password if password is None else password}
 
 
 @dataclass(frozen=True)

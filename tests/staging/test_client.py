@@ -192,7 +192,7 @@ def test_a_second_upload_is_unchanged_and_posts_no_save(
     assert len(accesses) == again.json["requests"]
     assert again.json["bytes_sent"] <= posts(accesses)[0].received  # one postback's body, no file
 
-    forced = upload(cli, staging_target, f, "--force")
+    forced = upload(cli, staging_target, f, "--reupload")
     assert forced.code == 0 and forced.json["action"] == "uploaded"
     assert {k: site_data(stack, EXAMPLE)[k] for k in counters} == {k: n + 1 for k, n in counters.items()}
 
@@ -231,7 +231,7 @@ def test_wrong_tms_password_is_exit_10_and_changes_nothing(
     wrong = canaries.secret("tms-password")
     stored = stack.data_file.read_bytes()
     mark = stack.access_mark()
-    result = upload(cli, staging_target, f, env={"TMSCLIENT_PASSWORD": wrong})
+    result = upload(cli, staging_target, f, env={"TMSCLIENT_TMS_PASSWORD": wrong})
     assert result.code == ExitCode.AUTH, result
     err = result.json["error"]
     assert err["message"].startswith("TMS refused the login of 'TMS\\admin' with ntlm (HTTP 401")

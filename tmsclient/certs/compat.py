@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tmsclient.certs.pkcs12_info import BagEncryption, Pkcs12Algorithms
+if TYPE_CHECKING:  # annotations only: every command line imports this module, and pkcs12_info loads asn1crypto
+    from tmsclient.certs.pkcs12_info import BagEncryption, Pkcs12Algorithms
 
 #: Windows Server versions TMS 15.x runs on, oldest first.
 WINDOWS_VERSIONS: tuple[str, ...] = ("2012r2", "2016", "2019", "2022")

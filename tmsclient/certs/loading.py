@@ -8,26 +8,25 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tmsclient.certs.chain import OrderedChain, order_chain, pick_leaf
 from tmsclient.certs.files import MAX_INPUT_BYTES, read_input_file
+from tmsclient.certs.mac import mac_verifies
 from tmsclient.certs.parsing import find_private_key_blocks, load_certificates, looks_like_pem, pem_labels
 from tmsclient.certs.pkcs12_info import BagEncryption, Pkcs12Algorithms, read_pkcs12_algorithms
 from tmsclient.certs.summary import CertSummary, key_matches, summarize
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, PasswordError
 
-if TYPE_CHECKING:
-    from cryptography import x509
-
 log = logging.getLogger(__name__)
 
 #: Largest .pfx we read (see files.MAX_INPUT_BYTES).
 MAX_PFX_BYTES = MAX_INPUT_BYTES
-#: The split open checks the MAC itself, in Python (~0.45 us per iteration); above this count that costs more than
-#: the primality proofs it saves (~29 ms), so such a file is opened whole. Windows and OpenSSL write 2,000-2,048.
-SPLIT_MAX_MAC_ITERATIONS = 20_000
 #: Key-derivation counts beyond this are refused before any key is derived: a crafted file could
 #: otherwise keep the process busy for hours, and Windows refuses anything above 600,000 anyway.
 MAX_LOAD_ITERATIONS = 10_000_000
@@ -148,8 +147,6 @@ def diagnose_not_pkcs12(data: bytes, source: str, cause: InputFileError | None =
 
 
 def _is_der_certificate(data: bytes) -> bool:
-    from cryptography import x509
-
     try:
         x509.load_der_x509_certificate(data)
     except Exception:
@@ -206,8 +203,6 @@ def _open_failure(
     data: bytes, password: Secret, algorithms: Pkcs12Algorithms, source: str, exc: Exception
 ) -> Exception:
     """cryptography says "Invalid password or PKCS12 data" for both causes; the MAC and algorithms decide."""
-    from tmsclient.certs.mac import mac_verifies
-
     unusual = _unusual(algorithms)
     verdict = mac_verifies(data, password.reveal())
     if verdict is False:
@@ -244,78 +239,14 @@ def _open_failure(
     )
 
 
-def _cryptography_load(data: bytes, password: Secret) -> tuple[Any, Any, list[Any]]:
-    """The key, the certificate of the key (or None) and the other certificates, as cryptography opens the file."""
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
+def _load(data: bytes, password: Secret) -> pkcs12.PKCS12KeyAndCertificates:
+    """The file as cryptography opens it; OpenSSL writes an empty password either as empty or as none."""
     if password:
-        loaded = pkcs12.load_pkcs12(data, password.encode())
-    else:
-        try:
-            loaded = pkcs12.load_pkcs12(data, b"")
-        except ValueError:
-            loaded = pkcs12.load_pkcs12(data, None)
-    return loaded.key, loaded.cert, list(loaded.additional_certs)
-
-
-def _open_split(data: bytes, password: Secret, algorithms: Pkcs12Algorithms) -> tuple[Any, list[Any]] | None:
-    """The key and every certificate, opened apart; None whenever this does not apply or fails.
-
-    Why: load_pkcs12 checks an RSA key the way OpenSSL's RSA_check_key does, including proving p and q prime,
-    which is ~29 ms of a 2,048-bit key whatever the file's iteration count, and it has no switch to skip that
-    (load_der_private_key has one). So the shrouded key bag, an EncryptedPrivateKeyInfo that
-    load_der_private_key decrypts itself (PBES1 3DES/RC2 and PBES2 alike), is opened there, the certificates by
-    load_pkcs12 from the file without that bag, and the rest of OpenSSL's check is done here (_rsa_consistent).
-    Only after the password verifies the file's MAC, which load_pkcs12 would have checked; any other outcome,
-    including a failure, leaves the whole-file open to give its exact diagnosis."""
-    if not password or algorithms.mac_digest is None or len(algorithms.key_encryption) != 1:
-        return None
-    if (algorithms.mac_iterations or 0) > SPLIT_MAX_MAC_ITERATIONS:
-        return None
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.serialization import load_der_private_key, pkcs12
-
-    from tmsclient.certs.mac import mac_verifies
-    from tmsclient.certs.pkcs12_info import split_shrouded_key
-
-    split = split_shrouded_key(data)
-    if split is None or mac_verifies(data, password.reveal()) is not True:
-        return None
-    encrypted_key, certificates = split
-    secret = password.encode()
+        return pkcs12.load_pkcs12(data, password.encode())
     try:
-        key = load_der_private_key(encrypted_key, secret, unsafe_skip_rsa_key_validation=True)
-        rest = pkcs12.load_pkcs12(certificates, secret)
-    except (ValueError, TypeError, UnsupportedAlgorithm):  # TypeError: a cryptography without the switch
-        return None
-    if rest.key is not None or not _rsa_consistent(key):
-        return None
-    return key, ([rest.cert] if rest.cert is not None else []) + list(rest.additional_certs)
-
-
-def _rsa_consistent(key: Any) -> bool:
-    """OpenSSL's RSA key check without its primality proofs: n = pq, e*d = 1 mod (p-1) and (q-1), and the CRT
-    values. A key that fails is left to the whole-file open, which refuses it as before."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    if not isinstance(key, rsa.RSAPrivateKey):
-        return True  # load_der_private_key checked it as load_pkcs12 would (an EC point on its curve, ...)
-    numbers = key.private_numbers()
-    p, q, d = numbers.p, numbers.q, numbers.d
-    n, e = numbers.public_numbers.n, numbers.public_numbers.e
-    return (
-        p > 2 and q > 2 and p * q == n and 1 < e < n
-        and (e * d - 1) % (p - 1) == 0 and (e * d - 1) % (q - 1) == 0
-        and numbers.dmp1 == d % (p - 1) and numbers.dmq1 == d % (q - 1) and (numbers.iqmp * q) % p == 1
-    )
-
-
-def _open(data: bytes, password: Secret, algorithms: Pkcs12Algorithms) -> tuple[Any, Any, list[Any]]:
-    split = _open_split(data, password, algorithms)
-    if split is not None:
-        key, entries = split
-        return key, None, entries  # load_pfx_bytes finds the key's certificate, as PKCS12_parse would
-    return _cryptography_load(data, password)
+        return pkcs12.load_pkcs12(data, b"")
+    except ValueError:
+        return pkcs12.load_pkcs12(data, None)
 
 
 def _name(raw: bytes | None) -> str | None:
@@ -327,8 +258,6 @@ def _name(raw: bytes | None) -> str | None:
 def load_pfx_bytes(data: bytes, password: Secret, *, source: str, path: Path | None = None) -> PfxBundle:
     """Open PKCS#12 bytes with ``password``. Raises InputFileError (not a .pfx, damaged, no certificate,
     unreadable algorithm) or PasswordError (wrong password)."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-
     if len(data) > MAX_PFX_BYTES:
         raise InputFileError(f"{source} is {len(data):,} bytes; expected at most {MAX_PFX_BYTES:,}")
     algorithms = read_algorithms(data, source)
@@ -338,20 +267,21 @@ def load_pfx_bytes(data: bytes, password: Secret, *, source: str, path: Path | N
             f"(at most {MAX_LOAD_ITERATIONS:,}, and Windows refuses more than 600,000)",
         )
     try:
-        key, cert_entry, additional = _open(data, password, algorithms)
+        loaded = _load(data, password)
     except UnsupportedAlgorithm as exc:
         raise InputFileError(f"{source} uses an algorithm this system cannot read: {exc}") from exc
     except (ValueError, TypeError) as exc:
         raise _open_failure(data, password, algorithms, source, exc) from exc
 
-    entries = ([cert_entry] if cert_entry is not None else []) + additional
+    key = loaded.key
+    entries = ([loaded.cert] if loaded.cert is not None else []) + list(loaded.additional_certs)
     if not entries:
         raise InputFileError(
             f"{source} holds no certificate" + (" (only a private key)" if key is not None else ""),
             hint="export the certificate together with its private key",
         )
-    if cert_entry is not None:
-        leaf_entry = cert_entry
+    if loaded.cert is not None:
+        leaf_entry = loaded.cert
     else:
         matching = [e for e in entries if key is not None and key_matches(key, e.certificate)]
         if matching:

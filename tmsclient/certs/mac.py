@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from asn1crypto import pkcs12
+
 # cryptography answers a wrong password and an unreadable algorithm with the same ValueError and exposes no
 # PKCS#12 key derivation, so this small one (hashlib only) settles which it was. It decrypts nothing.
 
@@ -56,8 +58,6 @@ def _password_encodings(password: str) -> list[bytes]:
 def mac_verifies(data: bytes, password: str) -> bool | None:
     """True if ``password`` verifies the file's MAC, False if not; None when it cannot be told (no MAC, an
     unknown digest, an absurd iteration count, or a structure we cannot read)."""
-    from tmsclient.certs import pkcs12_asn1 as pkcs12  # lazy: keeps `tmsclient --help` fast
-
     try:
         pfx = pkcs12.Pfx.load(data)
         mac_data = pfx["mac_data"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asn1crypto import pkcs12
+
 from tmsclient.errors import InputFileError
 
 # OpenSSL's names, so a report can be compared line by line with `openssl pkcs12 -info`.
@@ -114,8 +116,6 @@ def _describe(alg: object) -> BagEncryption:
 
 def read_pkcs12_algorithms(data: bytes) -> Pkcs12Algorithms:
     """Parse the outer PKCS#12 structure. Raises InputFileError when ``data`` is not a PKCS#12 file."""
-    from tmsclient.certs import pkcs12_asn1 as pkcs12  # lazy: keeps `tmsclient --help` fast
-
     try:
         pfx = pkcs12.Pfx.load(data, strict=True)
         if pfx["version"].native not in ("v3", 3):
@@ -163,45 +163,3 @@ def read_pkcs12_algorithms(data: bytes) -> Pkcs12Algorithms:
         plain_cert_bags=plain_certs,
         has_visible_key_bag=visible_key,
     )
-
-
-def split_shrouded_key(data: bytes) -> tuple[bytes, bytes] | None:
-    """The file's one shrouded key bag (its EncryptedPrivateKeyInfo, DER) and the file rebuilt without that bag
-    and without its MAC, so the key and the certificates can be opened apart (see loading._open_split).
-
-    None unless the file holds exactly one key bag, shrouded, in a safe that is not itself encrypted, next to
-    at least one other bag; a file that cannot be read also gives None (the caller opens it whole)."""
-    from tmsclient.certs import pkcs12_asn1 as pkcs12  # lazy: keeps `tmsclient --help` fast
-
-    try:
-        pfx = pkcs12.Pfx.load(data, strict=True)
-        key: bytes | None = None
-        kept: list[pkcs12.ContentInfo] = []
-        for content_info in pfx.authenticated_safe:
-            if content_info["content_type"].native != "data":
-                kept.append(content_info)
-                continue
-            others = []
-            for bag in pkcs12.SafeContents.load(content_info["content"].native):
-                bag_id = bag["bag_id"].native
-                if bag_id == "pkcs8_shrouded_key_bag":
-                    if key is not None:
-                        return None
-                    key = bag["bag_value"].untag().dump()
-                elif bag_id in ("key_bag", "safe_contents"):
-                    return None  # a plain key, or bags nested in a bag: open the file whole
-                else:
-                    others.append(bag)
-            if others:
-                kept.append(pkcs12.ContentInfo({"content_type": "data",
-                                             "content": pkcs12.SafeContents(others).dump()}))
-        if key is None or not kept:
-            return None
-        rest = pkcs12.Pfx({
-            "version": "v3",
-            "auth_safe": pkcs12.ContentInfo({"content_type": "data",
-                                          "content": pkcs12.AuthenticatedSafe(kept).dump()}),
-        }).dump()
-    except Exception:  # asn1crypto raises many types on malformed input; the whole-file open diagnoses it
-        return None
-    return key, rest

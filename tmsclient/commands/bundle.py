@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.credentials import PFX_PASSWORD, SecretSpec, add_secret_arguments
+from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME, add_pfx_output_arguments
+from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -25,17 +27,17 @@ key), an encrypted key (PKCS#8 or traditional; passphrase from --key-passphrase-
 the chain ordered leaf to root, a key that does not match refused. Writes 3DES + SHA-1 MAC with 2048
 iterations by default, which every Windows Server imports; atomically, mode 0600, never over an existing file
 without --force.
-The .pfx password comes from --password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD, a prompt (asked twice), or
---generate-password FILE."""
+The new .pfx's password comes from --out-password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD (which the commands
+that read the .pfx take next), a prompt (asked twice), or --generate-password FILE."""
 
 KEY_PASSPHRASE = SecretSpec(
     "private key passphrase", "key-passphrase", "TMSCLIENT_KEY_PASSPHRASE", "Passphrase of the private key"
 )
+#: The new .pfx's password falls back to $TMSCLIENT_PFX_PASSWORD: the variable `upload` then reads it from.
+NEW_PFX_PASSWORD = replace(OUT_PASSWORD, default_env=PFX_PASSWORD.default_env)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME, add_pfx_output_arguments
-
     parser.add_argument(
         "--cert",
         "-c",
@@ -63,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"friendly name of the certificate in the .pfx (default {DEFAULT_FRIENDLY_NAME})",
     )
     add_pfx_output_arguments(parser)
-    add_secret_arguments(parser, PFX_PASSWORD)
+    add_secret_arguments(parser, NEW_PFX_PASSWORD)
     add_secret_arguments(parser, KEY_PASSPHRASE)
 
 
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.summary import key_fingerprint, key_matches
     from tmsclient.errors import CertificateUnfitError, InputFileError, PasswordError, UsageError
 
-    options = output_options(args, PFX_PASSWORD)
+    options = output_options(args, NEW_PFX_PASSWORD)
 
     cert_path = Path(args.cert)
     cert_data = read_input_file(cert_path, "certificate file")
@@ -145,7 +147,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     password = (
         generate_password()
         if options.generate_password
-        else resolve_new_password(ctx.secrets, PFX_PASSWORD, args)
+        else resolve_new_password(ctx.secrets, NEW_PFX_PASSWORD, args)
     )
     written = build_and_write(
         key=key,

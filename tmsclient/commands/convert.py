@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.credentials import PFX_PASSWORD, SecretSpec, add_secret_arguments
+from tmsclient.certs.pfxwrite import add_pfx_output_arguments
+from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
@@ -18,21 +19,19 @@ Re-encode an existing .pfx/.p12, for example one exported as AES256-SHA256 from 
 into the form Windows Server 2012 R2/2016 imports (3DES, SHA-1 MAC, 2048 iterations), keeping the key, the
 certificate, the chain and the friendly names.
 
-The input password comes from --password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD or a prompt. The new file
+IN.pfx's password comes from --in-password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD or a prompt. The new file
 gets the same password unless --out-password-env/-file/-stdin gives another (or --generate-password FILE makes
 one)."""
 
-OUT_PASSWORD = SecretSpec("new .pfx password", "out-password", None, "Password for the new .pfx")
+IN_PASSWORD = SecretSpec(".pfx password", "in-password", PFX_PASSWORD.default_env, "Password of IN.pfx")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tmsclient.certs.pfxwrite import add_pfx_output_arguments
-
     parser.add_argument("file", metavar="IN.pfx", help="the .pfx/.p12 to re-encode")
     add_pfx_output_arguments(parser)
     parser.add_argument("--name", help="a new friendly name for the certificate (default: keep the old one)")
-    add_secret_arguments(parser, PFX_PASSWORD)
-    add_secret_arguments(parser, OUT_PASSWORD)
+    add_secret_arguments(parser, IN_PASSWORD)
+    add_secret_arguments(parser, OUT_PASSWORD, otherwise="IN.pfx's password")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.errors import CertificateUnfitError, PasswordError
 
     options = output_options(args, OUT_PASSWORD)
-    in_password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
+    in_password = ctx.secrets.resolve(IN_PASSWORD, args, allow_empty=True)
     assert in_password is not None
     bundle = load_pfx_file(Path(args.file), in_password)
     if bundle.key is None:

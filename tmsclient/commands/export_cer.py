@@ -16,7 +16,7 @@ HELP = "write the certificate (no key) as a Base64 PEM .cer for the WebEx team; 
 DESCRIPTION = """\
 Write the leaf certificate of a .pfx/.p12 (password needed) or of a PEM/DER certificate file as a Base64 PEM
 .cer for the WebEx Cloud Services team, and print the thumbprint, serial number and expiry to send with it.
-The output must end in .cer or .crt and is never overwritten, unless --force."""
+The output must end in .cer or .crt (unless --any-extension) and is never overwritten, unless --force."""
 
 ALLOWED_SUFFIXES = (".cer", ".crt")
 
@@ -24,8 +24,9 @@ ALLOWED_SUFFIXES = (".cer", ".crt")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a .pfx/.p12, or a PEM/DER certificate file")
     parser.add_argument("--out", "-o", required=True, metavar="OUT.cer", help="the .cer/.crt file to write")
+    parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
     parser.add_argument(
-        "--force", action="store_true", help="write even if OUT exists or does not end in .cer/.crt"
+        "--any-extension", action="store_true", help="write OUT even if its name does not end in .cer/.crt"
     )
     add_secret_arguments(parser, PFX_PASSWORD)
 
@@ -39,10 +40,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.errors import UsageError
 
     out = Path(args.out)
-    if out.suffix.lower() not in ALLOWED_SUFFIXES and not args.force:
+    if out.suffix.lower() not in ALLOWED_SUFFIXES and not args.any_extension:
         raise UsageError(
             f"--out {out} has the extension {out.suffix or '(none)'!s}, expected .cer or .crt",
-            hint="name it like tms-cert.cer, or add --force to write it anyway",
+            hint="name it like tms-cert.cer, or add --any-extension to write it anyway",
         )
     ensure_writable(out, force=args.force, what="output certificate")
     path = Path(args.file)

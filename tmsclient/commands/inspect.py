@@ -22,13 +22,13 @@ matches, the chain; for a .pfx also its MAC and encryption algorithms and whethe
 can import it.
 
 A .pfx's algorithms and Windows verdicts are read without the password. The certificate, key and chain need
-it: from --password-env/--password-file/--password-stdin, $TMSCLIENT_PFX_PASSWORD, or a prompt on a terminal
-(Enter skips it). Without a password inspect shows what it can and says so (exit 0); a wrong password exits 4.
-An empty password from the environment or a file is tried as such."""
+it: from --pfx-password-env/--pfx-password-file/--pfx-password-stdin, $TMSCLIENT_PFX_PASSWORD, or a prompt on
+a terminal (Enter skips it). Without a password inspect shows what it can and says so (exit 0); a wrong password
+exits 4. An empty password from the environment or a file is tried as such."""
 
 _LOCKED_NOTE = (
     "the certificate, private key and chain need the .pfx password (give it with $TMSCLIENT_PFX_PASSWORD, "
-    "--password-env VAR, --password-file FILE or --password-stdin)"
+    "--pfx-password-env VAR, --pfx-password-file FILE or --pfx-password-stdin)"
 )
 
 
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.loading import kind_of
     from tmsclient.errors import UsageError
 
-    if args.no_password and (args.password_env or args.password_file or args.password_stdin):
-        raise UsageError("--no-password conflicts with --password-env/--password-file/--password-stdin")
+    if args.no_password and (args.pfx_password_env or args.pfx_password_file or args.pfx_password_stdin):
+        raise UsageError("--no-password conflicts with --pfx-password-env/--pfx-password-file/--pfx-password-stdin")
     path = Path(args.file)
     data = read_input_file(path, "file")
     if kind_of(data, path) == "pkcs12":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME
 from tmsclient.commands.bundle import KEY_PASSPHRASE
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
 from tmsclient.hooks import add_source_arguments
@@ -38,13 +39,14 @@ client hands its hook (--from-certbot, --from-win-acme CACHEFILE, --from-acme-sh
   bundle      (or convert) the Windows-compatible .pfx (3DES, SHA-1 MAC, 2048 iterations), in memory;
               --out FILE keeps it (mode 0600)
   export-cer  --cer-out FILE: the Base64 PEM .cer for the WebEx team
-  upload      log in, Save the site's certificate once (`unchanged` when TMS already shows it)
+  upload      log in, Save the site's certificate once (`unchanged` when TMS already shows it, unless
+              --reupload)
   verify      re-read the site and compare
 
 Each step is reported with its status (ok, failed, skipped, not-run); the exit code is the first failure's
 (24 when several targets ran and any failed). Files are never overwritten without --force.
 
-The .pfx password: a .pfx keeps its own (--password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD, prompt); from
+The .pfx password: a .pfx keeps its own (--pfx-password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD, prompt); from
 PEM files, the one given the same way, else --generate-password FILE, else (without --out) a random one made
 for this upload and kept nowhere. TMS credentials as for `upload` (never on the command line)."""
 
@@ -55,8 +57,6 @@ CER_SUFFIXES = (".cer", ".crt")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME
-
     add_source_arguments(parser)
     add_secret_arguments(parser, PFX_PASSWORD)
     add_secret_arguments(parser, KEY_PASSPHRASE)
@@ -67,6 +67,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     files.add_argument("--generate-password", metavar="FILE",
                        help="give the new .pfx a generated password and write it to FILE (mode 0600)")
     files.add_argument("--force", action="store_true", help="replace --out and --cer-out if they exist")
+    files.add_argument("--any-extension", action="store_true",
+                       help="write --cer-out even if its name does not end in .cer/.crt")
     parser.add_argument("--name", default=DEFAULT_FRIENDLY_NAME,
                         help=f"friendly name in the new .pfx (default {DEFAULT_FRIENDLY_NAME})")
     parser.add_argument("--target-os", choices=TARGET_OS_CHOICES, default=None,
@@ -212,9 +214,9 @@ def _outputs(args: argparse.Namespace) -> Outputs:
     cer = None
     if args.cer_out:
         cer = Path(args.cer_out)
-        if cer.suffix.lower() not in CER_SUFFIXES and not args.force:
+        if cer.suffix.lower() not in CER_SUFFIXES and not args.any_extension:
             raise UsageError(f"--cer-out {cer} has the extension {cer.suffix or '(none)'}, expected .cer or .crt",
-                             hint="name it like tms-cert.cer, or add --force to write it anyway")
+                             hint="name it like tms-cert.cer, or add --any-extension to write it anyway")
         ensure_writable(cer, force=args.force, what="output certificate")
     gen = Path(args.generate_password) if args.generate_password else None
     if gen is not None:

@@ -25,9 +25,10 @@ the certificate file and its password (and, when given, Use Single Sign On and t
 once, then re-read the form and verify. Nothing else on the page changes.
 
 Idempotent: when TMS already shows the .pfx's thumbprint (and the asked-for fields), no Save is posted and
-the action is `unchanged` (use --force to upload anyway). --dry-run stops before the Save and prints the plan.
-The .pfx password comes from $TMSCLIENT_PFX_PASSWORD, --password-env/--password-file/--password-stdin, the
-config profile (pfx_password) or a prompt; the TMS password likewise (never on the command line).
+the action is `unchanged` (use --reupload to upload anyway). --dry-run stops before the Save and prints the plan.
+The .pfx password comes from --pfx-password-env/-file/-stdin, $TMSCLIENT_PFX_PASSWORD, the config profile
+(pfx_password) or a prompt; the TMS password likewise (--tms-password-*, $TMSCLIENT_TMS_PASSWORD, `password`),
+never on the command line.
 
 Several targets: --profile A --profile B (or --all-profiles) uploads to each profile's TMS with its own session
 and credentials, at most --max-parallel at once, and prints one row per target; exit 24 if any failed.
@@ -48,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sso.add_argument("--authn-context", metavar="TEXT", help="set SSO AuthnContextClassRef")
     parser.add_argument("--dry-run", action="store_true",
                         help="do everything up to the Save and print the plan (field: before -> after)")
-    parser.add_argument("--force", action="store_true",
+    parser.add_argument("--reupload", action="store_true",
                         help="upload even when TMS already shows this certificate")
     add_targets_arguments(parser)
 
@@ -76,7 +77,7 @@ def _job(args: argparse.Namespace, pfx_path: Path, bundle: PfxBundle, password: 
     return UploadJob(
         pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
         enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
-        authn_context=args.authn_context, dry_run=args.dry_run, force=args.force, no_preflight=args.no_preflight,
+        authn_context=args.authn_context, dry_run=args.dry_run, force=args.reupload, no_preflight=args.no_preflight,
     )
 
 

@@ -6,6 +6,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from tmsemulator import RunningEmulator
+
 ADMIN = ("TMSLAB", "admin")
 USER = ("TMSLAB", "bob")
 
@@ -14,7 +16,7 @@ USER = ("TMSLAB", "bob")
 class Tms:
     """One running emulator and what a CLI run needs to reach it."""
 
-    em: Any  # tmsclient.emulator.RunningEmulator
+    em: RunningEmulator
     admin_password: str
     user_password: str
     env: dict[str, str] = field(default_factory=dict)
@@ -26,7 +28,7 @@ class Tms:
         config: dict[str, Any] = {"users": [(*ADMIN, admin_password), (*USER, user_password)], "admins": ["admin"],
                                   **overrides}
         return cls(emulator_factory(**config), admin_password, user_password,
-                   env={"TMSCLIENT_PASSWORD": admin_password})
+                   env={"TMSCLIENT_TMS_PASSWORD": admin_password})
 
     @property
     def url(self) -> str:

@@ -1,4 +1,4 @@
-"""``python -m tmsclient.emulator``: run the TMS emulator in the foreground until Ctrl-C."""
+"""``python -m tmsemulator``: run the TMS emulator in the foreground until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -14,21 +14,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, NoReturn
 
-from tmsclient.certs.compat import DEFAULT_TARGET_OS, WINDOWS_VERSIONS
-from tmsclient.certs.files import write_file_atomic
-from tmsclient.emulator.config import (
+from tmsemulator.config import (
     AUTH_MODES,
     CERT_DETAILS_MODES,
     EmulatorConfig,
     read_data_file,
     read_users_file,
 )
-from tmsclient.emulator.faults import DROP_MODES, Faults
-from tmsclient.emulator.profiles import DEFAULT_PROFILE, PROFILES
-from tmsclient.errors import TmsClientError, UsageError
-from tmsclient.exitcodes import ExitCode
+from tmsemulator.errors import EmulatorError, ExitCode, UsageError
+from tmsemulator.faults import DROP_MODES, Faults
+from tmsemulator.files import write_atomically
+from tmsemulator.profiles import DEFAULT_PROFILE, PROFILES
+from tmsemulator.server import start
+from tmsemulator.windows import DEFAULT_SERVER_OS, WINDOWS_VERSIONS
 
-PROG = "python -m tmsclient.emulator"
+PROG = "python -m tmsemulator"
 DEFAULT_PORT = 8443
 
 DESCRIPTION = """\
@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     pages.add_argument(
         "--server-os",
         choices=WINDOWS_VERSIONS,
-        default=DEFAULT_TARGET_OS,
+        default=DEFAULT_SERVER_OS,
         help="Windows Server version whose .pfx import rules apply: 2012r2 and 2016 refuse "
-        f"AES-256/PBES2 and SHA-256-MAC files (default: {DEFAULT_TARGET_OS})",
+        f"AES-256/PBES2 and SHA-256-MAC files (default: {DEFAULT_SERVER_OS})",
     )
     pages.add_argument(
         "--cert-details",
@@ -282,7 +282,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 
 def _write_ready_file(path: Path, payload: dict[str, object]) -> None:
     # Atomic: a watcher never reads half a file.
-    write_file_atomic(path, (json.dumps(payload, indent=2) + "\n").encode(), mode=0o644, force=True, what="ready file")
+    write_atomically(path, (json.dumps(payload, indent=2) + "\n").encode(), mode=0o644, what="ready file")
 
 
 def _list_profiles(stdout: IO[str]) -> None:
@@ -303,7 +303,7 @@ def main(
     stderr = stderr or sys.stderr
     stop = stop or threading.Event()
     handler: logging.Handler | None = None
-    logger = logging.getLogger("tmsclient.emulator")
+    logger = logging.getLogger("tmsemulator")
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = build_parser().parse_args(argv)  # --help and usage text go to this run's streams
@@ -316,12 +316,10 @@ def main(
             logger.addHandler(handler)
             logger.setLevel(logging.INFO if args.verbose == 1 else logging.DEBUG)
         config = config_from_args(args)
-        from tmsclient.emulator.server import start  # after parsing, so --help stays fast
-
         emulator = start(config)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except TmsClientError as err:
+    except EmulatorError as err:
         stderr.write(f"tms-emulator: error: {err.diagnostics()}\n")
         return int(err.exit_code)
     ready = Path(args.ready_file) if args.ready_file else None
@@ -365,7 +363,7 @@ def main(
             pass
     except KeyboardInterrupt:
         pass
-    except TmsClientError as err:
+    except EmulatorError as err:
         stderr.write(f"tms-emulator: error: {err.diagnostics()}\n")
         code = int(err.exit_code)
     finally:

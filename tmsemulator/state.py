@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tmsclient.emulator.config import EmulatorConfig, SiteData, StoredCertificate
-from tmsclient.emulator.faults import Faults
+from tmsemulator.config import EmulatorConfig, SiteData, StoredCertificate
+from tmsemulator.faults import Faults
 
 
 @dataclass

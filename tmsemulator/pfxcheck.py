@@ -7,10 +7,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from tmsclient.certs.compat import import_verdict
-from tmsclient.certs.pkcs12_info import read_pkcs12_algorithms
-from tmsclient.emulator.config import StoredCertificate
-from tmsclient.errors import InputFileError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from tmsemulator.config import StoredCertificate
+from tmsemulator.pfxread import NotPkcs12Error, read_protection
+from tmsemulator.windows import import_refusals
 
 UTC = dt.timezone.utc
 
@@ -49,9 +52,7 @@ def _refuse(check: str, detail: str | None = None) -> PfxVerdict:
     return PfxVerdict(check, MESSAGES[check], None, detail)
 
 
-def _public_der(key: Any) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
+def _public_der(key: PublicKeyTypes) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -61,8 +62,6 @@ def _windows_name(name: Any) -> str:
 
 
 def describe_certificate(cert: Any, pfx_sha256: str | None = None) -> StoredCertificate:
-    from cryptography.hazmat.primitives import hashes
-
     not_before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=UTC)
     not_after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=UTC)
     return StoredCertificate(
@@ -78,18 +77,16 @@ def describe_certificate(cert: Any, pfx_sha256: str | None = None) -> StoredCert
 
 def check_pfx(data: bytes, password: str, server_os: str, now: dt.datetime | None = None) -> PfxVerdict:
     """Run the checks of CHECKS in order; the first refusal wins. ``password`` may be empty."""
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     now = now or dt.datetime.now(UTC)
     if not password:
         return _refuse("password-required")
     try:
-        algorithms = read_pkcs12_algorithms(data)
-    except InputFileError:
+        protection = read_protection(data)
+    except NotPkcs12Error:
         return _refuse("pkcs12-format", "not a PKCS#12 structure")
-    verdict = import_verdict(algorithms, server_os)
-    if not verdict.importable:
-        return _refuse("server-os", "; ".join(verdict.reasons))
+    refusals = import_refusals(protection, server_os)
+    if refusals:
+        return _refuse("server-os", "; ".join(refusals))
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode("utf-8"))
     except (ValueError, TypeError):

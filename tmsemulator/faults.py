@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tmsclient.errors import ConfigError
+from tmsemulator.errors import ConfigError
 
 #: Values of ``Faults.drop_after_save``.
 DROP_MODES = ("off", "applied", "not-applied")

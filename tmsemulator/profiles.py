@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 
-from tmsclient.errors import ConfigError
+from tmsemulator.errors import ConfigError
 
 #: The site model's fields and their control kinds; a profile names, labels and orders them.
 SITE_FIELD_KINDS: dict[str, str] = {

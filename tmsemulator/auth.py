@@ -14,8 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tmsclient.certs.files import write_file_atomic
-from tmsclient.emulator.config import User
+import spnego
+from spnego.channel_bindings import GssChannelBindings
+
+from tmsemulator.config import User
+from tmsemulator.files import write_atomically
+
+try:
+    # pyspnego's own hash functions (private: MD4 is missing from OpenSSL 3's default provider).
+    from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
+
+    _NT_HASHES = True
+except ImportError:  # a pyspnego that moved them: fall back to the documented plain form
+    _NT_HASHES = False
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +100,6 @@ class UserDirectory:
         The smbpasswd form (LM and NT hashes) keeps passwords off the disk and lets them hold colons, which
         the DOMAIN:USER:PASSWORD form cannot.
         """
-        try:
-            # pyspnego's own hash functions (private: MD4 is missing from OpenSSL 3's default provider).
-            from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
-        except ImportError:  # a pyspnego that moved them: fall back to the documented plain form
-            lmowfv1 = ntowfv1 = None  # type: ignore[assignment]
-
         lines: list[str] = []
         bare_seen: set[str] = set()
         for user in self.users:
@@ -102,14 +107,14 @@ class UserDirectory:
             if user.name.lower() not in bare_seen:  # a bare name logs in as the first account with that name
                 bare_seen.add(user.name.lower())
                 names.append(user.name)
-            if lmowfv1 is None or ntowfv1 is None:
+            if not _NT_HASHES:
                 lines.append(f"{user.domain}:{user.name}:{user.password}")
                 if user.name.lower() in (n.lower() for n in names):
                     lines.append(f":{user.name}:{user.password}")
                 continue
             hashes = f"{lmowfv1(user.password).hex().upper()}:{ntowfv1(user.password).hex().upper()}"
             lines.extend(f"{name}:1000:{hashes}:[U]:LCT-00000000" for name in names)
-        write_file_atomic(path, ("\n".join(lines) + "\n").encode(), mode=0o600, force=True, what="NTLM user store")
+        write_atomically(path, ("\n".join(lines) + "\n").encode(), mode=0o600, what="NTLM user store")
 
 
 @dataclass
@@ -197,9 +202,6 @@ class Authenticator:
         return AuthResult(user, leg="basic", scheme="basic", login=True)
 
     def _new_context(self, scheme: str) -> Any:
-        import spnego
-        from spnego.channel_bindings import GssChannelBindings
-
         bindings = None
         if self.channel_binding_hash is not None:
             bindings = GssChannelBindings(application_data=b"tls-server-end-point:" + self.channel_binding_hash)

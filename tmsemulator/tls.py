@@ -10,7 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmsclient.certs.files import write_file_atomic
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tmsemulator.files import write_atomically
 
 UTC = dt.timezone.utc
 
@@ -35,11 +40,6 @@ class TlsMaterial:
 
 def make_tls_material(directory: Path, names: Iterable[str]) -> TlsMaterial:
     """Write ``emulator-ca.pem``, ``emulator-cert.pem`` and ``emulator-key.pem`` into ``directory``."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
     now = dt.datetime.now(UTC).replace(microsecond=0)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name(
@@ -101,16 +101,15 @@ def make_tls_material(directory: Path, names: Iterable[str]) -> TlsMaterial:
     key_file = directory / "emulator-key.pem"
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     # Atomic writes: a client may read the CA file the moment it appears (another process's ready file).
-    write_file_atomic(ca_file, ca_pem, mode=0o644, force=True, what="emulator CA file")
-    write_file_atomic(
+    write_atomically(ca_file, ca_pem, mode=0o644, what="emulator CA file")
+    write_atomically(
         cert_file,
         cert.public_bytes(serialization.Encoding.PEM) + ca_pem,
         mode=0o644,
-        force=True,
         what="emulator certificate",
     )
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    write_file_atomic(key_file, key_pem, mode=0o600, force=True, what="emulator TLS key")
+    write_atomically(key_file, key_pem, mode=0o600, what="emulator TLS key")
     return TlsMaterial(ca_file, cert_file, key_file, cert.public_bytes(serialization.Encoding.DER))

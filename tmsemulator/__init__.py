@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tmsclient.emulator.config import EmulatorConfig, SiteData, StoredCertificate
-from tmsclient.emulator.faults import Faults
-from tmsclient.emulator.profiles import PROFILES, PageProfile, get_profile
-from tmsclient.emulator.server import RunningEmulator, start
+from tmsemulator.config import EmulatorConfig, SiteData, StoredCertificate
+from tmsemulator.faults import Faults
+from tmsemulator.profiles import PROFILES, PageProfile, get_profile
+from tmsemulator.server import RunningEmulator, start
 
 __all__ = [
     "PROFILES",

@@ -1,18 +1,24 @@
-"""Throw-away certificate chains (root, intermediate, leaf) with fixed or relative dates, for tests and demos."""
+"""Throw-away certificate chains (root, intermediate, leaf) for tests and demos; ``python -m tmsemulator.certmaker``."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import functools
 import ipaddress
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tmsemulator.errors import EmulatorError, ExitCode
+from tmsemulator.files import write_atomically
 
 UTC = dt.timezone.utc
 
@@ -30,7 +36,8 @@ class Issued:
         enc: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
         )
-        return self.key.private_bytes(serialization.Encoding.PEM, fmt, enc)
+        pem: bytes = self.key.private_bytes(serialization.Encoding.PEM, fmt, enc)
+        return pem
 
 
 @dataclass(frozen=True)
@@ -139,3 +146,41 @@ def make_chain(
     leaf = issue(leaf_cn, issuer=inter, key=new_key(key_kind, key_size), not_before=leaf_nb, not_after=leaf_na,
                  sans=sans)
     return Chain(root, inter, leaf)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write cert.pem, key.pem (unencrypted, mode 0600) and chain.pem into ``--out``; never for production keys."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tmsemulator.certmaker",
+        description="Throw-away certificates for trying tmsclient against its emulator. Never for production.",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="directory to write into (created if missing)")
+    parser.add_argument("--cn", default="tms.example.com", help="the leaf's common name (default: %(default)s)")
+    parser.add_argument("--days", type=int, default=365, help="validity of the leaf in days (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    args = parser.parse_args(argv)
+    names = ("cert.pem", "key.pem", "chain.pem")
+    existing = [n for n in names if (args.out / n).exists()]
+    if existing and not args.force:
+        print(f"certmaker: {', '.join(existing)} already in {args.out}; use --force to overwrite", file=sys.stderr)
+        return int(ExitCode.OUTPUT_FILE)
+    chain = make_chain(args.cn, days=args.days)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_atomically(args.out / "cert.pem", chain.leaf.cert_pem(), mode=0o644, what="certificate")
+        write_atomically(args.out / "key.pem", chain.leaf.key_pem(), mode=0o600, what="key")
+        write_atomically(
+            args.out / "chain.pem", chain.intermediate.cert_pem() + chain.root.cert_pem(), mode=0o644, what="chain"
+        )
+    except OSError as exc:
+        print(f"certmaker: cannot create {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return int(ExitCode.OUTPUT_FILE)
+    except EmulatorError as err:
+        print(f"certmaker: {err.diagnostics()}", file=sys.stderr)
+        return int(err.exit_code)
+    print(f"wrote {args.out / 'cert.pem'}, {args.out / 'key.pem'} and {args.out / 'chain.pem'} (CN={args.cn})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

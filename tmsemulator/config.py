@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tmsclient.certs.compat import WINDOWS_VERSIONS
-from tmsclient.emulator.faults import Faults
-from tmsclient.emulator.profiles import BANDWIDTH_OPTIONS, DEFAULT_PROFILE, PageProfile, get_profile
-from tmsclient.errors import ConfigError, InputFileError
+from tmsemulator.errors import ConfigError, InputFileError
+from tmsemulator.faults import Faults
+from tmsemulator.profiles import BANDWIDTH_OPTIONS, DEFAULT_PROFILE, PageProfile, get_profile
+from tmsemulator.windows import DEFAULT_SERVER_OS, WINDOWS_VERSIONS
 
 AUTH_MODES = ("ntlm", "basic")
 CERT_DETAILS_MODES = ("summary", "none")
@@ -263,7 +263,7 @@ class EmulatorConfig:
     admins: Sequence[str] | None = None
     page_profile: str = DEFAULT_PROFILE
     webex_page_id: int | None = None  # overrides the profile's WebEx Settings page id
-    server_os: str = "2016"
+    server_os: str = DEFAULT_SERVER_OS
     cert_details: str = "summary"
     sites: Sequence[SiteData] | None = None  # None: default_sites(); mappings are accepted too
     enable_webex: bool = True

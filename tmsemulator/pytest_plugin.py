@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tmsclient.emulator.config import EmulatorConfig
-from tmsclient.emulator.server import RunningEmulator, start
+from tmsemulator.config import EmulatorConfig
+from tmsemulator.server import RunningEmulator, start
 
 DOMAIN = "TMSLAB"
 ADMIN_NAME = "admin"

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from tmsclient.emulator.config import StoredCertificate
-from tmsclient.emulator.profiles import BANDWIDTH_OPTIONS, SITE_FIELD_KINDS, Button, FieldSpec, PageProfile
-from tmsclient.emulator.viewstate import Codec, view_state_generator
+from tmsemulator.config import StoredCertificate
+from tmsemulator.profiles import BANDWIDTH_OPTIONS, SITE_FIELD_KINDS, Button, FieldSpec, PageProfile
+from tmsemulator.viewstate import Codec, view_state_generator
 
 FRONT_CONTROLLER = "/tms/default.aspx"
 START_PAGE_ID = 1

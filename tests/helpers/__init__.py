@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (the emulator handle the CLI tests use)."""

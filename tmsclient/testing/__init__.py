@@ -1,1 +1,0 @@
-"""Helpers for tests and demos: throw-away certificates. Never for production keys."""
