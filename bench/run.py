@@ -239,10 +239,10 @@ def big_site_form() -> str:
 
 def parse_and_build(html: str, pfx: bytes, password: Any) -> int:
     """What upload does with a site form page: parse, locate the fields, plan the Save, encode its body."""
-    from tmsclient.driver import SiteRow, UploadIntent, build_plan, read_site_form
-    from tmsclient.pageprofile import DEFAULT_PROFILE
-    from tmsclient.session import encode_form
-    from tmsclient.webforms import FileField, parse_page
+    from tmsclient.tms.driver import SiteRow, UploadIntent, build_plan, read_site_form
+    from tmsclient.tms.pageprofile import DEFAULT_PROFILE
+    from tmsclient.tms.session import encode_form
+    from tmsclient.tms.webforms import FileField, parse_page
 
     page = parse_page(html, "https://tms.example.com/tms/default.aspx?pageId=83", status=200)
     row = SiteRow("acme.webex.com", "acme", None, None, None, None)

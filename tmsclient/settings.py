@@ -564,7 +564,7 @@ def add_target_arguments(parser: argparse.ArgumentParser, *, many: bool = False)
     """The shared flags of every command that talks to TMS (``--target-os``, ``--pfx``: the command's).
 
     ``many``: the command runs several targets, so ``--profile`` may be repeated and ``--all-profiles`` selects
-    every profile of the config file (tmsclient.targets adds how they run)."""
+    every profile of the config file (tmsclient.commands.pool adds how they run)."""
     group = parser.add_argument_group("TMS target (flag, then environment, then config profile, then prompt)")
     for spec in SETTINGS:
         if spec.key in COMMAND_OWNED_FLAGS or spec.flag is None:

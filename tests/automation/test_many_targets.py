@@ -186,7 +186,7 @@ def _settings(name):
 
 
 def test_the_pool_runs_targets_together_but_never_more_than_max_parallel():
-    from tmsclient.targets import Prepared, Selection, run_targets
+    from tmsclient.commands.pool import Prepared, Selection, run_targets
 
     lock = threading.Lock()
     active, peak = [0], [0]
@@ -212,7 +212,7 @@ def test_the_pool_runs_targets_together_but_never_more_than_max_parallel():
 
 
 def test_a_bug_in_one_target_is_a_failed_row_not_a_lost_report():
-    from tmsclient.targets import Prepared, Selection, run_targets
+    from tmsclient.commands.pool import Prepared, Selection, run_targets
 
     def work(target, _job):
         if target.name == "b":

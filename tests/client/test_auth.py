@@ -8,7 +8,9 @@ import sys
 import pytest
 from requests_ntlm import HttpNtlmAuth
 
-from tmsclient.auth import (
+from tmsclient.credentials import Secret
+from tmsclient.errors import ConfigError
+from tmsclient.tms.auth import (
     AutoAuth,
     KeepAliveOnly,
     SecretBasicAuth,
@@ -22,8 +24,6 @@ from tmsclient.auth import (
     scheme_in_use,
     session_auth,
 )
-from tmsclient.credentials import Secret
-from tmsclient.errors import ConfigError
 
 
 @pytest.mark.parametrize(("header", "expected"), [

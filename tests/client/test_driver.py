@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from tmsclient.credentials import Secret
-from tmsclient.driver import (
+from tmsclient.errors import (
+    AmbiguousMatchError,
+    PageNotUnderstoodError,
+    RejectedByTmsError,
+    SiteNotFoundError,
+)
+from tmsclient.exitcodes import ExitCode
+from tmsclient.tms.driver import (
     SiteRow,
     UploadIntent,
     build_plan,
@@ -18,15 +25,8 @@ from tmsclient.driver import (
     read_site_form,
     rejection,
 )
-from tmsclient.errors import (
-    AmbiguousMatchError,
-    PageNotUnderstoodError,
-    RejectedByTmsError,
-    SiteNotFoundError,
-)
-from tmsclient.exitcodes import ExitCode
-from tmsclient.pageprofile import DEFAULT_PROFILE
-from tmsclient.webforms import FileField, parse_page
+from tmsclient.tms.pageprofile import DEFAULT_PROFILE
+from tmsclient.tms.webforms import FileField, parse_page
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 BASE = "https://tms.example.com/tms/default.aspx?pageId=83"
@@ -236,9 +236,9 @@ def _save_plan():
 
 
 def test_a_401_on_a_post_is_sent_once_more_with_its_own_login_and_never_a_third_time():
-    from tmsclient.driver import Driver
     from tmsclient.errors import AuthenticationError
-    from tmsclient.session import SessionExpiredError
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.session import SessionExpiredError
 
     session = FakeSession(SessionExpiredError("401"), AuthenticationError("refused again"))
     driver = Driver(session, DEFAULT_PROFILE)  # type: ignore[arg-type]
@@ -249,8 +249,8 @@ def test_a_401_on_a_post_is_sent_once_more_with_its_own_login_and_never_a_third_
 
 
 def test_a_broken_connection_or_a_500_is_never_posted_again():
-    from tmsclient.driver import Driver
-    from tmsclient.session import PostInterruptedError
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.session import PostInterruptedError
 
     session = FakeSession(PostInterruptedError("broke", body_may_have_arrived=True))
     driver = Driver(session, DEFAULT_PROFILE)  # type: ignore[arg-type]
@@ -260,8 +260,8 @@ def test_a_broken_connection_or_a_500_is_never_posted_again():
 
 
 def test_the_save_goes_out_as_multipart_with_the_file_as_a_part_in_document_order():
-    from tmsclient.driver import Driver
-    from tmsclient.session import HttpResult
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.session import HttpResult
 
     page = (PAGES / "tms15_site_saved.html").read_text()
     session = FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01))
@@ -277,8 +277,8 @@ def test_the_save_goes_out_as_multipart_with_the_file_as_a_part_in_document_orde
 
 
 def test_tms_error_words_in_the_save_answer_are_a_rejection():
-    from tmsclient.driver import Driver
-    from tmsclient.session import HttpResult
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.session import HttpResult
 
     page = (PAGES / "tms15_site_error.html").read_text()
     driver = Driver(FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01)), DEFAULT_PROFILE)  # type: ignore[arg-type]
@@ -293,9 +293,9 @@ def test_tms_error_words_in_the_save_answer_are_a_rejection():
 
 
 def test_a_save_that_tms_redirects_to_another_origin_may_have_been_applied():
-    from tmsclient.driver import Driver
     from tmsclient.errors import OutcomeUnknownError
-    from tmsclient.session import OffOriginError
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.session import OffOriginError
 
     sent_elsewhere = OffOriginError("TMS answered the Save with 302", origin="https://tms.example:8443",
                                     body_may_have_arrived=True)
@@ -315,8 +315,8 @@ def test_a_save_that_tms_redirects_to_another_origin_may_have_been_applied():
 
 
 def test_the_save_names_where_its_url_comes_from_for_the_origin_check():
-    from tmsclient.driver import Driver, submission_source
-    from tmsclient.session import HttpResult
+    from tmsclient.tms.driver import Driver, submission_source
+    from tmsclient.tms.session import HttpResult
 
     plan = _save_plan()
     page = (PAGES / "tms15_site_saved.html").read_text()

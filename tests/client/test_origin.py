@@ -20,12 +20,12 @@ import spnego
 import spnego.channel_bindings
 from cryptography.hazmat.primitives import serialization
 
-from tmsclient.auth import NtlmPostHandshake, certificate_binding_hash, peer_certificate_hash
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
-from tmsclient.origin import Origin, origin_text, same_origin
-from tmsclient.session import OffOriginError, TmsSession
 from tmsclient.settings import TargetSettings
+from tmsclient.tms.auth import NtlmPostHandshake, certificate_binding_hash, peer_certificate_hash
+from tmsclient.tms.origin import Origin, origin_text, same_origin
+from tmsclient.tms.session import OffOriginError, TmsSession
 from tmsemulator.certmaker import Issued, issue
 
 ADMIN = "TMSLAB\\admin"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tmsclient.errors import AmbiguousMatchError, ConfigError, InputFileError, PageNotUnderstoodError
-from tmsclient.pageprofile import (
+from tmsclient.tms.pageprofile import (
     DEFAULT_PROFILE,
     GLOBAL_FIELDS,
     SITE_FIELDS,
@@ -25,7 +25,7 @@ from tmsclient.pageprofile import (
     parse_profile_text,
     render_profile,
 )
-from tmsclient.webforms import parse_page
+from tmsclient.tms.webforms import parse_page
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 BASE = "https://tms.example.com/tms/default.aspx?pageId=83"
@@ -253,7 +253,7 @@ def test_yes_no_choices_and_states():
 
 
 def test_display_label_drops_colons_and_markers():
-    from tmsclient.pageprofile import display_label
+    from tmsclient.tms.pageprofile import display_label
 
     assert display_label("Host Name: *") == "Host Name"
     assert display_label("Partner\u00a0Name:") == "Partner Name"
@@ -261,7 +261,7 @@ def test_display_label_drops_colons_and_markers():
 
 
 def test_suggested_profile_keeps_what_is_found_and_guesses_the_rest():
-    from tmsclient.pageprofile import suggest_profile
+    from tmsclient.tms.pageprofile import suggest_profile
 
     page = load("label_for_site_form.html")
     profile, notes = suggest_profile(DEFAULT_PROFILE, site_page=page, site_form=page.forms[0])
@@ -284,7 +284,7 @@ def test_suggested_profile_keeps_what_is_found_and_guesses_the_rest():
 
 
 def test_suggestion_uses_a_name_glob_when_the_label_is_not_unique():
-    from tmsclient.pageprofile import suggest_profile
+    from tmsclient.tms.pageprofile import suggest_profile
 
     page = load("label_two_fields.html")
     profile, notes = suggest_profile(DEFAULT_PROFILE, site_page=page, site_form=page.forms[0])

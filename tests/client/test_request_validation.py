@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tmsclient.aspnet import request_validation_trigger
 from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
+from tmsclient.tms.aspnet import request_validation_trigger
 from tmsemulator.certmaker import make_chain
 
 

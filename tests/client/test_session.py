@@ -27,7 +27,8 @@ from tmsclient.errors import (
     TLSError,
 )
 from tmsclient.exitcodes import ExitCode
-from tmsclient.session import (
+from tmsclient.settings import TargetSettings
+from tmsclient.tms.session import (
     HttpServerError,
     OffOriginError,
     PostInterruptedError,
@@ -36,7 +37,6 @@ from tmsclient.session import (
     aspnet_error_text,
     encode_form,
 )
-from tmsclient.settings import TargetSettings
 from tmsemulator.certmaker import issue, make_chain
 
 USER = "EXAMPLE\\alice"

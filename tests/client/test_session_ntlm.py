@@ -12,8 +12,8 @@ from bs4 import BeautifulSoup
 from tmsclient.credentials import Secret
 from tmsclient.errors import AuthenticationError, ConnectionFailedError, TLSError
 from tmsclient.exitcodes import ExitCode
-from tmsclient.session import HttpResult, PostInterruptedError, SessionExpiredError, TmsSession
 from tmsclient.settings import TargetSettings
+from tmsclient.tms.session import HttpResult, PostInterruptedError, SessionExpiredError, TmsSession
 from tmsemulator import RunningEmulator
 
 DOMAIN, USER, PASSWORD = "TMSLAB", "alice", "Alice-Pw-0815"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tmsclient.driver import SiteRow, read_site_form
 from tmsclient.errors import VerificationFailedError
 from tmsclient.exitcodes import ExitCode
-from tmsclient.pageprofile import DEFAULT_PROFILE
-from tmsclient.verifier import CERTIFICATE, FIELDS_ONLY, Expectation, expiry_matches, verify_site
-from tmsclient.webforms import parse_page
+from tmsclient.tms.driver import SiteRow, read_site_form
+from tmsclient.tms.pageprofile import DEFAULT_PROFILE
+from tmsclient.tms.verifier import CERTIFICATE, FIELDS_ONLY, Expectation, expiry_matches, verify_site
+from tmsclient.tms.webforms import parse_page
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 BASE = "https://tms.example.com/tms/default.aspx?pageId=83"

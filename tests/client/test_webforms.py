@@ -9,7 +9,7 @@ import pytest
 
 from tmsclient.credentials import Secret
 from tmsclient.errors import PageNotUnderstoodError
-from tmsclient.webforms import (
+from tmsclient.tms.webforms import (
     MULTIPART,
     URLENCODED,
     FileField,
@@ -451,7 +451,7 @@ def test_non_text_and_oversized_input_is_a_page_error():
 
 
 def test_internal_failures_become_page_errors(monkeypatch):
-    import tmsclient.webforms as wf
+    import tmsclient.tms.webforms as wf
 
     def boom(self, *a, **k):
         raise KeyError("surprise")

@@ -319,7 +319,7 @@ def test_fault_matrix(row: Row, cli: Any, tms: Any, pfx: Any, canaries: Any, mon
     if row.setup:
         row.setup(t)
     if row.around_save:
-        from tmsclient.driver import Driver
+        from tmsclient.tms.driver import Driver
 
         original = Driver.save
         hook = row.around_save

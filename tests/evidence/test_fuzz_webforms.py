@@ -172,8 +172,8 @@ def _pages() -> st.SearchStrategy[str]:
 
 
 def exercise_form_builder(page: Any, *, encode: bool = True) -> None:
-    from tmsclient.session import encode_form
-    from tmsclient.webforms import FileField
+    from tmsclient.tms.session import encode_form
+    from tmsclient.tms.webforms import FileField
 
     for form in page.forms[:3]:
         subs = [ours(form.submission)]
@@ -209,8 +209,8 @@ def exercise_form_builder(page: Any, *, encode: bool = True) -> None:
 
 
 def exercise_driver_and_profile(page: Any, profile: Any) -> None:
-    from tmsclient import driver, pageprofile
-    from tmsclient.driver import UploadIntent
+    from tmsclient.tms import driver, pageprofile
+    from tmsclient.tms.driver import UploadIntent
 
     ours(pageprofile.page_errors, page, profile)
     ours(pageprofile.page_info, page, profile)
@@ -237,7 +237,7 @@ def exercise_driver_and_profile(page: Any, profile: Any) -> None:
         intent = UploadIntent("tms.pfx", b"\x30\x82\x01", Secret("Fuzz-pfx-pw-2", "test"), enable_sso=True,
                               partner_name="p.example", account_name="a", authn_context="c")
         plan = ours(driver.build_plan, view, intent)
-        from tmsclient.verifier import Expectation, verify_site
+        from tmsclient.tms.verifier import Expectation, verify_site
 
         expectation = Expectation(thumbprint_sha1="AB" * 20, not_after=dt.datetime(2030, 1, 1, tzinfo=UTC),
                                   fields=dict(plan.expected) if plan else {"partner_name": "p.example"},
@@ -246,8 +246,8 @@ def exercise_driver_and_profile(page: Any, profile: Any) -> None:
 
 
 def exercise(html: str | bytes, *, encoding: str | None = None, profile: Any = None) -> None:
-    from tmsclient.pageprofile import DEFAULT_PROFILE
-    from tmsclient.webforms import parse_page
+    from tmsclient.tms.pageprofile import DEFAULT_PROFILE
+    from tmsclient.tms.webforms import parse_page
 
     page = ours(parse_page, html, URL, status=200, encoding=encoding)
     if page is None:
@@ -308,7 +308,7 @@ def test_huge_view_states(size: int, unit: str, broken_quote: bool) -> None:
 @st.composite
 def profile_tables(draw: Any) -> dict[str, Any]:
     """Page-profile data: known and unknown keys, right and wrong types, empty and odd labels."""
-    from tmsclient.pageprofile import CERT_DETAILS, GLOBAL_FIELDS, SITE_FIELDS
+    from tmsclient.tms.pageprofile import CERT_DETAILS, GLOBAL_FIELDS, SITE_FIELDS
 
     labels = st.one_of(TEXTS, st.lists(TEXTS, max_size=3))
     locator = st.one_of(labels, st.fixed_dictionaries({}, optional={
@@ -356,7 +356,7 @@ def _toml(data: dict[str, Any]) -> str:
 @FUZZ
 @given(profile_tables(), st.sampled_from(sorted(FIXTURE_PAGES)), st.booleans())
 def test_page_profiles_and_matching(data: dict[str, Any], page_name: str, mangle: bool) -> None:
-    from tmsclient.pageprofile import parse_profile_text
+    from tmsclient.tms.pageprofile import parse_profile_text
 
     text = _toml(data)
     if mangle:
@@ -370,8 +370,8 @@ def test_page_profiles_and_matching(data: dict[str, Any], page_name: str, mangle
 @FUZZ
 @given(st.text(max_size=60), st.one_of(st.text(max_size=30), st.lists(st.text(max_size=10), max_size=3)))
 def test_label_functions_never_raise(seen: str, wanted: Any) -> None:
-    from tmsclient.pageprofile import display_label, label_matches, normalize_label
-    from tmsclient.webforms import clean_text
+    from tmsclient.tms.pageprofile import display_label, label_matches, normalize_label
+    from tmsclient.tms.webforms import clean_text
 
     normalize_label(seen)
     display_label(seen)
@@ -383,9 +383,9 @@ def test_label_functions_never_raise(seen: str, wanted: Any) -> None:
 def test_the_fuzzer_reaches_the_code_it_means_to() -> None:
     """A run of the exercise on a real site form does find a form, its fields and builds a plan: the
     strategies above are not silently testing nothing but parse errors."""
-    from tmsclient import driver
-    from tmsclient.pageprofile import DEFAULT_PROFILE
-    from tmsclient.webforms import parse_page
+    from tmsclient.tms import driver
+    from tmsclient.tms.pageprofile import DEFAULT_PROFILE
+    from tmsclient.tms.webforms import parse_page
 
     page = parse_page(FIXTURE_PAGES["tms15_site_form.html"], URL, status=200)
     assert page.forms and len(page.forms[0].fields) > 10
@@ -399,7 +399,7 @@ def test_the_fuzzer_reaches_the_code_it_means_to() -> None:
 # Found by the long fuzz: a formaction that is no URL made Submission.url (and repr) raise ValueError.
 @pytest.mark.parametrize("formaction", ["A://[", "https://[]/x"])
 def test_a_button_formaction_that_is_no_url(formaction: str) -> None:
-    from tmsclient.webforms import parse_page
+    from tmsclient.tms.webforms import parse_page
 
     page = parse_page(f'<form method="post" action="./x"><input type="submit" name="s" value="Save" '
                       f'formaction="{formaction}"></form>', URL, status=200)

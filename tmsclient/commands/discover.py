@@ -12,7 +12,7 @@ from tmsclient.settings import add_target_arguments
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
-    from tmsclient.webforms import Form, Page
+    from tmsclient.tms.webforms import Form, Page
 
 NAME = "discover"
 HELP = "show what tmsclient sees on the WebEx pages and write a page profile for this TMS"
@@ -31,11 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.driver import Driver, find_sites, match_site
     from tmsclient.errors import OutputFileError, PageNotUnderstoodError
-    from tmsclient.pageprofile import load_profile, render_profile, suggest_profile
-    from tmsclient.session import TmsSession
     from tmsclient.settings import resolve_target
+    from tmsclient.tms.driver import Driver, find_sites, match_site
+    from tmsclient.tms.pageprofile import load_profile, render_profile, suggest_profile
+    from tmsclient.tms.session import TmsSession
 
     started = time.monotonic()
     out_path = Path(args.out) if args.out else None

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME
 from tmsclient.commands.bundle import KEY_PASSPHRASE
+from tmsclient.commands.pool import add_arguments as add_targets_arguments
+from tmsclient.commands.sources import add_source_arguments
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
-from tmsclient.hooks import add_source_arguments
 from tmsclient.settings import TARGET_OS_CHOICES
-from tmsclient.targets import add_arguments as add_targets_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from tmsclient.certs.chain import OrderedChain
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.cli import Context
+    from tmsclient.commands.pool import Prepared, Selection, TargetOutcome
+    from tmsclient.commands.sources import RenewalSource
     from tmsclient.credentials import Secret
     from tmsclient.errors import TmsClientError
-    from tmsclient.hooks import RenewalSource
-    from tmsclient.targets import Prepared, Selection, TargetOutcome
 
 NAME = "renew"
 HELP = "after a renewal: check, bundle/convert, export the .cer, upload and verify; one report, one exit code"
@@ -165,8 +165,8 @@ class Recorder:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.hooks import source_from_args
-    from tmsclient.targets import selection, shared_context
+    from tmsclient.commands.pool import selection, shared_context
+    from tmsclient.commands.sources import source_from_args
 
     started = time.monotonic()
     source = source_from_args(args, ctx.environ)
@@ -231,9 +231,9 @@ def _resolve_targets(args: argparse.Namespace, ctx: Context, many: Selection | N
                      ) -> tuple[dict[str, Prepared[None] | TmsClientError], str]:
     """Every target's settings and TMS password, before anything is read or written. One target: its error
     ends the run. Several: a target that cannot be resolved fails alone, the others go on."""
+    from tmsclient.commands.pool import Prepared
     from tmsclient.errors import TmsClientError
     from tmsclient.settings import resolve_target
-    from tmsclient.targets import Prepared
 
     if many is None:
         target = resolve_target(args, ctx, need_password=True)
@@ -257,7 +257,7 @@ def _resolve_targets(args: argparse.Namespace, ctx: Context, many: Selection | N
 
 def _read_input(source: RenewalSource, args: argparse.Namespace, ctx: Context) -> tuple[Material, str]:
     from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.hooks import read_pem_source
+    from tmsclient.commands.sources import read_pem_source
 
     if not source.is_pfx:
         def passphrase() -> Secret:
@@ -284,7 +284,7 @@ def _input_password(source: RenewalSource, args: argparse.Namespace, ctx: Contex
     """A .pfx's password; win-acme's {CachePassword} comes on stdin unless a flag or the environment has it
     (and may be empty: win-acme can leave its cache unprotected)."""
     from tmsclient.certs.pfxout import secret_flags_given
-    from tmsclient.hooks import WIN_ACME
+    from tmsclient.commands.sources import WIN_ACME
 
     if (source.kind == WIN_ACME and not ctx.interactive and not secret_flags_given(args, PFX_PASSWORD)
             and PFX_PASSWORD.default_env not in ctx.environ):
@@ -384,8 +384,8 @@ def _export_cer(material: Material, outputs: Outputs) -> tuple[None, str]:
 
 def _run_targets(args: argparse.Namespace, many: Selection | None,
                  prepared: dict[str, Prepared[None] | TmsClientError], built: Built) -> list[TargetOutcome]:
-    from tmsclient.deploy import UploadJob, upload_to_target
-    from tmsclient.targets import run_one, run_targets
+    from tmsclient.commands.pool import run_one, run_targets
+    from tmsclient.tms.upload import UploadJob, upload_to_target
 
     job = UploadJob(
         pfx_name=built.path.name if built.path else DEFAULT_PFX_NAME,
@@ -454,9 +454,9 @@ def _payload(source: RenewalSource, outputs: Outputs, rec: Recorder, built: Buil
              outcomes: list[TargetOutcome], warnings: list[str], started: float,
              convert_step: str) -> dict[str, Any]:
     from tmsclient.certs.summary import summarize
-    from tmsclient.deploy import summary_row
+    from tmsclient.commands.pool import exit_code, rows
     from tmsclient.exitcodes import ExitCode
-    from tmsclient.targets import exit_code, rows
+    from tmsclient.tms.upload import summary_row
 
     ran = {(s.step, s.target) for s in rec.steps}
     steps = list(rec.steps)
@@ -502,7 +502,7 @@ def _human(p: dict[str, Any]) -> str:
         who = f"[{s['target']}] " if s.get("target") and len(p["targets"]) > 1 else ""
         lines.append(f"  {s['step']:<{width}}  {s['status']:<7}  {who}{s['detail']}".rstrip())
     if len(p["targets"]) > 1:
-        from tmsclient.targets import render_table
+        from tmsclient.commands.pool import render_table
 
         lines += ["", *render_table(p["targets"], [("action", "action"), ("verification", "verification")])
                   .splitlines(), ""]

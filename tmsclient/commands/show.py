@@ -10,7 +10,7 @@ from tmsclient.settings import add_target_arguments
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
-    from tmsclient.driver import SiteView
+    from tmsclient.tms.driver import SiteView
 
 NAME = "show"
 HELP = "show the WebEx settings and each site's fields (SSO ones included) as TMS shows them"
@@ -25,10 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.driver import Driver, match_site
-    from tmsclient.pageprofile import load_profile
-    from tmsclient.session import TmsSession
     from tmsclient.settings import resolve_target
+    from tmsclient.tms.driver import Driver, match_site
+    from tmsclient.tms.pageprofile import load_profile
+    from tmsclient.tms.session import TmsSession
 
     started = time.monotonic()
     target = resolve_target(args, ctx, need_password=True)
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def describe_site(view: SiteView) -> dict[str, Any]:
     """A site's fields in page order (logical ones named by their key), never a password's value."""
-    from tmsclient.pageprofile import GLOBAL_FIELDS, certificate_details, display_label, locate_field
+    from tmsclient.tms.pageprofile import GLOBAL_FIELDS, certificate_details, display_label, locate_field
 
     form, profile = view.form, view.profile
     key_of = {lf.field.name: key for key, lf in view.fields.items()}

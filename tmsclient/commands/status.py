@@ -87,7 +87,7 @@ def judge(days_left: int | None, warn: int, crit: int) -> State:
 def shown_expiry(text: str) -> dt.datetime | None:
     """The moment a shown expiry stands for; the earliest of several readings (03/04/2027 is March or April),
     so a monitor warns early rather than late. None when the text is no date."""
-    from tmsclient.verifier import parse_expiry
+    from tmsclient.tms.verifier import parse_expiry
 
     readings = parse_expiry(text)
     if not readings:
@@ -144,10 +144,10 @@ def _local(args: argparse.Namespace, ctx: Context) -> tuple[list[Reading], bool]
 
 def _remote(args: argparse.Namespace, ctx: Context) -> tuple[list[Reading], bool]:
     """Each site's certificate rows (or only --site's), read with the driver: GETs and Edit postbacks only."""
-    from tmsclient.driver import Driver, match_site
-    from tmsclient.pageprofile import certificate_details, load_profile, yes_no
-    from tmsclient.session import TmsSession
     from tmsclient.settings import resolve_target
+    from tmsclient.tms.driver import Driver, match_site
+    from tmsclient.tms.pageprofile import certificate_details, load_profile, yes_no
+    from tmsclient.tms.session import TmsSession
 
     target = resolve_target(args, ctx, need_password=True)
     profile = load_profile(target.page_profile)

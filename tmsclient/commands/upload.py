@@ -6,15 +6,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.commands.pool import add_arguments as add_targets_arguments
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
 from tmsclient.settings import TARGET_OS_CHOICES
-from tmsclient.targets import add_arguments as add_targets_arguments
 
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.cli import Context
-    from tmsclient.deploy import UploadJob
-    from tmsclient.targets import Selection
+    from tmsclient.commands.pool import Selection
+    from tmsclient.tms.upload import UploadJob
 
 NAME = "upload"
 HELP = "upload a .pfx to a WebEx site's SSO settings on TMS, then verify it"
@@ -55,9 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.deploy import upload_to_target
+    from tmsclient.commands.pool import selection
     from tmsclient.settings import resolve_target
-    from tmsclient.targets import selection
+    from tmsclient.tms.upload import upload_to_target
 
     many = selection(args, ctx)
     if many is not None:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _job(args: argparse.Namespace, pfx_path: Path, bundle: PfxBundle, password: Any) -> UploadJob:
-    from tmsclient.deploy import UploadJob
+    from tmsclient.tms.upload import UploadJob
 
     return UploadJob(
         pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
@@ -84,9 +84,9 @@ def _job(args: argparse.Namespace, pfx_path: Path, bundle: PfxBundle, password: 
 def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
     """Each profile resolved in order (its .pfx opened and judged once per file), then uploaded in a pool."""
     from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.deploy import judge_pfx, summary_row, upload_to_target
+    from tmsclient.commands.pool import Prepared, report, run_targets, shared_context
     from tmsclient.settings import resolve_target
-    from tmsclient.targets import Prepared, report, run_targets, shared_context
+    from tmsclient.tms.upload import judge_pfx, summary_row, upload_to_target
 
     rctx = shared_context(ctx)
     opened: dict[tuple[Path, Any], PfxBundle] = {}
@@ -116,7 +116,7 @@ def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
 def preflight(path: Path, password: Any, target_os: str, ctx: Context, *, skip: bool) -> PfxBundle:
     """Open the .pfx and run the `check` rules; an unfit file stops here, before any login."""
     from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.deploy import judge_pfx
+    from tmsclient.tms.upload import judge_pfx
 
     bundle = load_pfx_file(path, password)
     for warning in judge_pfx(bundle, target_os, skip=skip):

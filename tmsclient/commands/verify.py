@@ -40,13 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.loading import load_cert_file, load_pfx_file
     from tmsclient.certs.summary import summarize
-    from tmsclient.deploy import open_site
-    from tmsclient.driver import Driver
     from tmsclient.errors import VerificationFailedError
-    from tmsclient.pageprofile import load_profile
-    from tmsclient.session import TmsSession
     from tmsclient.settings import resolve_target
-    from tmsclient.verifier import FIELDS_ONLY, Expectation, verify_site
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.pageprofile import load_profile
+    from tmsclient.tms.session import TmsSession
+    from tmsclient.tms.upload import open_site
+    from tmsclient.tms.verifier import FIELDS_ONLY, Expectation, verify_site
 
     started = time.monotonic()
     with_pfx = not args.cert

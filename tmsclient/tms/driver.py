@@ -1,6 +1,6 @@
 """The form driver: find the WebEx Settings page and a site's form by the page profile, plan a change, save.
 
-The walk a person would make, on one authenticated :class:`~tmsclient.session.TmsSession`:
+The walk a person would make, on one authenticated :class:`~tmsclient.tms.session.TmsSession`:
 
 1. the start page (``--url``), then the menu entry at the profile's ``menu_path`` (Administrative Tools >
    Configuration > WebEx Settings), or straight to ``--page-url``;
@@ -33,7 +33,7 @@ from tmsclient.errors import (
     RejectedByTmsError,
     SiteNotFoundError,
 )
-from tmsclient.pageprofile import (
+from tmsclient.tms.pageprofile import (
     GLOBAL_FIELDS,
     SITE_FIELDS,
     LocatedField,
@@ -46,8 +46,8 @@ from tmsclient.pageprofile import (
     page_errors,
     page_info,
 )
-from tmsclient.session import HttpResult, OffOriginError, SessionExpiredError, TmsSession
-from tmsclient.webforms import Control, FileField, Form, Link, Page, Submission, parse_page
+from tmsclient.tms.session import HttpResult, OffOriginError, SessionExpiredError, TmsSession
+from tmsclient.tms.webforms import Control, FileField, Form, Link, Page, Submission, parse_page
 
 log = logging.getLogger(__name__)
 

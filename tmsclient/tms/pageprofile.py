@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tmsclient.errors import AmbiguousMatchError, ConfigError, InputFileError, PageNotUnderstoodError
-from tmsclient.webforms import Field, Form, Page
+from tmsclient.tms.webforms import Field, Form, Page
 
 #: Logical fields of a site's configuration form, in page order, with what the driver does with them.
 SITE_FIELDS: tuple[str, ...] = (

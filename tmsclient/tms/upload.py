@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.credentials import Secret
-    from tmsclient.driver import Driver, Plan, SiteRow, SiteView, UploadIntent
     from tmsclient.settings import TargetSettings
-    from tmsclient.verifier import Expectation, Verification
+    from tmsclient.tms.driver import Driver, Plan, SiteRow, SiteView, UploadIntent
+    from tmsclient.tms.verifier import Expectation, Verification
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class UploadJob:
     no_preflight: bool = False
 
     def intent(self) -> UploadIntent:
-        from tmsclient.driver import UploadIntent
+        from tmsclient.tms.driver import UploadIntent
 
         return UploadIntent(
             pfx_name=self.pfx_name, pfx_data=self.bundle.data, pfx_password=self.password,
@@ -99,8 +99,8 @@ def judge_pfx(bundle: PfxBundle, target_os: str, *, skip: bool) -> list[str]:
 def judge_form_values(job: UploadJob) -> list[str]:
     """Values ASP.NET's request validation would answer with HTTP 500 before TMS's page runs: refused before
     any login (the .pfx password as a PasswordError), or warnings with --no-preflight."""
-    from tmsclient.aspnet import request_validation_trigger
     from tmsclient.errors import PasswordError, UsageError
+    from tmsclient.tms.aspnet import request_validation_trigger
 
     why = ("ASP.NET request validation answers HTTP 500 to a posted value holding '<' followed by a letter, "
            "'!', '/' or '?', or '&#'")
@@ -129,9 +129,9 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
     """Log in to one TMS with its own session, open the site, Save once (unless it already holds the
     certificate, or a dry run), re-read and verify. Raises the typed error of the first failure."""
     from tmsclient.certs.summary import summarize
-    from tmsclient.driver import Driver
-    from tmsclient.pageprofile import load_profile
-    from tmsclient.session import TmsSession
+    from tmsclient.tms.driver import Driver
+    from tmsclient.tms.pageprofile import load_profile
+    from tmsclient.tms.session import TmsSession
 
     started = time.monotonic()
     site = target.require("site")
@@ -177,7 +177,7 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
 
 
 def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
-    from tmsclient.driver import match_site
+    from tmsclient.tms.driver import match_site
 
     page = driver.settings_page()
     row = match_site(driver.sites(page), site)
@@ -186,8 +186,8 @@ def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
 
 def _expectation(view: SiteView, plan: Plan | None, intent: UploadIntent, thumbprint: str,
                  not_after: Any, outcome: Outcome) -> Expectation:
-    from tmsclient.pageprofile import bool_state
-    from tmsclient.verifier import Expectation
+    from tmsclient.tms.pageprofile import bool_state
+    from tmsclient.tms.verifier import Expectation
 
     sso = view.fields.get("use_sso")
     was_on = bool_state(view.form, sso.field, view.profile) if sso else None
@@ -205,7 +205,7 @@ def _expectation(view: SiteView, plan: Plan | None, intent: UploadIntent, thumbp
 
 def _already_there(view: SiteView, intent: UploadIntent, thumbprint: str) -> bool:
     from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
-    from tmsclient.pageprofile import bool_state, certificate_details
+    from tmsclient.tms.pageprofile import bool_state, certificate_details
 
     shown = certificate_details(view.page, view.profile).thumbprint
     if not shown:
@@ -224,8 +224,8 @@ def _already_there(view: SiteView, intent: UploadIntent, thumbprint: str) -> boo
 
 def _upload(driver: Driver, row: SiteRow, view: SiteView, intent: UploadIntent,
             thumbprint: str, not_after: Any, job: UploadJob, outcome: Outcome) -> Plan | None:
-    from tmsclient.driver import build_plan
-    from tmsclient.verifier import verify_site
+    from tmsclient.tms.driver import build_plan
+    from tmsclient.tms.verifier import verify_site
 
     if not job.force and _already_there(view, intent, thumbprint):
         outcome.action = "unchanged"
@@ -251,8 +251,8 @@ def _save(driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation:
     """The Save, once. A 401 is re-sent once by the driver (IIS refused it before the page ran); a broken
     connection or a 500 is never re-sent: a re-read decides what happened."""
     from tmsclient.errors import ServerError
-    from tmsclient.pageprofile import page_info
-    from tmsclient.session import HttpServerError, PostInterruptedError
+    from tmsclient.tms.pageprofile import page_info
+    from tmsclient.tms.session import HttpServerError, PostInterruptedError
 
     try:
         answer = driver.save(plan)
@@ -277,7 +277,7 @@ def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
     """Re-read after a Save TMS accepted. If the re-read itself fails, the error must still say that TMS
     accepted the Save: the change happened, only its check did not."""
     from tmsclient.errors import TmsClientError, VerificationFailedError
-    from tmsclient.verifier import verify_site
+    from tmsclient.tms.verifier import verify_site
 
     try:
         return verify_site(driver.reopen(row), expectation)
@@ -294,7 +294,7 @@ def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
 def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> str:
     """After a failed Save: what a re-read shows, for the error's detail line (best effort)."""
     from tmsclient.errors import TmsClientError
-    from tmsclient.verifier import CERTIFICATE, verify_site
+    from tmsclient.tms.verifier import CERTIFICATE, verify_site
 
     try:
         check = verify_site(driver.reopen(row), expectation)
@@ -316,7 +316,7 @@ def _after_drop(driver: Driver, row: SiteRow, view: SiteView, err: Exception, ex
                 outcome: Outcome) -> None:
     """The connection broke after the Save went out: re-read, and say what actually happened."""
     from tmsclient.errors import ConnectionFailedError, OutcomeUnknownError, TmsClientError
-    from tmsclient.verifier import CERTIFICATE, verify_site
+    from tmsclient.tms.verifier import CERTIFICATE, verify_site
 
     try:
         reread = driver.reopen(row)

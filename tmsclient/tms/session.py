@@ -24,7 +24,7 @@ Contract for the form driver (and anyone else posting through a TmsSession):
 * **GETs are retried** (twice, with backoff) on connection errors only: never on a timeout, a TLS failure,
   a DNS failure or any HTTP status (never on a 401).
 * **The origin rule**: a request leaves only for the origin of ``--url`` (scheme, host in any case and
-  effective port, :func:`tmsclient.origin.same_origin`). ``get()``/``post()`` check the URL they are given
+  effective port, :func:`tmsclient.tms.origin.same_origin`). ``get()``/``post()`` check the URL they are given
   (a link, a form's action, a button's formaction) before anything is sent, and the adapter checks every
   request again, so a redirect or an NTLM leg cannot leave either: :class:`OffOriginError` naming the
   foreign origin, nothing sent there, so no 401 from another origin is ever answered with credentials.
@@ -64,15 +64,6 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NameResolutionError
 
 from tmsclient import __version__
-from tmsclient.auth import (
-    KeepAliveOnly,
-    NtlmPostHandshake,
-    offered_schemes,
-    peer_certificate_hash,
-    post_auth,
-    scheme_in_use,
-    session_auth,
-)
 from tmsclient.credentials import Secret
 from tmsclient.errors import (
     AuthenticationError,
@@ -85,8 +76,17 @@ from tmsclient.errors import (
     TLSError,
     TmsClientError,
 )
-from tmsclient.origin import Origin, origin_text, same_origin
 from tmsclient.settings import TargetSettings, http_refused
+from tmsclient.tms.auth import (
+    KeepAliveOnly,
+    NtlmPostHandshake,
+    offered_schemes,
+    peer_certificate_hash,
+    post_auth,
+    scheme_in_use,
+    session_auth,
+)
+from tmsclient.tms.origin import Origin, origin_text, same_origin
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
 from tmsclient.errors import UsageError, VerificationFailedError
-from tmsclient.pageprofile import (
+from tmsclient.tms.pageprofile import (
     CertificateDetails,
     bool_state,
     certificate_details,
@@ -109,7 +109,7 @@ def _show(value: Any) -> str:
 
 
 def verify_site(view: Any, expected: Expectation) -> Verification:
-    """Judge a re-read :class:`~tmsclient.driver.SiteView` against ``expected``."""
+    """Judge a re-read :class:`~tmsclient.tms.driver.SiteView` against ``expected``."""
     page, form, profile = view.page, view.form, view.profile
     checks: list[Check] = []
     notes: list[str] = []
