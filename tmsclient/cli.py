@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
 import sys
@@ -14,18 +13,35 @@ from types import ModuleType
 from typing import IO, Any, NoReturn
 
 from tmsclient import __version__
-from tmsclient.credentials import SecretResolver, StdinGate
+from tmsclient.commands import (
+    bundle,
+    check,
+    convert,
+    discover,
+    export_cer,
+    inspect,
+    renew,
+    show,
+    status,
+    upload,
+    verify,
+)
+from tmsclient.credentials import StdinGate
 from tmsclient.errors import TmsClientError, UsageError
 from tmsclient.exitcodes import DESCRIPTIONS, ExitCode
 from tmsclient.output import Output, configure_logging, restore_logging
+from tmsclient.settings import SecretResolver
 
 log = logging.getLogger("tmsclient")
 
-#: Subcommand modules under tmsclient.commands, in help order. Each defines NAME, HELP, configure(parser)
-#: and run(args, ctx) -> int, and keeps heavy imports (requests, cryptography, bs4) inside run() so that
-#: ``tmsclient --help`` starts fast.
-COMMAND_MODULES: tuple[str, ...] = ("inspect", "check", "bundle", "convert", "export_cer",
-                                    "upload", "show", "verify", "discover", "renew", "status")
+#: The subcommand modules, in help order. Each defines NAME, HELP, configure(parser) and run(args, ctx) -> int.
+#: Building the parser imports them all, so their top-level imports stay light and whatever needs cryptography,
+#: requests or bs4 is imported inside run(): the one place a module imports late (tests/test_import_rules.py
+#: holds it), which keeps ``tmsclient --help`` fast.
+COMMANDS: tuple[ModuleType, ...] = (inspect, check, bundle, convert, export_cer, upload, show, verify, discover,
+                                    renew, status)
+#: Their module names under tmsclient.commands.
+COMMAND_MODULES: tuple[str, ...] = tuple(m.__name__.rpartition(".")[2] for m in COMMANDS)
 
 
 @dataclass
@@ -52,7 +68,7 @@ def _exit_code_epilog() -> str:
 
 
 def _load_commands() -> list[ModuleType]:
-    return [importlib.import_module(f"tmsclient.commands.{name}") for name in COMMAND_MODULES]
+    return list(COMMANDS)
 
 
 #: The global flags, accepted before the command and after it: (flags, dest, argparse keywords).

@@ -1,19 +1,19 @@
-"""Secrets: a value type that never prints itself, and one resolution order for every password."""
+"""Secrets: a value type that never prints itself, and each place one can be read from (flags, files, references)."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
+import re
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tmsclient.errors import InputFileError, PasswordError, UsageError
+from tmsclient.errors import ConfigError, InputFileError, PasswordError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -170,83 +170,126 @@ def add_secret_arguments(parser: argparse.ArgumentParser, spec: SecretSpec, *, o
     )
 
 
-@dataclass
-class SecretResolver:
-    """Resolves secrets in one documented order: flag, environment, config file, prompt.
+def secret_flags_given(args: argparse.Namespace | None, spec: SecretSpec) -> bool:
+    """Whether any of ``--X-env``, ``--X-file``, ``--X-stdin`` was given for ``spec``."""
+    return args is not None and bool(
+        getattr(args, f"{spec.dest}_env", None)
+        or getattr(args, f"{spec.dest}_file", None)
+        or getattr(args, f"{spec.dest}_stdin", False)
+    )
 
-    ``interactive`` is false with ``--non-interactive`` or when stdin is not a terminal: then a missing
-    secret is an error instead of a prompt.
-    """
 
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    stdin: StdinGate = field(default_factory=StdinGate)
-    interactive: bool = True
-    prompter: Callable[[str], str] | None = None
-
-    def resolve(
-        self,
-        spec: SecretSpec,
-        args: argparse.Namespace | None = None,
-        *,
-        config_value: Secret | None = None,
-        required: bool = True,
-        allow_empty: bool = False,
-    ) -> Secret | None:
-        secret = self._from_flags(spec, args)
-        if secret is None and spec.default_env and spec.default_env in self.environ:
-            secret = Secret(self.environ[spec.default_env], f"env:{spec.default_env}")
-        if secret is None and config_value is not None:
-            secret = config_value
-        if secret is None and self.interactive and self._can_prompt():
-            secret = Secret(self._prompt(spec.prompt), "prompt")
-        if secret is None:
-            if not required:
-                return None
-            where = [f"--{spec.flag}-env VAR", f"--{spec.flag}-file FILE", f"--{spec.flag}-stdin"]
-            if spec.default_env:
-                where.insert(0, f"${spec.default_env}")
-            raise PasswordError(
-                f"no {spec.what} given",
-                hint=f"set it through {', '.join(where)} (never on the command line)",
-            )
-        if not secret and not allow_empty:
-            raise PasswordError(f"the {spec.what} from {secret.source} is empty")
-        log.debug("%s: <hidden> (from %s)", spec.what, secret.source)
-        return secret
-
-    def _from_flags(self, spec: SecretSpec, args: argparse.Namespace | None) -> Secret | None:
-        if args is None:
-            return None
-        env_name = getattr(args, f"{spec.dest}_env", None)
-        file_name = getattr(args, f"{spec.dest}_file", None)
-        if env_name:
-            if env_name not in self.environ:
-                raise PasswordError(
-                    f"environment variable {env_name} (named by --{spec.flag}-env) is not set",
-                    hint=f"export {env_name} with the {spec.what}",
-                )
-            return Secret(self.environ[env_name], f"env:{env_name}")
-        if file_name:
-            return read_secret_file(file_name, spec.what)
-        if getattr(args, f"{spec.dest}_stdin", False):
-            return self.stdin.read_secret(spec.what)
+def secret_from_flags(spec: SecretSpec, args: argparse.Namespace | None, environ: Mapping[str, str],
+                      stdin: StdinGate) -> Secret | None:
+    """The secret ``--X-env VAR``, ``--X-file F`` or ``--X-stdin`` names, or None when none was given."""
+    if args is None:
         return None
-
-    def _can_prompt(self) -> bool:
-        if self.prompter is not None:
-            return True
-        try:
-            return sys.stdin.isatty() and sys.stderr.isatty()
-        except (AttributeError, ValueError):
-            return False
-
-    def _prompt(self, text: str) -> str:
-        if self.prompter is not None:
-            return self.prompter(text)
-        return getpass.getpass(f"{text}: ")
+    env_name = getattr(args, f"{spec.dest}_env", None)
+    file_name = getattr(args, f"{spec.dest}_file", None)
+    if env_name:
+        if env_name not in environ:
+            raise PasswordError(
+                f"environment variable {env_name} (named by --{spec.flag}-env) is not set",
+                hint=f"export {env_name} with the {spec.what}",
+            )
+        return Secret(environ[env_name], f"env:{env_name}")
+    if file_name:
+        return read_secret_file(file_name, spec.what)
+    if getattr(args, f"{spec.dest}_stdin", False):
+        return stdin.read_secret(spec.what)
+    return None
 
 
 #: The password of the .pfx a command reads (`renew` also gives it to the .pfx it makes from PEM files).
 PFX_PASSWORD = SecretSpec(".pfx password", "pfx-password", "TMSCLIENT_PFX_PASSWORD", "Password of the .pfx")
 #: The password of the .pfx `bundle` and `convert` write to --out (each command says where it falls back to).
 OUT_PASSWORD = SecretSpec("new .pfx password", "out-password", None, "Password for the new .pfx")
+#: The TMS login password: ``--tms-password-env VAR``, ``--tms-password-file F``, ``--tms-password-stdin``.
+TMS_PASSWORD = SecretSpec("TMS password", "tms-password", "TMSCLIENT_TMS_PASSWORD", "TMS password")
+
+
+# --------------------------------------------------------------------------------------------- config references
+
+#: Prefixes that make a config string a secret *reference*; ``inline:`` forces a literal that starts with one.
+SECRET_REF_KINDS: tuple[str, ...] = ("env", "file", "keyring")
+_REF_FORM = {"env": "NAME", "file": "PATH", "keyring": "SERVICE/USER"}
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret named in a config file: ``env:NAME``, ``file:PATH``, ``keyring:service/user`` or inline."""
+
+    kind: str  # env, file, keyring, inline
+    ref: str  # the variable, path or service/user; "" for inline
+    where: str  # "config.toml: profiles.prod.password", safe to print
+    inline: Secret | None = field(default=None, repr=False)
+
+    def resolve(self, environ: Mapping[str, str], what: str) -> Secret:
+        """The secret itself; a reference is read only now, when the resolver has chosen it."""
+        if self.kind == "inline":
+            assert self.inline is not None
+            return self.inline
+        if self.kind == "env":
+            if self.ref not in environ:
+                raise PasswordError(
+                    f"environment variable {self.ref} (named by {self.where}) is not set",
+                    hint=f"export {self.ref} with the {what}",
+                )
+            return Secret(environ[self.ref], f"env:{self.ref}")
+        if self.kind == "file":
+            return read_secret_file(self.ref, what)
+        return keyring_secret(self.ref, self.where, what)
+
+
+def keyring_secret(ref: str, where: str, what: str) -> Secret:
+    """The secret the OS keyring holds for ``service/user`` (split at the last slash)."""
+    service, _, user = ref.rpartition("/")
+    try:
+        # The optional extra is imported only here: its import alone takes longer than all of `tmsclient --help`.
+        import keyring
+        import keyring.errors
+    except ImportError as exc:
+        raise ConfigError(
+            f"{where} names the OS keyring, but the keyring package is not installed",
+            hint="pip install 'tmsclient[keyring]', or use env:NAME or file:PATH",
+        ) from exc
+    try:
+        value = keyring.get_password(service, user)
+    except keyring.errors.KeyringError as exc:
+        raise ConfigError(
+            f"{where}: the OS keyring cannot be read: {type(exc).__name__}",
+            hint="check the keyring backend (`keyring diagnose`), or use env:NAME or file:PATH",
+        ) from exc
+    if value is None:
+        raise PasswordError(
+            f"the OS keyring holds no {what} for service {service!r}, user {user!r} (named by {where})",
+            hint=f"store it with `keyring set {service} {user}`",
+        )
+    return Secret(value, f"keyring:{service}/{user}")
+
+
+def config_file_path(text: str, base_dir: Path) -> Path:
+    """A path written in a config file: ``~`` and ``$VARS`` expanded, a relative one taken from the file's folder."""
+    p = Path(os.path.expandvars(text)).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def parse_secret_value(value: str, where: str, base_dir: Path) -> SecretRef:
+    """A config string: a reference by prefix, else an inline value (``inline:`` escapes a prefix)."""
+    prefix, sep, rest = value.partition(":")
+    if sep and prefix == "inline":
+        return SecretRef("inline", "", where, Secret(rest, "config"))
+    if sep and prefix in SECRET_REF_KINDS:
+        if not rest:
+            raise ConfigError(f"{where}: got {prefix}: with nothing after it, "
+                              f"expected {prefix}:{_REF_FORM[prefix]}")
+        if prefix == "env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", rest):
+            raise ConfigError(f"{where}: got env:{rest!r}, expected env:NAME with a variable name")
+        if prefix == "keyring":
+            service, slash, user = rest.rpartition("/")
+            if not slash or not service or not user:
+                raise ConfigError(f"{where}: got keyring:{rest!r}, expected keyring:SERVICE/USER")
+        if prefix == "file":
+            rest = str(config_file_path(rest, base_dir))
+        return SecretRef(prefix, rest, where)
+    return SecretRef("inline", "", where, Secret(value, "config"))

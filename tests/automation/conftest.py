@@ -116,7 +116,8 @@ class Renewed:
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
 
     def pfx(self, password: str, *, modern: bool = False) -> bytes:
-        from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+        from tmsclient.certs.pfxoptions import PfxEncryption
+        from tmsclient.certs.pfxwrite import serialize_pfx
         from tmsclient.credentials import Secret
 
         return serialize_pfx(key=self.key, cert=self.leaf, cas=list(self.chain), password=Secret(password, "test"),

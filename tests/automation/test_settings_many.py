@@ -7,10 +7,10 @@ import io
 import pytest
 
 from tmsclient.cli import Context, _Parser
-from tmsclient.credentials import SecretResolver, StdinGate
+from tmsclient.credentials import StdinGate
 from tmsclient.errors import UsageError
 from tmsclient.output import Output
-from tmsclient.settings import add_target_arguments, requested_profiles, resolve_target
+from tmsclient.settings import SecretResolver, add_target_arguments, requested_profiles, resolve_target
 
 CONFIG = """
 [defaults]
@@ -51,10 +51,10 @@ def test_profile_beats_the_shared_environment_when_several_targets_run(tmp_path,
     args = parse(["--profile", "staging", "--profile", "production"], tmp_path)
     env = {"STAGING_PW": s_pw, "PROD_PW": p_pw, "TMSCLIENT_TMS_PASSWORD": generic, "TMSCLIENT_TIMEOUT": "5",
            "TMSCLIENT_URL": "https://elsewhere.example/tms/"}
-    prod = resolve_target(args, ctx(env), profile="production", profile_first=True)
+    prod = resolve_target(args, ctx(env), profile="production", several_targets=True)
     assert prod.url == "https://tms.example.com/tms/" and prod.password.reveal() == p_pw
     assert prod.timeout == 60.0  # the profile's own
-    staging = resolve_target(args, ctx(env), profile="staging", profile_first=True)
+    staging = resolve_target(args, ctx(env), profile="staging", several_targets=True)
     assert staging.password.reveal() == s_pw and staging.timeout == 5.0  # not in the profile: environment
     assert staging.sources["timeout"] == "env:TMSCLIENT_TIMEOUT"
     # One target: the documented order is unchanged (environment before the profile).
@@ -67,7 +67,7 @@ def test_flags_still_win_for_every_target(tmp_path, canaries):
     args = parse(["--all-profiles", "--timeout", "7", "--tms-password-env", "ALL_PW"], tmp_path)
     env = {"STAGING_PW": canaries.secret("tms-password"), "PROD_PW": canaries.secret("tms-password"),
            "ALL_PW": every}
-    prod = resolve_target(args, ctx(env), profile="production", profile_first=True)
+    prod = resolve_target(args, ctx(env), profile="production", several_targets=True)
     assert prod.timeout == 7.0 and prod.password.reveal() == every
 
 

@@ -166,11 +166,16 @@ def test_local_pfx_wrong_password_is_unknown(cli, renewed, tmp_path, canaries):
 
 def test_expiry_readings_pick_the_earliest_of_ambiguous_dates():
     from tmsclient.commands.status import judge, shown_expiry
+    from tmsclient.tms.verifier import parse_expiry
 
-    assert shown_expiry("2027-11-26 12:00:00Z") == dt.datetime(2027, 11, 26, 12, tzinfo=UTC)
+    def expiry(text: str) -> dt.datetime | None:
+        return shown_expiry(parse_expiry(text))
+
+    assert expiry("2027-11-26 12:00:00Z") == dt.datetime(2027, 11, 26, 12, tzinfo=UTC)
     # 03/04/2027 is March 4 (US) or April 3 (Europe): a monitor warns on the earlier one.
-    assert shown_expiry("03/04/2027 12:00:00 PM").date() == dt.date(2027, 3, 4)
-    assert shown_expiry("soon") is None
+    when = expiry("03/04/2027 12:00:00 PM")
+    assert when is not None and when.date() == dt.date(2027, 3, 4)
+    assert expiry("soon") is None
     assert [judge(d, 30, 14) for d in (None, -1, 13, 14, 29, 30)] == [3, 2, 2, 1, 1, 0]
 
 

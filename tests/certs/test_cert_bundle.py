@@ -9,8 +9,9 @@ import pytest
 from certs_support import PASS_ENV, der, key_pem, openssl, openssl_info, pem, write
 from cryptography.hazmat.primitives import serialization
 
+from tmsclient.certs.facts import sha1_thumbprint
 from tmsclient.certs.loading import load_pfx_file
-from tmsclient.certs.summary import public_key_der, sha1_thumbprint
+from tmsclient.certs.summary import public_key_der
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
 from tmsemulator.certmaker import issue
@@ -308,7 +309,7 @@ def test_empty_or_missing_output_password_is_refused(cli, tmp_path, files):
 
 def test_prompted_password_is_asked_twice(chains, tmp_path, files, canaries, monkeypatch):
     from tmsclient.cli import main
-    from tmsclient.credentials import SecretResolver
+    from tmsclient.settings import SecretResolver
 
     pw = canaries.secret("pfx-password")
     answers = iter([pw, pw, pw, pw + "typo"])

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 
 from tmsclient.certs.checks import CODES, check_bundle, hostname_problem
 from tmsclient.certs.loading import load_pfx_bytes, load_pfx_file
-from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+from tmsclient.certs.pfxoptions import PfxEncryption
+from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.credentials import Secret
 from tmsclient.errors import UsageError
 from tmsclient.exitcodes import ExitCode

@@ -8,8 +8,9 @@ import pytest
 from certs_support import SESSION_PFX_PASSWORD, der, openssl, openssl_info, pem, write
 from cryptography import x509
 
+from tmsclient.certs.facts import sha1_thumbprint
 from tmsclient.certs.loading import load_pfx_file
-from tmsclient.certs.summary import public_key_der, sha1_thumbprint, summarize
+from tmsclient.certs.summary import public_key_der, summarize
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from certs_support import SESSION_PFX_PASSWORD, der, key_pem, openssl, pem, write
 
+from tmsclient.certs.facts import sha1_thumbprint
 from tmsclient.certs.pfxwrite import serialize_pfx
-from tmsclient.certs.summary import sha1_thumbprint
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
 
@@ -169,7 +169,7 @@ def test_enter_at_the_prompt_skips_the_password(openssl_files, monkeypatch):
     import json
 
     from tmsclient.cli import main
-    from tmsclient.credentials import SecretResolver
+    from tmsclient.settings import SecretResolver
 
     monkeypatch.setattr(SecretResolver, "_can_prompt", lambda self: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt: "")

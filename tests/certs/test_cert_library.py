@@ -20,13 +20,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tmsclient.certs.chain import order_chain, pick_leaf
+from tmsclient.certs.facts import sha1_thumbprint
 from tmsclient.certs.files import create_exclusive, write_file_atomic
 from tmsclient.certs.loading import load_pfx_bytes
 from tmsclient.certs.mac import mac_verifies, pkcs12_kdf
 from tmsclient.certs.parsing import load_certificates, load_private_key, normalize_text
-from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+from tmsclient.certs.pfxoptions import PfxEncryption
+from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.certs.pkcs12_info import read_pkcs12_algorithms
-from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, public_key_der, sha1_thumbprint, summarize
+from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, public_key_der, summarize
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, OutputFileError, PasswordError, UsageError
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from certs_support import key_pem, pem, write
 
-from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+from tmsclient.certs.pfxoptions import PfxEncryption
+from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.credentials import Secret
 
 

@@ -7,9 +7,10 @@ import pytest
 from certs_support import SESSION_PFX_PASSWORD, openssl_info
 
 from tmsclient.certs.compat import import_verdicts
+from tmsclient.certs.facts import sha1_thumbprint
 from tmsclient.certs.loading import load_pfx_file, read_pfx_algorithms_file
 from tmsclient.certs.mac import mac_verifies
-from tmsclient.certs.summary import public_key_der, sha1_thumbprint
+from tmsclient.certs.summary import public_key_der
 from tmsclient.credentials import Secret
 from tmsclient.errors import PasswordError
 

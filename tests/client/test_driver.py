@@ -9,12 +9,16 @@ import pytest
 from tmsclient.credentials import Secret
 from tmsclient.errors import (
     AmbiguousMatchError,
+    AuthenticationError,
+    NotAdministratorError,
+    OutcomeUnknownError,
     PageNotUnderstoodError,
     RejectedByTmsError,
     SiteNotFoundError,
 )
 from tmsclient.exitcodes import ExitCode
 from tmsclient.tms.driver import (
+    Driver,
     SiteRow,
     UploadIntent,
     build_plan,
@@ -24,9 +28,11 @@ from tmsclient.tms.driver import (
     pick_save_button,
     read_site_form,
     rejection,
+    submission_source,
 )
-from tmsclient.tms.pageprofile import DEFAULT_PROFILE
-from tmsclient.tms.webforms import FileField, parse_page
+from tmsclient.tms.pageprofile import DEFAULT_PROFILE, apply_overrides
+from tmsclient.tms.session import HttpResult, OffOriginError, PostInterruptedError, SessionExpiredError
+from tmsclient.tms.webforms import FileField, Submission, parse_page
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 BASE = "https://tms.example.com/tms/default.aspx?pageId=83"
@@ -54,7 +60,7 @@ def test_menu_path_is_followed_to_the_webex_settings_link():
 
 
 def test_a_missing_menu_entry_names_the_path_and_the_fix():
-    profile = DEFAULT_PROFILE.with_overrides({"menu_path": ["Administrative Tools", "Setup", "WebEx"]}, "p")
+    profile = apply_overrides(DEFAULT_PROFILE, {"menu_path": ["Administrative Tools", "Setup", "WebEx"]}, "p")
     with pytest.raises(PageNotUnderstoodError) as info:
         find_menu_link(load("tms15_start.html"), profile)
     assert "Administrative Tools > Setup > WebEx" in info.value.message
@@ -62,7 +68,7 @@ def test_a_missing_menu_entry_names_the_path_and_the_fix():
 
 
 def test_menu_entries_match_tolerantly_and_in_order():
-    profile = DEFAULT_PROFILE.with_overrides({"menu_path": ["administrative tools:", "WEBEX SETTINGS"]}, "p")
+    profile = apply_overrides(DEFAULT_PROFILE, {"menu_path": ["administrative tools:", "WEBEX SETTINGS"]}, "p")
     link = find_menu_link(load("tms15_start.html"), profile)
     assert link.url.endswith("pageId=83")
 
@@ -130,7 +136,7 @@ def test_a_page_without_the_site_form_says_what_it_lacks():
 
 
 def test_the_sites_save_button_is_chosen_over_the_global_one():
-    profile = DEFAULT_PROFILE.with_overrides({"fields": {
+    profile = apply_overrides(DEFAULT_PROFILE, {"fields": {
         "host_name": "Host Name:", "site_name": "Site Name:", "sso_certificate": "Certificate:",
         "certificate_password": "Certificate Password:", "use_sso": "Use SSO:",
         "partner_name": "Partner Name:",
@@ -154,7 +160,7 @@ def test_the_plan_changes_only_the_certificate_its_password_and_the_fields_asked
     assert (P + "useSso", "true") in entries and (P + "ssoPartnerName", "tms.acme.example") in entries
     assert (P + "saveButton", "Save") in entries and (P + "cancelButton", "Cancel") not in entries
     # Everything else goes back exactly as rendered.
-    rendered = dict((e.name, e.value) for e in view.form.submission(submitter=view.save).entries())
+    rendered = dict((e.name, e.value) for e in Submission.of(view.form, submitter=view.save).entries())
     for name, value in entries:
         changed = (P + "ssoCertificate", P + "ssoCertificatePassword", P + "useSso", P + "ssoPartnerName")
         if name not in changed:
@@ -179,16 +185,16 @@ def test_the_plan_refuses_what_the_page_cannot_take():
         ' enctype="multipart/form-data"', ""), BASE)
     with pytest.raises(PageNotUnderstoodError, match="not multipart"):
         build_plan(read_site_form(not_multipart, row(), DEFAULT_PROFILE), intent())
-    relabelled = DEFAULT_PROFILE.with_overrides({"fields": {"partner_name": "Partner"}}, "p")
+    relabelled = apply_overrides(DEFAULT_PROFILE, {"fields": {"partner_name": "Partner"}}, "p")
     view2 = read_site_form(page, row(), relabelled)
     with pytest.raises(PageNotUnderstoodError,
                        match=r"no field on the form of site acme\.webex\.com/acme matches partner_name"):
         build_plan(view2, intent(partner_name="x"))
-    wrong_kind = DEFAULT_PROFILE.with_overrides({"fields": {"sso_certificate": "Host Name",
-                                                            "host_name": {"name": "*$hostName"}}}, "p")
+    wrong_kind = apply_overrides(DEFAULT_PROFILE, {"fields": {"sso_certificate": "Host Name",
+                                                               "host_name": {"name": "*$hostName"}}}, "p")
     with pytest.raises(PageNotUnderstoodError, match="expected a file input"):
         build_plan(read_site_form(page, row(), wrong_kind), intent())
-    no_save = DEFAULT_PROFILE.with_overrides({"save_labels": ["Apply"]}, "p")
+    no_save = apply_overrides(DEFAULT_PROFILE, {"save_labels": ["Apply"]}, "p")
     with pytest.raises(PageNotUnderstoodError, match="no Save button"):
         build_plan(read_site_form(page, row(), no_save), intent())
     assert build_plan(view, intent()).rows  # the default profile takes it
@@ -236,10 +242,6 @@ def _save_plan():
 
 
 def test_a_401_on_a_post_is_sent_once_more_with_its_own_login_and_never_a_third_time():
-    from tmsclient.errors import AuthenticationError
-    from tmsclient.tms.driver import Driver
-    from tmsclient.tms.session import SessionExpiredError
-
     session = FakeSession(SessionExpiredError("401"), AuthenticationError("refused again"))
     driver = Driver(session, DEFAULT_PROFILE)  # type: ignore[arg-type]
     with pytest.raises(AuthenticationError, match="refused again"):
@@ -249,9 +251,6 @@ def test_a_401_on_a_post_is_sent_once_more_with_its_own_login_and_never_a_third_
 
 
 def test_a_broken_connection_or_a_500_is_never_posted_again():
-    from tmsclient.tms.driver import Driver
-    from tmsclient.tms.session import PostInterruptedError
-
     session = FakeSession(PostInterruptedError("broke", body_may_have_arrived=True))
     driver = Driver(session, DEFAULT_PROFILE)  # type: ignore[arg-type]
     with pytest.raises(PostInterruptedError):
@@ -260,9 +259,6 @@ def test_a_broken_connection_or_a_500_is_never_posted_again():
 
 
 def test_the_save_goes_out_as_multipart_with_the_file_as_a_part_in_document_order():
-    from tmsclient.tms.driver import Driver
-    from tmsclient.tms.session import HttpResult
-
     page = (PAGES / "tms15_site_saved.html").read_text()
     session = FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01))
     driver = Driver(session, DEFAULT_PROFILE)  # type: ignore[arg-type]
@@ -277,26 +273,17 @@ def test_the_save_goes_out_as_multipart_with_the_file_as_a_part_in_document_orde
 
 
 def test_tms_error_words_in_the_save_answer_are_a_rejection():
-    from tmsclient.tms.driver import Driver
-    from tmsclient.tms.session import HttpResult
-
     page = (PAGES / "tms15_site_error.html").read_text()
     driver = Driver(FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01)), DEFAULT_PROFILE)  # type: ignore[arg-type]
     with pytest.raises(RejectedByTmsError, match="The specified network password is not correct"):
         driver.save(_save_plan())
     denied = (PAGES / "access_denied.html").read_text()
     driver = Driver(FakeSession(HttpResult("POST", BASE, 200, denied, {}, 0.01)), DEFAULT_PROFILE)  # type: ignore[arg-type]
-    from tmsclient.errors import NotAdministratorError
-
     with pytest.raises(NotAdministratorError):
         driver.save(_save_plan())
 
 
 def test_a_save_that_tms_redirects_to_another_origin_may_have_been_applied():
-    from tmsclient.errors import OutcomeUnknownError
-    from tmsclient.tms.driver import Driver
-    from tmsclient.tms.session import OffOriginError
-
     sent_elsewhere = OffOriginError("TMS answered the Save with 302", origin="https://tms.example:8443",
                                     body_may_have_arrived=True)
     driver = Driver(FakeSession(sent_elsewhere), DEFAULT_PROFILE)  # type: ignore[arg-type]
@@ -315,9 +302,6 @@ def test_a_save_that_tms_redirects_to_another_origin_may_have_been_applied():
 
 
 def test_the_save_names_where_its_url_comes_from_for_the_origin_check():
-    from tmsclient.tms.driver import Driver, submission_source
-    from tmsclient.tms.session import HttpResult
-
     plan = _save_plan()
     page = (PAGES / "tms15_site_saved.html").read_text()
     session = FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01))

@@ -12,9 +12,11 @@ from tmsclient.tms.pageprofile import (
     GLOBAL_FIELDS,
     SITE_FIELDS,
     FieldLocator,
+    apply_overrides,
     bool_state,
     certificate_details,
     choice_value,
+    display_label,
     is_access_denied,
     label_matches,
     load_profile,
@@ -24,6 +26,7 @@ from tmsclient.tms.pageprofile import (
     page_info,
     parse_profile_text,
     render_profile,
+    suggest_profile,
 )
 from tmsclient.tms.webforms import parse_page
 
@@ -206,7 +209,7 @@ def test_access_denied_page_is_recognised_and_others_are_not():
     for name in ("tms15_webex_settings.html", "tms15_site_form.html", "tms15_start.html",
                  "aspnet_error_500.html"):
         assert not is_access_denied(load(name), DEFAULT_PROFILE), name
-    german = DEFAULT_PROFILE.with_overrides({"page": {"access_denied": ["Zugriff verweigert"]}}, "x")
+    german = apply_overrides(DEFAULT_PROFILE, {"page": {"access_denied": ["Zugriff verweigert"]}}, "x")
     assert not is_access_denied(load("access_denied.html"), german)
 
 
@@ -220,8 +223,9 @@ def test_certificate_details_in_both_modes_and_layouts():
     assert (installed.thumbprint, installed.expires, installed.installed) == (None, None, "Yes")
     assert not installed.shown
     assert certificate_details(load("tms15_site_form_no_cert.html"), DEFAULT_PROFILE).installed == "No"
-    cells = DEFAULT_PROFILE.with_overrides(
-        {"certificate": {"thumbprint": "Thumbprint", "expires": "Expires", "subject": "Subject"}}, "cells")
+    cells = apply_overrides(
+        DEFAULT_PROFILE, {"certificate": {"thumbprint": "Thumbprint", "expires": "Expires", "subject": "Subject"}},
+        "cells")
     got = certificate_details(load("preceding_cell_site_form.html"), cells)
     assert got.expires == "11/26/2027 12:00:00 PM" and got.thumbprint.startswith("3B7E")
 
@@ -253,16 +257,12 @@ def test_yes_no_choices_and_states():
 
 
 def test_display_label_drops_colons_and_markers():
-    from tmsclient.tms.pageprofile import display_label
-
     assert display_label("Host Name: *") == "Host Name"
     assert display_label("Partner\u00a0Name:") == "Partner Name"
     assert display_label(":") == ":"
 
 
 def test_suggested_profile_keeps_what_is_found_and_guesses_the_rest():
-    from tmsclient.tms.pageprofile import suggest_profile
-
     page = load("label_for_site_form.html")
     profile, notes = suggest_profile(DEFAULT_PROFILE, site_page=page, site_form=page.forms[0])
     assert notes["host_name"].startswith("found: 'Host name'")
@@ -284,8 +284,6 @@ def test_suggested_profile_keeps_what_is_found_and_guesses_the_rest():
 
 
 def test_suggestion_uses_a_name_glob_when_the_label_is_not_unique():
-    from tmsclient.tms.pageprofile import suggest_profile
-
     page = load("label_two_fields.html")
     profile, notes = suggest_profile(DEFAULT_PROFILE, site_page=page, site_form=page.forms[0])
     assert notes["partner_name"].startswith("AMBIGUOUS with the current labels: 2 fields")

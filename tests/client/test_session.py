@@ -35,7 +35,6 @@ from tmsclient.tms.session import (
     SessionExpiredError,
     TmsSession,
     aspnet_error_text,
-    encode_form,
 )
 from tmsemulator.certmaker import issue, make_chain
 
@@ -600,17 +599,6 @@ def test_a_500_on_the_post_carries_tms_words(server, pki):
 
 
 # ------------------------------------------------------------------------------------------ pure parts
-
-
-def test_urlencoded_form_keeps_order_and_encodes_utf8():
-    body, ctype = encode_form([("b", "2"), ("a$x", "ü & ="), ("pw", Secret("s3cret!", "t"))], multipart=False)
-    assert ctype == "application/x-www-form-urlencoded"
-    assert body == b"b=2&a%24x=%C3%BC+%26+%3D&pw=s3cret%21"
-
-
-def test_a_file_needs_a_multipart_form():
-    with pytest.raises(ValueError, match="multipart"):
-        encode_form([("f", ("a.pfx", b"x", "application/x-pkcs12"))], multipart=False)
 
 
 @pytest.mark.parametrize(("page", "expected"), [

@@ -12,23 +12,20 @@ from pathlib import Path
 import pytest
 
 from tmsclient.cli import Context, _Parser
-from tmsclient.credentials import PFX_PASSWORD, SecretResolver, StdinGate, add_secret_arguments
-from tmsclient.errors import ConfigError, InputFileError, PasswordError, TLSError, UsageError
-from tmsclient.exitcodes import ExitCode
-from tmsclient.output import Output
-from tmsclient.settings import (
+from tmsclient.config import (
     DEFAULT_TIMEOUT,
     DEFAULT_UPLOAD_TIMEOUT,
     SETTINGS,
-    TargetSettings,
-    add_target_arguments,
     check_username,
     default_config_path,
-    list_profiles,
     load_config,
     normalise_url,
-    resolve_target,
 )
+from tmsclient.credentials import PFX_PASSWORD, StdinGate, add_secret_arguments
+from tmsclient.errors import ConfigError, InputFileError, PasswordError, TLSError, UsageError
+from tmsclient.exitcodes import ExitCode
+from tmsclient.output import Output
+from tmsclient.settings import SecretResolver, TargetSettings, add_target_arguments, find_config, resolve_target
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 
@@ -294,14 +291,14 @@ def test_profile_by_flag_environment_or_argument(tmp_path):
     assert (prod.name, prod.auth, prod.password.reveal()) == ("production", "auto", "p")
 
 
-def test_list_profiles_and_load_config(tmp_path):
+def test_find_config_lists_the_profiles_in_file_order_and_load_config(tmp_path):
     cfg = write_config(tmp_path, CONFIG)
-    args = parser().parse_args(["--config", str(cfg)])
-    assert list_profiles(args, make_ctx()) == ("staging", "production")
+    found = find_config(parser().parse_args(["--config", str(cfg)]), make_ctx().environ)
+    assert found is not None and found.names == ("staging", "production")
     config = load_config(cfg)
     assert config.default_profile == "staging"
     assert config.profile("production").values["site"] == "example.webex.com"
-    assert list_profiles(parser().parse_args([]), make_ctx()) == ()
+    assert find_config(parser().parse_args([]), make_ctx().environ) is None
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path):
@@ -609,11 +606,6 @@ def test_the_documented_example_config_loads(tmp_path):
 def test_required_settings_are_reported_before_any_secret_is_asked(tmp_path):
     """A missing --pfx is reported as that, not as a missing .pfx password, and no prompt is shown first."""
     import argparse
-
-    from tmsclient.cli import Context
-    from tmsclient.credentials import SecretResolver
-    from tmsclient.output import Output
-    from tmsclient.settings import resolve_target
 
     asked: list[str] = []
     ctx = Context(out=Output(io.StringIO(), io.StringIO()),

@@ -10,7 +10,7 @@ import pytest
 from tmsclient.errors import VerificationFailedError
 from tmsclient.exitcodes import ExitCode
 from tmsclient.tms.driver import SiteRow, read_site_form
-from tmsclient.tms.pageprofile import DEFAULT_PROFILE
+from tmsclient.tms.pageprofile import DEFAULT_PROFILE, apply_overrides
 from tmsclient.tms.verifier import CERTIFICATE, FIELDS_ONLY, Expectation, expiry_matches, verify_site
 from tmsclient.tms.webforms import parse_page
 
@@ -87,7 +87,7 @@ def test_every_other_field_must_be_as_before():
 
 
 def test_thumbprint_in_lower_case_with_spaces_and_other_labels():
-    profile = DEFAULT_PROFILE.with_overrides({
+    profile = apply_overrides(DEFAULT_PROFILE, {
         "fields": {"host_name": "Host name", "site_name": "Site name", "use_sso": "Single Sign On enabled"},
         "certificate": {"thumbprint": "Thumbprint", "expires": "Valid until", "subject": "Subject"},
     }, "labelfor")
@@ -98,7 +98,7 @@ def test_thumbprint_in_lower_case_with_spaces_and_other_labels():
 
 
 def test_us_dates_without_a_zone_are_compared_with_slack():
-    profile = DEFAULT_PROFILE.with_overrides({
+    profile = apply_overrides(DEFAULT_PROFILE, {
         "fields": {"host_name": "Host Name:", "site_name": "Site Name:", "use_sso": "Use SSO:"},
         "certificate": {"thumbprint": "Thumbprint", "expires": "Expires"},
     }, "cells")

@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tmsclient.credentials import Secret
 from tmsclient.errors import PageNotUnderstoodError
@@ -17,8 +19,10 @@ from tmsclient.tms.webforms import (
     PostBack,
     Submission,
     clean_text,
+    encode_form,
     parse_page,
 )
+from tmsclient.tms.webforms.parsing import _Parser
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 BASE = "https://tms.example.com/tms/default.aspx?pageId=83"
@@ -74,7 +78,7 @@ def test_save_sends_every_field_as_rendered_plus_the_overrides_and_only_the_save
     form = load("tms15_site_form.html").forms[0]
     secret = Secret("Cnry-pfx-pass-1", "test")
     pfx = FileField("renewed cert.pfx", b"\x30\x82PFX-BYTES")
-    sub = (form.submission(submitter=P + "saveButton")
+    sub = (Submission.of(form, submitter=P + "saveButton")
            .set(P + "ssoCertificate", pfx)
            .set(P + "ssoCertificatePassword", secret)
            .set(P + "ssoPartnerName", "new partner"))
@@ -102,7 +106,7 @@ def test_postback_sets_event_target_and_sends_no_button():
     form = page.forms[0]
     link = next(link for link in page.links if link.text == "Edit")
     assert link.postback == PostBack(P + "siteGrid$ctl02$editLink", "")
-    sub = form.submission(postback=link.postback)
+    sub = Submission.of(form, postback=link.postback)
     got = dict(entries(sub))
     assert got["__EVENTTARGET"] == P + "siteGrid$ctl02$editLink"
     assert got["__EVENTARGUMENT"] == ""
@@ -113,7 +117,7 @@ def test_postback_sets_event_target_and_sends_no_button():
 def test_postback_without_event_target_field_is_refused():
     page = parse_page('<form method="post"><input name="a"></form>', BASE)
     with pytest.raises(PageNotUnderstoodError, match="__EVENTTARGET"):
-        page.forms[0].submission(postback=PostBack("x", ""))
+        Submission.of(page.forms[0], postback=PostBack("x", ""))
 
 
 def test_sites_grid_is_read_as_a_table_with_links_per_row():
@@ -203,7 +207,7 @@ def test_edge_cases_entry_list_follows_the_html_spec():
     form = page.forms[0]
     assert form.action == "https://tms.example.com/tms/submit.aspx?x=1&y=2"  # against <base href>
     assert form.method == "post" and form.enctype == MULTIPART
-    got = entries(form.submission(submitter="save"))
+    got = entries(Submission.of(form, submitter="save"))
     assert got == [
         ("__EVENTTARGET", ""), ("__EVENTARGUMENT", ""), ("_charset_", "UTF-8"),
         ("q", "old query"),  # the search box's own button is not sent
@@ -230,18 +234,18 @@ def test_edge_cases_entry_list_follows_the_html_spec():
 
 def test_image_button_sends_coordinates_only_when_it_is_the_submitter():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
-    got = entries(form.submission(submitter="imgButton"))
+    got = entries(Submission.of(form, submitter="imgButton"))
     assert ("imgButton.x", "0") in got and ("imgButton.y", "0") in got
     assert "save" not in [n for n, _ in got]
-    assert "imgButton.x" not in [n for n, _ in entries(form.submission(submitter="save"))]
+    assert "imgButton.x" not in [n for n, _ in entries(Submission.of(form, submitter="save"))]
 
 
 def test_button_element_is_a_submitter_but_never_sent_otherwise():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
-    got = entries(form.submission(submitter="btnPlain"))
+    got = entries(Submission.of(form, submitter="btnPlain"))
     assert ("btnPlain", "bp") in got
     assert not {"save", "btnButton", "reset", "searchButton"} & {n for n, _ in got}
-    no_button = entries(form.submission())
+    no_button = entries(Submission.of(form))
     never = {"save", "btnPlain", "btnButton", "reset", "searchButton", "imgButton.x"}
     assert not never & {n for n, _ in no_button}
 
@@ -249,21 +253,21 @@ def test_button_element_is_a_submitter_but_never_sent_otherwise():
 def test_non_submit_and_disabled_buttons_cannot_submit():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
     with pytest.raises(FormValueError, match="does not submit"):
-        form.submission(submitter="btnButton")
+        Submission.of(form, submitter="btnButton")
     with pytest.raises(FormValueError, match="does not submit"):
-        form.submission(submitter="reset")
+        Submission.of(form, submitter="reset")
     with pytest.raises(FormValueError, match="disabled"):
-        form.submission(submitter="save2")
+        Submission.of(form, submitter="save2")
     with pytest.raises(FormValueError, match="no button"):
-        form.submission(submitter="nope")
+        Submission.of(form, submitter="nope")
 
 
 def test_submitter_overrides_action_method_and_enctype():
     form = load("form_edge_cases.html", EDGE_URL).forms[1]
     assert form.method == "get" and form.enctype == URLENCODED
-    plain = form.submission()
+    plain = Submission.of(form)
     assert plain.method == "GET" and plain.url == EDGE_URL
-    alt = form.submission(submitter="alt")
+    alt = Submission.of(form, submitter="alt")
     assert alt.method == "POST" and alt.url == "https://tms.example.com/alt" and alt.enctype == "text/plain"
     assert entries(alt) == [("other", "o"), ("alt", "1")]
 
@@ -271,7 +275,7 @@ def test_submitter_overrides_action_method_and_enctype():
 def test_file_in_a_urlencoded_form_sends_only_its_name():
     page = parse_page('<form method="post" action="/x"><input type="file" name="f">'
                       '<input type="submit" name="go" value="Go"></form>', EDGE_URL)
-    sub = page.forms[0].submission(submitter="go")
+    sub = Submission.of(page.forms[0], submitter="go")
     assert not sub.is_multipart
     assert entries(sub) == [("f", ""), ("go", "Go")]
     assert entries(sub.set("f", FileField("a.pfx", b"xx"))) == [("f", "a.pfx"), ("go", "Go")]
@@ -279,7 +283,7 @@ def test_file_in_a_urlencoded_form_sends_only_its_name():
 
 def test_radio_and_select_values_must_be_rendered():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
-    sub = form.submission(submitter="save")
+    sub = Submission.of(form, submitter="save")
     assert ("r1", "b") in entries(sub.set("r1", "b"))
     with pytest.raises(FormValueError, match=r"got 'c', expected one of 'a', 'b'"):
         sub.set("r1", "c")
@@ -295,7 +299,7 @@ def test_radio_and_select_values_must_be_rendered():
 
 def test_disabled_readonly_unknown_and_wrong_kind_fields_cannot_be_set():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
-    sub = form.submission(submitter="save")
+    sub = Submission.of(form, submitter="save")
     for name, value, message in (
         ("dis", "y", "disabled"), ("infs", "y", "disabled"), ("ro", "y", "read-only"),
         ("missing", "y", "no field named missing"), ("cb1", "y", "use check"),
@@ -308,17 +312,17 @@ def test_disabled_readonly_unknown_and_wrong_kind_fields_cannot_be_set():
 
 def test_checkboxes_are_ticked_and_cleared():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
-    sub = form.submission(submitter="save").check("cb1", False).check("cb2")
+    sub = Submission.of(form, submitter="save").check("cb1", False).check("cb2")
     names = [(n, v) for n, v in entries(sub) if n.startswith("cb")]
     assert names == [("cb2", "v2"), ("cb3", "yes")]
     with pytest.raises(FormValueError, match="disabled"):
-        form.submission().check("cbdis", False)
+        Submission.of(form).check("cbdis", False)
 
 
 def test_submission_is_immutable_and_the_page_is_read_only():
     page = load("tms15_site_form.html")
     form = page.forms[0]
-    base = form.submission(submitter=P + "saveButton")
+    base = Submission.of(form, submitter=P + "saveButton")
     changed = base.set(P + "ssoPartnerName", "x")
     assert dict(entries(base))[P + "ssoPartnerName"] == "tms.acme.example"
     assert dict(entries(changed))[P + "ssoPartnerName"] == "x"
@@ -333,7 +337,7 @@ def test_submission_is_immutable_and_the_page_is_read_only():
 def test_repr_and_plan_hide_secrets_and_file_bytes():
     form = load("tms15_site_form.html").forms[0]
     secret = Secret("Cnry-do-not-print-7", "test")
-    sub = (form.submission(submitter=P + "saveButton")
+    sub = (Submission.of(form, submitter=P + "saveButton")
            .set(P + "ssoCertificatePassword", secret)
            .set(P + "ssoCertificate", FileField("new.pfx", b"SECRETBYTES" * 10))
            .set(P + "useSso", "false")
@@ -353,9 +357,9 @@ def test_two_text_controls_with_one_name_need_an_index():
     page = parse_page('<form method="post"><input name="a" value="1"><input name="a" value="2"></form>', BASE)
     form = page.forms[0]
     with pytest.raises(FormValueError, match="2 controls are named a"):
-        form.submission().set("a", "x")
+        Submission.of(form).set("a", "x")
     second = form.controls[1].index
-    assert entries(form.submission().set("a", "x", index=second)) == [("a", "1"), ("a", "x")]
+    assert entries(Submission.of(form).set("a", "x", index=second)) == [("a", "1"), ("a", "x")]
 
 
 def test_labels_wrapping_preceding_text_and_legend():
@@ -432,13 +436,13 @@ def test_clean_text_collapses_all_kinds_of_space():
 def test_odd_inputs_parse_without_error(html):
     page = parse_page(html, BASE)
     for form in page.forms:
-        form.submission().entries()
+        Submission.of(form).entries()
 
 
 def test_deep_nesting_and_bytes_are_handled():
     deep = "<div>" * 3000 + "<form method=post><input name=a value=1></form>" + "</div>" * 3000
     page = parse_page(deep.encode(), BASE)
-    assert [(e.name, e.value) for e in page.forms[0].submission().entries()] == [("a", "1")]
+    assert [(e.name, e.value) for e in Submission.of(page.forms[0]).entries()] == [("a", "1")]
     page = parse_page(b"<title>\xff\xfe caf\xc3\xa9</title>", BASE)
     assert page.title.endswith("café")
 
@@ -451,12 +455,10 @@ def test_non_text_and_oversized_input_is_a_page_error():
 
 
 def test_internal_failures_become_page_errors(monkeypatch):
-    import tmsclient.tms.webforms as wf
-
     def boom(self, *a, **k):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(wf._Parser, "page", boom)
+    monkeypatch.setattr(_Parser, "page", boom)
     with pytest.raises(PageNotUnderstoodError, match="could not be parsed"):
         parse_page("<p>x</p>", BASE)
 
@@ -472,9 +474,6 @@ _FRAGMENTS = [
 
 
 def test_fuzzed_fragments_parse_or_fail_cleanly():
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=8)), max_size=40))
     def check(parts):
@@ -483,7 +482,7 @@ def test_fuzzed_fragments_parse_or_fail_cleanly():
         except PageNotUnderstoodError:
             return
         for form in page.forms:
-            form.submission().entries()
+            Submission.of(form).entries()
             for f in form.fields:
                 form.current_value(f.name)
 
@@ -494,3 +493,17 @@ def test_named_character_references_in_values_are_decoded():
     page = parse_page('<html><body><form method="post" action="./x"><input name="a" value="x&nbsp;&eacute;&amp;'
                       '"></form></body></html>', "https://tms.example.com/tms/", status=200)
     assert page.forms[0].current_value("a") == "x\u00a0é&"
+
+
+# ------------------------------------------------------------------------------------------ the encoding
+
+
+def test_urlencoded_form_keeps_order_and_encodes_utf8():
+    body, ctype = encode_form([("b", "2"), ("a$x", "ü & ="), ("pw", Secret("s3cret!", "t"))], multipart=False)
+    assert ctype == "application/x-www-form-urlencoded"
+    assert body == b"b=2&a%24x=%C3%BC+%26+%3D&pw=s3cret%21"
+
+
+def test_a_file_needs_a_multipart_form():
+    with pytest.raises(ValueError, match="multipart"):
+        encode_form([("f", ("a.pfx", b"x", "application/x-pkcs12"))], multipart=False)

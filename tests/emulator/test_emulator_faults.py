@@ -92,6 +92,15 @@ def test_slow_responses(tms_emulator, admin_browser):
     assert tms_emulator.state()["faults"]["delay_ms"] == 20
 
 
+def test_the_delay_holds_back_every_answer_the_login_401_too_but_not_the_test_api(tms_emulator):
+    # bench/run.py's latency row relies on this: a real TMS is slow on each NTLM leg, not only on pages.
+    tms_emulator.set_faults(delay_ms=5000)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(tms_emulator.url, verify=tms_emulator.ca_file, timeout=0.3)  # anonymous: its answer is a 401
+    api = requests.get(tms_emulator.base_url + "/__emulator/state", verify=tms_emulator.ca_file, timeout=2)
+    assert api.status_code == 200 and api.json()["faults"]["delay_ms"] == 5000
+
+
 def test_session_expiry_after_n_requests(emulator_factory):
     em = emulator_factory(faults={"session_expiry_requests": 2})
     browser = Browser(em, em.admin)

@@ -10,7 +10,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
-from tmsclient.certs.pfxwrite import PfxEncryption, serialize_pfx
+from tmsclient.certs.pfxoptions import PfxEncryption
+from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.credentials import Secret
 from tmsemulator.certmaker import cached_key, issue
 

@@ -8,8 +8,8 @@ Inputs: WebForms-like pages built from a grammar (forms, nested and duplicate fo
 duplicate names and odd types, broken nesting and stray end tags, weird attributes and URLs, entities,
 NULs and lone surrogates), the real fixture pages mutated (slices deleted, duplicated, moved, truncated;
 bytes flipped; decoded under odd encodings), pages with view states of up to 3 MB, and random page-profile
-TOML. Each page goes through the parser, the form builder (``Form.submission``, ``Submission.set/check/
-entries/changes``, ``session.encode_form``), the driver's pure functions (menu, sites grid, site match,
+TOML. Each page goes through the parser, the form builder (``Submission.of``, ``Submission.set/check/
+entries/changes``, ``encode_form``), the driver's pure functions (menu, sites grid, site match,
 site form, plan) and the profile matching (labels, errors, access denied, certificate details, suggestions).
 
 Hypothesis profiles, registered here and used by this module only (other suites keep their own settings):
@@ -22,6 +22,7 @@ Hypothesis profiles, registered here and used by this module only (other suites 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tmsclient.credentials import Secret
-from tmsclient.errors import TmsClientError
+from tmsclient.errors import PageNotUnderstoodError, TmsClientError
+from tmsclient.tms import driver, pageprofile
+from tmsclient.tms.driver import UploadIntent
+from tmsclient.tms.pageprofile import (
+    CERT_DETAILS,
+    DEFAULT_PROFILE,
+    GLOBAL_FIELDS,
+    SITE_FIELDS,
+    display_label,
+    label_matches,
+    normalize_label,
+    parse_profile_text,
+)
+from tmsclient.tms.verifier import Expectation, verify_site
+from tmsclient.tms.webforms import FileField, Submission, clean_text, encode_form, parse_page
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 FIXTURE_PAGES = {p.name: p.read_text(encoding="utf-8") for p in sorted(PAGES.glob("*.html"))}
@@ -172,17 +187,14 @@ def _pages() -> st.SearchStrategy[str]:
 
 
 def exercise_form_builder(page: Any, *, encode: bool = True) -> None:
-    from tmsclient.tms.session import encode_form
-    from tmsclient.tms.webforms import FileField
-
     for form in page.forms[:3]:
-        subs = [ours(form.submission)]
-        subs += [ours(form.submission, submitter=b) for b in form.submit_buttons()[:3]]
-        subs += [ours(form.submission, postback=lk.postback)
+        subs = [ours(Submission.of, form)]
+        subs += [ours(Submission.of, form, submitter=b) for b in form.submit_buttons()[:3]]
+        subs += [ours(Submission.of, form, postback=lk.postback)
                  for lk in page.links[:3] if lk.postback]
         by_name = form.submit_buttons()[0].name if form.submit_buttons() else None
         if by_name:
-            subs.append(ours(form.submission, submitter=by_name))
+            subs.append(ours(Submission.of, form, submitter=by_name))
         for sub in [s for s in subs if s is not None][:3]:
             for fld in form.fields[:12]:
                 ours(form.current_value, fld.name)
@@ -209,9 +221,6 @@ def exercise_form_builder(page: Any, *, encode: bool = True) -> None:
 
 
 def exercise_driver_and_profile(page: Any, profile: Any) -> None:
-    from tmsclient.tms import driver, pageprofile
-    from tmsclient.tms.driver import UploadIntent
-
     ours(pageprofile.page_errors, page, profile)
     ours(pageprofile.page_info, page, profile)
     ours(pageprofile.is_access_denied, page, profile)
@@ -237,8 +246,6 @@ def exercise_driver_and_profile(page: Any, profile: Any) -> None:
         intent = UploadIntent("tms.pfx", b"\x30\x82\x01", Secret("Fuzz-pfx-pw-2", "test"), enable_sso=True,
                               partner_name="p.example", account_name="a", authn_context="c")
         plan = ours(driver.build_plan, view, intent)
-        from tmsclient.tms.verifier import Expectation, verify_site
-
         expectation = Expectation(thumbprint_sha1="AB" * 20, not_after=dt.datetime(2030, 1, 1, tzinfo=UTC),
                                   fields=dict(plan.expected) if plan else {"partner_name": "p.example"},
                                   unchanged=dict(plan.unchanged) if plan else {})
@@ -246,9 +253,6 @@ def exercise_driver_and_profile(page: Any, profile: Any) -> None:
 
 
 def exercise(html: str | bytes, *, encoding: str | None = None, profile: Any = None) -> None:
-    from tmsclient.tms.pageprofile import DEFAULT_PROFILE
-    from tmsclient.tms.webforms import parse_page
-
     page = ours(parse_page, html, URL, status=200, encoding=encoding)
     if page is None:
         return
@@ -308,7 +312,6 @@ def test_huge_view_states(size: int, unit: str, broken_quote: bool) -> None:
 @st.composite
 def profile_tables(draw: Any) -> dict[str, Any]:
     """Page-profile data: known and unknown keys, right and wrong types, empty and odd labels."""
-    from tmsclient.tms.pageprofile import CERT_DETAILS, GLOBAL_FIELDS, SITE_FIELDS
 
     labels = st.one_of(TEXTS, st.lists(TEXTS, max_size=3))
     locator = st.one_of(labels, st.fixed_dictionaries({}, optional={
@@ -332,7 +335,6 @@ def profile_tables(draw: Any) -> dict[str, Any]:
 
 def _toml(data: dict[str, Any]) -> str:
     """A small TOML writer: top-level scalars and arrays, then one table per dict (inline tables inside)."""
-    import json
 
     def value(v: Any) -> str:
         if isinstance(v, bool):
@@ -356,8 +358,6 @@ def _toml(data: dict[str, Any]) -> str:
 @FUZZ
 @given(profile_tables(), st.sampled_from(sorted(FIXTURE_PAGES)), st.booleans())
 def test_page_profiles_and_matching(data: dict[str, Any], page_name: str, mangle: bool) -> None:
-    from tmsclient.tms.pageprofile import parse_profile_text
-
     text = _toml(data)
     if mangle:
         text = text.replace("=", "", 1).replace("[", "[[", 1)
@@ -370,9 +370,6 @@ def test_page_profiles_and_matching(data: dict[str, Any], page_name: str, mangle
 @FUZZ
 @given(st.text(max_size=60), st.one_of(st.text(max_size=30), st.lists(st.text(max_size=10), max_size=3)))
 def test_label_functions_never_raise(seen: str, wanted: Any) -> None:
-    from tmsclient.tms.pageprofile import display_label, label_matches, normalize_label
-    from tmsclient.tms.webforms import clean_text
-
     normalize_label(seen)
     display_label(seen)
     clean_text(seen)
@@ -383,9 +380,6 @@ def test_label_functions_never_raise(seen: str, wanted: Any) -> None:
 def test_the_fuzzer_reaches_the_code_it_means_to() -> None:
     """A run of the exercise on a real site form does find a form, its fields and builds a plan: the
     strategies above are not silently testing nothing but parse errors."""
-    from tmsclient.tms import driver
-    from tmsclient.tms.pageprofile import DEFAULT_PROFILE
-    from tmsclient.tms.webforms import parse_page
 
     page = parse_page(FIXTURE_PAGES["tms15_site_form.html"], URL, status=200)
     assert page.forms and len(page.forms[0].fields) > 10
@@ -399,13 +393,9 @@ def test_the_fuzzer_reaches_the_code_it_means_to() -> None:
 # Found by the long fuzz: a formaction that is no URL made Submission.url (and repr) raise ValueError.
 @pytest.mark.parametrize("formaction", ["A://[", "https://[]/x"])
 def test_a_button_formaction_that_is_no_url(formaction: str) -> None:
-    from tmsclient.tms.webforms import parse_page
-
     page = parse_page(f'<form method="post" action="./x"><input type="submit" name="s" value="Save" '
                       f'formaction="{formaction}"></form>', URL, status=200)
-    sub = page.forms[0].submission(submitter="s")
-    from tmsclient.errors import PageNotUnderstoodError
-
+    sub = Submission.of(page.forms[0], submitter="s")
     with pytest.raises(PageNotUnderstoodError, match="not a URL"):
         _ = sub.url
     assert "<not a URL>" in repr(sub)

@@ -13,9 +13,10 @@ import pytest
 
 import tmsclient.cli as cli_mod
 from tmsclient.cli import COMMAND_MODULES, main
-from tmsclient.credentials import PFX_PASSWORD, Secret, SecretResolver, StdinGate, scrub
+from tmsclient.credentials import PFX_PASSWORD, Secret, SecretRef, StdinGate, scrub
 from tmsclient.errors import InputFileError, PasswordError, TmsClientError, UsageError
 from tmsclient.exitcodes import DESCRIPTIONS, ExitCode
+from tmsclient.settings import SecretResolver
 
 
 def test_every_exit_code_is_described_and_unique():
@@ -85,10 +86,30 @@ def test_resolution_order_flag_env_then_default_env_then_config_then_prompt(tmp_
     assert r.resolve(PFX_PASSWORD, _args(pfx_password_env="MYVAR")).reveal() == "from-myvar"
     assert r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(f))).reveal() == "from-file"
     assert r.resolve(PFX_PASSWORD, _args()).reveal() == "from-default"
+    in_profile = SecretRef("inline", "", "config.toml: profiles.p.pfx_password", Secret("cfg", "config"))
+    assert r.resolve(PFX_PASSWORD, _args(), profile_value=in_profile).reveal() == "from-default"
     r2 = SecretResolver(environ={}, interactive=False)
-    assert r2.resolve(PFX_PASSWORD, _args(), config_value=Secret("cfg", "config")).reveal() == "cfg"
+    assert r2.resolve(PFX_PASSWORD, _args(), profile_value=in_profile).reveal() == "cfg"
     r3 = SecretResolver(environ={}, interactive=True, prompter=lambda text: "typed")
     assert r3.resolve(PFX_PASSWORD, _args()).source == "prompt"
+
+
+def test_several_targets_take_the_profile_before_the_shared_environment():
+    env = {"MYVAR": "from-myvar", "TMSCLIENT_PFX_PASSWORD": "from-default", "PROFILE_PW": "from-profile"}
+    r = SecretResolver(environ=env, interactive=False)
+    in_profile = SecretRef("env", "PROFILE_PW", "config.toml: profiles.p.pfx_password")
+    assert r.resolve(PFX_PASSWORD, _args(), profile_value=in_profile, several_targets=True).reveal() == "from-profile"
+    assert r.resolve(PFX_PASSWORD, _args(pfx_password_env="MYVAR"), profile_value=in_profile,
+                     several_targets=True).reveal() == "from-myvar"  # the flag still comes first
+    assert r.resolve(PFX_PASSWORD, _args(), several_targets=True).reveal() == "from-default"
+
+
+def test_a_reference_is_followed_only_when_it_is_the_source_taken():
+    stale = SecretRef("env", "GONE", "config.toml: profiles.p.pfx_password")
+    r = SecretResolver(environ={"TMSCLIENT_PFX_PASSWORD": "from-default"}, interactive=False)
+    assert r.resolve(PFX_PASSWORD, _args(), profile_value=stale).reveal() == "from-default"
+    with pytest.raises(PasswordError, match="GONE"):
+        r.resolve(PFX_PASSWORD, _args(), profile_value=stale, several_targets=True)
 
 
 def test_non_interactive_missing_secret_is_a_password_error():

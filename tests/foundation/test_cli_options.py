@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from tmsclient.cli import build_parser
+from tmsclient.config import SETTINGS
 from tmsclient.exitcodes import ExitCode
-from tmsclient.settings import SETTINGS
 
 #: The help text add_secret_arguments writes: "read the WHAT from environment variable VAR (default: ...)".
 SECRET_ENV_HELP = re.compile(

@@ -5,54 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from tmsclient.certs.summary import sha1_thumbprint
+from cryptography import x509
 
-if TYPE_CHECKING:
-    from cryptography import x509
+from tmsclient.certs.facts import is_ca, sha1_thumbprint, signed_by
 
 log = logging.getLogger(__name__)
-
-
-def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer`` issued ``cert``: it is the named issuer and its key verifies the signature."""
-    if cert.issuer != issuer.subject:
-        return False
-    verify = getattr(cert, "verify_directly_issued_by", None)
-    if verify is not None:  # cryptography 40+
-        try:
-            verify(issuer)
-        except ValueError as exc:
-            # Recent cryptography refuses SHA-1 (and older) signatures here; check those by hand below.
-            if "Unsupported signature algorithm" not in str(exc):
-                return False
-        except Exception:
-            return False
-        else:
-            return True
-    try:
-        _verify_signature(cert, issuer)
-    except Exception:
-        return False
-    return True
-
-
-def _verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> None:
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
-
-    public = issuer.public_key()
-    algorithm = cert.signature_hash_algorithm
-    if algorithm is None:
-        raise ValueError("no signature hash")
-    if isinstance(public, rsa.RSAPublicKey):
-        public.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
-    elif isinstance(public, ec.EllipticCurvePublicKey):
-        public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
-    elif isinstance(public, dsa.DSAPublicKey):
-        public.verify(cert.signature, cert.tbs_certificate_bytes, algorithm)
-    else:
-        raise ValueError(f"cannot verify a {type(public).__name__} signature")
 
 
 @dataclass(frozen=True)
@@ -144,11 +102,9 @@ def order_chain(leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> O
 
 def pick_leaf(certs: Sequence[x509.Certificate]) -> x509.Certificate:
     """The end-entity certificate of a set: one that issued none of the others, preferring a non-CA."""
-    from tmsclient.certs.summary import summarize
-
     if len(certs) == 1:
         return certs[0]
     issuers = {c.issuer for c in certs if c.subject != c.issuer}
     ends = [c for c in certs if c.subject not in issuers]
-    non_ca = [c for c in ends if not summarize(c).is_ca]
+    non_ca = [c for c in ends if not is_ca(c)]
     return (non_ca or ends or list(certs))[0]

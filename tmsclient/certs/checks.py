@@ -15,7 +15,8 @@ from tmsclient.certs.compat import (
     WINDOWS_VERSIONS,
     import_verdict,
 )
-from tmsclient.certs.summary import UTC, key_fingerprint, key_info, key_matches, summarize
+from tmsclient.certs.facts import UTC
+from tmsclient.certs.summary import key_fingerprint, key_info, key_matches, summarize
 from tmsclient.errors import UsageError
 
 if TYPE_CHECKING:

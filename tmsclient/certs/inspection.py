@@ -9,9 +9,10 @@ from typing import Any
 from tmsclient.certs.chain import ChainLink, OrderedChain
 from tmsclient.certs.checks import os_name
 from tmsclient.certs.compat import WINDOWS_VERSIONS, ImportVerdict, import_verdicts
+from tmsclient.certs.facts import UTC
 from tmsclient.certs.loading import CertFile, PfxBundle
 from tmsclient.certs.pkcs12_info import BagEncryption, Pkcs12Algorithms
-from tmsclient.certs.summary import UTC, CertSummary, summarize
+from tmsclient.certs.summary import CertSummary, summarize
 
 KEY_MATCH_TEXT = "You have a private key that corresponds to this certificate."
 

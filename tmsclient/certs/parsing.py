@@ -6,13 +6,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, PasswordError
-
-if TYPE_CHECKING:
-    from cryptography import x509
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +76,6 @@ def pem_labels(data: bytes) -> list[str]:
 
 def load_certificates(data: bytes, source: str) -> tuple[x509.Certificate, ...]:
     """Every certificate in a PEM file (certificates and PKCS#7 bundles) or a DER certificate or PKCS#7."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import pkcs7
-
     certs: list[x509.Certificate] = []
     if looks_like_pem(data):
         blocks = pem_blocks(data)
@@ -152,9 +151,6 @@ def load_private_key(data: bytes, source: str, passphrase: PassphraseProvider | 
 def _load_key(
     data: bytes, source: str, passphrase: PassphraseProvider | None, *, pem: bool, encrypted: bool | None
 ) -> Any:
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-
     loader = serialization.load_pem_private_key if pem else serialization.load_der_private_key
     if not encrypted:
         try:

@@ -1,94 +1,27 @@
-"""Writing a new .pfx for `bundle` and `convert`: its password, its options, the write and a read-back."""
+"""Writing a new .pfx for `bundle`, `convert` and `renew`: serialise, read back, then write it with its password."""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tmsclient.certs.compat import DOTNET_ITERATION_LIMIT, ITERATION_WARN_ABOVE, import_verdicts
-from tmsclient.certs.files import create_exclusive, ensure_writable, remove_quietly, write_file_atomic
+from cryptography import x509
+
+from tmsclient.certs.compat import ITERATION_WARN_ABOVE, import_verdicts
+from tmsclient.certs.facts import sha1_thumbprint
+from tmsclient.certs.files import create_exclusive, remove_quietly, write_file_atomic
+from tmsclient.certs.inspection import describe_encryption
 from tmsclient.certs.loading import PfxBundle, load_pfx_bytes
-from tmsclient.certs.pfxwrite import MIN_ITERATIONS, PfxEncryption, serialize_pfx
-from tmsclient.certs.summary import public_key_der, sha1_thumbprint
-from tmsclient.credentials import Secret, SecretResolver, SecretSpec
-from tmsclient.errors import PasswordError, TmsClientError, UsageError
-
-if TYPE_CHECKING:
-    from cryptography import x509
+from tmsclient.certs.pfxoptions import PfxEncryption, PfxOutputOptions
+from tmsclient.certs.pfxwrite import serialize_pfx
+from tmsclient.certs.summary import public_key_der, summarize
+from tmsclient.credentials import Secret
+from tmsclient.errors import TmsClientError
 
 log = logging.getLogger(__name__)
-
-#: Generated passwords: 24 characters from [A-Za-z0-9_-], about 143 bits; easy to paste into the TMS form.
-GENERATED_PASSWORD_BYTES = 18
-
-MODERN_WARNING = (
-    "--encryption modern writes AES-256 with a SHA-256 MAC: Windows Server 2012 R2 and 2016 cannot import it "
-    "and "
-    'answer "The specified network password is not correct."; use it only for a TMS on Server 2019 or later'
-)
-
-
-@dataclass(frozen=True)
-class PfxOutputOptions:
-    out: Path
-    force: bool
-    encryption: PfxEncryption
-    iterations: int
-    generate_password: Path | None
-
-
-def output_options(args: argparse.Namespace, password_spec: SecretSpec) -> PfxOutputOptions:
-    """Validate the shared options and fail before any password is asked for or any work is done.
-    ``password_spec``: the new .pfx's password, which --generate-password replaces."""
-    if not MIN_ITERATIONS <= args.iterations <= DOTNET_ITERATION_LIMIT:
-        raise UsageError(
-            f"--iterations {args.iterations} is out of range, expected {MIN_ITERATIONS} to "
-            f"{DOTNET_ITERATION_LIMIT:,}",
-            hint="leave it at the default 2048",
-        )
-    out = ensure_writable(args.out, force=args.force, what="output .pfx")
-    gen = Path(args.generate_password) if args.generate_password else None
-    if gen is not None:
-        if gen.resolve() == out.resolve():
-            raise UsageError("--generate-password must name a different file than --out")
-        ensure_writable(gen, force=False, what="password file")
-        if secret_flags_given(args, password_spec):
-            flag = password_spec.flag
-            raise UsageError(f"--generate-password conflicts with --{flag}-env/--{flag}-file/--{flag}-stdin")
-    return PfxOutputOptions(out, args.force, PfxEncryption(args.encryption), args.iterations, gen)
-
-
-def generate_password() -> Secret:
-    return Secret(secrets.token_urlsafe(GENERATED_PASSWORD_BYTES), "generated")
-
-
-def resolve_new_password(
-    resolver: SecretResolver, spec: SecretSpec, args: argparse.Namespace | None
-) -> Secret:
-    """The password for a new .pfx; a typed one is asked twice. Never empty (Windows needs an exact match)."""
-    secret = resolver.resolve(spec, args)
-    assert secret is not None  # required=True never returns None
-    if secret.source == "prompt":
-        again = resolver.resolve(
-            SecretSpec(f"{spec.what} (again)", f"{spec.flag}-again", None, f"{spec.prompt} (again)"),
-            None,
-        )
-        if again != secret:
-            raise PasswordError("the two passwords typed do not match", hint="run the command again")
-    return secret
-
-
-def secret_flags_given(args: argparse.Namespace, spec: SecretSpec) -> bool:
-    return bool(
-        getattr(args, f"{spec.dest}_env", None)
-        or getattr(args, f"{spec.dest}_file", None)
-        or getattr(args, f"{spec.dest}_stdin", False)
-    )
 
 
 @dataclass(frozen=True)
@@ -100,8 +33,6 @@ class WrittenPfx:
     password_file: Path | None
 
     def to_json(self) -> dict[str, Any]:
-        from tmsclient.certs.summary import summarize
-
         s = summarize(self.bundle.cert)
         verdicts = import_verdicts(self.bundle.algorithms)
         return {
@@ -123,9 +54,6 @@ class WrittenPfx:
 
     def text(self, finding_lines: list[str], *, verb: str = "wrote") -> str:
         """The human report of bundle and convert."""
-        from tmsclient.certs.inspection import describe_encryption
-        from tmsclient.certs.summary import summarize
-
         b = self.bundle
         s = summarize(b.cert)
         algs = b.algorithms

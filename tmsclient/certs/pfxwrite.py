@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-import enum
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tmsclient.certs.compat import DOTNET_ITERATION_LIMIT
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
+from tmsclient.certs.pfxoptions import DEFAULT_ITERATIONS, PfxEncryption
+from tmsclient.certs.summary import key_fingerprint, key_matches
 from tmsclient.credentials import Secret
 from tmsclient.errors import CertificateUnfitError, PasswordError
 
-if TYPE_CHECKING:
-    from cryptography import x509
+if TYPE_CHECKING:  # the name exists from cryptography 40; the package supports 38
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-
-#: Windows' own exports use about 2,000 rounds; .NET since 2023 refuses uncommonly high counts.
-DEFAULT_ITERATIONS = 2048
-MIN_ITERATIONS = 1000
-DEFAULT_FRIENDLY_NAME = "tms-cert-key"
-
-
-class PfxEncryption(str, enum.Enum):
-    """``compatible``: 3DES (PBES1) for key and certificates, SHA-1 MAC; imports on every Windows Server.
-    ``modern``: AES-256 (PBES2) with a SHA-256 MAC; Server 2019 and later only."""
-
-    COMPATIBLE = "compatible"
-    MODERN = "modern"
 
 
 def serialize_pfx(
@@ -40,11 +29,6 @@ def serialize_pfx(
     encryption: PfxEncryption = PfxEncryption.COMPATIBLE,
     iterations: int = DEFAULT_ITERATIONS,
 ) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
-
-    from tmsclient.certs.summary import key_fingerprint, key_matches
-
     if not password:
         raise PasswordError("the .pfx password is empty; Windows needs a non-empty password to match exactly")
     mac: hashes.HashAlgorithm
@@ -80,30 +64,3 @@ def serialize_pfx(
         )
     except (ValueError, TypeError) as exc:
         raise CertificateUnfitError(f"cannot write this key and certificate as PKCS#12: {exc}") from exc
-
-
-def add_pfx_output_arguments(parser: argparse.ArgumentParser) -> None:
-    """--out, --force, --encryption, --iterations and --generate-password, shared by bundle and convert."""
-    parser.add_argument("--out", "-o", required=True, metavar="OUT.p12", help="the .pfx/.p12 file to write")
-    parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    parser.add_argument(
-        "--encryption",
-        choices=[e.value for e in PfxEncryption],
-        default=PfxEncryption.COMPATIBLE.value,
-        help="compatible (default): 3DES + SHA-1 MAC, imports on every Windows Server; "
-        "modern: AES-256 + SHA-256 MAC, Server 2019 and later only",
-    )
-    parser.add_argument(
-        "--iterations",
-        type=int,
-        default=DEFAULT_ITERATIONS,
-        metavar="N",
-        help=f"key-derivation iterations (default {DEFAULT_ITERATIONS}, like Windows' own exports; "
-        f"{MIN_ITERATIONS} to {DOTNET_ITERATION_LIMIT:,})",
-    )
-    parser.add_argument(
-        "--generate-password",
-        metavar="FILE",
-        help="generate a strong password for the new .pfx and write it to FILE "
-        "(mode 0600; never overwritten)",
-    )

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+from tmsclient.certs.facts import UTC, common_name, is_ca, is_self_signed, not_after, not_before, sha1_thumbprint
 from tmsclient.errors import UsageError
-
-if TYPE_CHECKING:
-    from cryptography import x509
-
-UTC = dt.timezone.utc
 
 # Characters that ride along when a thumbprint is copied from the Windows certificate dialog or a web page.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00a0\\s:\\-]")
 
 
 class ThumbprintError(UsageError, ValueError):
-    """A thumbprint that is not 40 hex digits once spaces, colons and invisible marks are removed."""
+    """Raised by normalize_thumbprint when a thumbprint is not 40 hex digits once spaces, colons and invisible
+    marks are removed."""
 
 
 def normalize_thumbprint(text: str) -> str:
@@ -38,28 +40,6 @@ def normalize_thumbprint(text: str) -> str:
             hint="copy the whole thumbprint from the certificate's Details tab",
         )
     return cleaned
-
-
-def _aware(cert: x509.Certificate, name: str) -> dt.datetime:
-    utc_value = getattr(cert, f"{name}_utc", None)  # cryptography 42+
-    if utc_value is not None:
-        return utc_value
-    value: dt.datetime = getattr(cert, name)
-    return value.replace(tzinfo=UTC)
-
-
-def not_before(cert: x509.Certificate) -> dt.datetime:
-    return _aware(cert, "not_valid_before")
-
-
-def not_after(cert: x509.Certificate) -> dt.datetime:
-    return _aware(cert, "not_valid_after")
-
-
-def sha1_thumbprint(cert: x509.Certificate) -> str:
-    from cryptography.hazmat.primitives import hashes
-
-    return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - the thumbprint Windows shows is SHA-1
 
 
 @dataclass(frozen=True)
@@ -105,8 +85,6 @@ class CertSummary:
 
 def key_info(public_key: Any) -> tuple[str, int | None, str | None]:
     """(type, size in bits, curve name) of a public or private key."""
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-
     if isinstance(public_key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
         return "RSA", public_key.key_size, None
     if isinstance(public_key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
@@ -122,13 +100,9 @@ def key_info(public_key: Any) -> tuple[str, int | None, str | None]:
 
 def public_key_der(key: Any) -> bytes:
     """SubjectPublicKeyInfo DER of a public key, or of a private key's public half."""
-    from cryptography.hazmat.primitives import serialization
-
     public = key.public_key() if hasattr(key, "private_bytes") else key
-    return public.public_bytes(
-        serialization.Encoding.DER,
-        serialization.PublicFormat.SubjectPublicKeyInfo,
-    )
+    der: bytes = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return der
 
 
 def key_matches(key: Any, cert: x509.Certificate) -> bool:
@@ -142,8 +116,6 @@ def key_matches(key: Any, cert: x509.Certificate) -> bool:
 
 def key_fingerprint(key: Any) -> str:
     """Short SHA-256 of the public key, for "got X, expected Y" messages; reveals nothing secret."""
-    import hashlib
-
     return hashlib.sha256(public_key_der(key)).hexdigest()[:16].upper()
 
 
@@ -168,8 +140,6 @@ _EKU_NAMES = {
 
 
 def _key_usage(cert: x509.Certificate) -> tuple[str, ...]:
-    from cryptography import x509
-
     try:
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -185,8 +155,6 @@ def _key_usage(cert: x509.Certificate) -> tuple[str, ...]:
 
 
 def _eku(cert: x509.Certificate) -> tuple[str, ...]:
-    from cryptography import x509
-
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
@@ -195,8 +163,6 @@ def _eku(cert: x509.Certificate) -> tuple[str, ...]:
 
 
 def _sans(cert: x509.Certificate) -> tuple[str, ...]:
-    from cryptography import x509
-
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -216,34 +182,7 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    from cryptography import x509
-
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def is_self_signed(cert: x509.Certificate) -> bool:
-    from tmsclient.certs.chain import signed_by  # chain builds on this module
-
-    return signed_by(cert, cert)
-
-
-def common_name(name: x509.Name) -> str | None:
-    from cryptography.x509.oid import NameOID
-
-    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if not attrs:
-        return None
-    value = attrs[0].value
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
-
-
 def summarize(cert: x509.Certificate) -> CertSummary:
-    from cryptography.hazmat.primitives import hashes
-
     key_type, key_size, curve = key_info(cert.public_key())
     sig_hash = cert.signature_hash_algorithm
     serial_hex = format(cert.serial_number, "X")
@@ -265,6 +204,6 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         sans=_sans(cert),
         key_usage=_key_usage(cert),
         extended_key_usage=_eku(cert),
-        is_ca=_is_ca(cert),
+        is_ca=is_ca(cert),
         self_signed=is_self_signed(cert),
     )

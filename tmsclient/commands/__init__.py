@@ -1,1 +1,1 @@
-"""One module per subcommand; see tmsclient.cli.COMMAND_MODULES."""
+"""One module per subcommand (tmsclient.cli.COMMANDS), and their helpers: pool.py, sources.py, renew_steps.py."""

@@ -7,8 +7,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.certs.pfxwrite import DEFAULT_FRIENDLY_NAME, add_pfx_output_arguments
+from tmsclient.certs.files import read_input_file
+from tmsclient.certs.pfxoptions import (
+    DEFAULT_FRIENDLY_NAME,
+    MODERN_WARNING,
+    PfxEncryption,
+    add_pfx_output_arguments,
+    generate_password,
+    output_options,
+)
 from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments
+from tmsclient.errors import CertificateUnfitError, InputFileError, PasswordError, UsageError
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -72,19 +81,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.chain import order_chain
     from tmsclient.certs.checks import check_contents
-    from tmsclient.certs.files import read_input_file
     from tmsclient.certs.loading import is_pkcs12
     from tmsclient.certs.parsing import find_private_key_blocks, load_certificates, load_private_key
-    from tmsclient.certs.pfxout import (
-        MODERN_WARNING,
-        build_and_write,
-        generate_password,
-        output_options,
-        resolve_new_password,
-    )
-    from tmsclient.certs.pfxwrite import PfxEncryption
+    from tmsclient.certs.pfxout import build_and_write
     from tmsclient.certs.summary import key_fingerprint, key_matches
-    from tmsclient.errors import CertificateUnfitError, InputFileError, PasswordError, UsageError
 
     options = output_options(args, NEW_PFX_PASSWORD)
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     password = (
         generate_password()
         if options.generate_password
-        else resolve_new_password(ctx.secrets, NEW_PFX_PASSWORD, args)
+        else ctx.secrets.new_password(NEW_PFX_PASSWORD, args)
     )
     written = build_and_write(
         key=key,

@@ -6,7 +6,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tmsclient.certs.compat import DEFAULT_TARGET_OS, WINDOWS_VERSIONS
+from tmsclient.certs.files import read_input_file
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments, scrub
+from tmsclient.errors import PasswordError, UsageError
+from tmsclient.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
@@ -17,17 +21,14 @@ DESCRIPTION = """\
 The preflight the upload runs. Exit 0 when the .pfx is fit for TMS (warnings allowed), 5 when it is not,
 4 when the password is wrong or missing. Each finding is one line with a stable code (see the docs)."""
 
-WINDOWS_CHOICES = ("2012r2", "2016", "2019", "2022")
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the .pfx/.p12 to check")
     add_secret_arguments(parser, PFX_PASSWORD)
     parser.add_argument(
         "--target-os",
-        default="2016",
-        choices=WINDOWS_CHOICES,
-        help="the Windows Server version TMS runs on (default 2016)",
+        default=DEFAULT_TARGET_OS,
+        choices=WINDOWS_VERSIONS,
+        help=f"the Windows Server version TMS runs on (default {DEFAULT_TARGET_OS})",
     )
     parser.add_argument(
         "--warn-days",
@@ -40,11 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.checks import bad_password_report, check_bundle, os_name
-    from tmsclient.certs.files import read_input_file
     from tmsclient.certs.loading import MAX_PFX_BYTES, load_pfx_bytes, read_algorithms
     from tmsclient.certs.summary import summarize
-    from tmsclient.errors import PasswordError, UsageError
-    from tmsclient.exitcodes import ExitCode
 
     if args.warn_days < 0:
         raise UsageError(f"--warn-days {args.warn_days} is negative, expected 0 or more")

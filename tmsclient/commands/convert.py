@@ -6,8 +6,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.certs.pfxwrite import add_pfx_output_arguments
-from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments
+from tmsclient.certs.compat import import_verdicts
+from tmsclient.certs.pfxoptions import (
+    MODERN_WARNING,
+    PfxEncryption,
+    add_pfx_output_arguments,
+    generate_password,
+    output_options,
+)
+from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments, secret_flags_given
+from tmsclient.errors import CertificateUnfitError, PasswordError
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
@@ -36,19 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.checks import check_contents
-    from tmsclient.certs.compat import import_verdicts
     from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.certs.pfxout import (
-        MODERN_WARNING,
-        build_and_write,
-        generate_password,
-        output_options,
-        resolve_new_password,
-        secret_flags_given,
-    )
-    from tmsclient.certs.pfxwrite import PfxEncryption
+    from tmsclient.certs.pfxout import build_and_write
     from tmsclient.certs.summary import key_fingerprint
-    from tmsclient.errors import CertificateUnfitError, PasswordError
 
     options = output_options(args, OUT_PASSWORD)
     in_password = ctx.secrets.resolve(IN_PASSWORD, args, allow_empty=True)
@@ -69,7 +67,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if options.generate_password is not None:
         out_password = generate_password()
     elif secret_flags_given(args, OUT_PASSWORD):
-        out_password = resolve_new_password(ctx.secrets, OUT_PASSWORD, args)
+        out_password = ctx.secrets.new_password(OUT_PASSWORD, args)
     else:
         out_password = in_password
         if not out_password:

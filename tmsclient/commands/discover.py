@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tmsclient.settings import add_target_arguments
+from tmsclient.commands.show import field_display
+from tmsclient.errors import OutputFileError, PageNotUnderstoodError
+from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
@@ -31,8 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.errors import OutputFileError, PageNotUnderstoodError
-    from tmsclient.settings import resolve_target
     from tmsclient.tms.driver import Driver, find_sites, match_site
     from tmsclient.tms.pageprofile import load_profile, render_profile, suggest_profile
     from tmsclient.tms.session import TmsSession
@@ -115,8 +115,6 @@ def _opens_with(row: Any) -> str:
 
 
 def _form_json(form: Form) -> dict[str, Any]:
-    from tmsclient.commands.show import field_display
-
     return {
         "id": form.id,
         "action": form.action,

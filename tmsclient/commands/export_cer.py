@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tmsclient.certs.files import ensure_writable, read_input_file, write_file_atomic
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
+from tmsclient.errors import UsageError
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
@@ -34,10 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from cryptography.hazmat.primitives import serialization
 
-    from tmsclient.certs.files import ensure_writable, read_input_file, write_file_atomic
     from tmsclient.certs.loading import kind_of, load_cert_bytes, load_pfx_bytes
     from tmsclient.certs.summary import summarize
-    from tmsclient.errors import UsageError
 
     out = Path(args.out)
     if out.suffix.lower() not in ALLOWED_SUFFIXES and not args.any_extension:

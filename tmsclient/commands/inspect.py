@@ -6,10 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments, scrub
+from tmsclient.certs.files import read_input_file
+from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments, scrub, secret_flags_given
+from tmsclient.errors import PasswordError, UsageError
 
 if TYPE_CHECKING:
+    from tmsclient.certs.loading import CertFile
     from tmsclient.cli import Context
+    from tmsclient.credentials import Secret
 
 NAME = "inspect"
 HELP = (
@@ -43,83 +47,72 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.certs.files import read_input_file
-    from tmsclient.certs.loading import kind_of
-    from tmsclient.errors import UsageError
-
-    if args.no_password and (args.pfx_password_env or args.pfx_password_file or args.pfx_password_stdin):
-        raise UsageError("--no-password conflicts with --pfx-password-env/--pfx-password-file/--pfx-password-stdin")
-    path = Path(args.file)
-    data = read_input_file(path, "file")
-    if kind_of(data, path) == "pkcs12":
-        return _inspect_pfx(args, ctx, path, data)
-    return _inspect_cert(ctx, path, data)
-
-
-def _inspect_pfx(args: argparse.Namespace, ctx: Context, path: Path, data: bytes) -> int:
-    from tmsclient.certs.inspection import from_bundle, from_locked_pfx, render_text
-    from tmsclient.certs.loading import load_pfx_bytes, read_algorithms
-    from tmsclient.errors import PasswordError
-
-    source = str(path)
-    algorithms = read_algorithms(data, source)
-    password = (
-        None
-        if args.no_password
-        else ctx.secrets.resolve(PFX_PASSWORD, args, required=False, allow_empty=True)
-    )
-    if password is not None and not password and password.source == "prompt":
-        password = None  # Enter at the prompt: show what needs no password
-    if password is None:
-        ins = from_locked_pfx(source, algorithms, notes=(_LOCKED_NOTE,))
-        ctx.out.result(ins.to_json(), render_text(ins))
-        return 0
-    try:
-        bundle = load_pfx_bytes(data, password, source=source, path=path)
-    except PasswordError as err:
-        # Still worth showing: the algorithms may be why Windows calls a right password wrong.
-        ins = from_locked_pfx(source, algorithms, notes=(err.message,))
-        payload = ins.to_json()
-        payload["error"] = err.to_json()
-        ctx.out.result(payload, render_text(ins))
-        ctx.out.stderr.write(f"tmsclient: error: {scrub(err.diagnostics())}\n")
-        return int(err.exit_code)
-    notes: tuple[str, ...] = ()
-    if bundle.extra_certs:
-        notes = (f"{len(bundle.extra_certs)} certificate(s) in the file are not on the leaf's chain",)
-    ins = from_bundle(bundle, notes=notes)
-    ctx.out.result(ins.to_json(), render_text(ins))
-    return 0
-
-
-def _inspect_cert(ctx: Context, path: Path, data: bytes) -> int:
-    from tmsclient.certs.inspection import from_cert_file, render_text
-    from tmsclient.certs.loading import load_cert_bytes
+    from tmsclient.certs.inspection import from_bundle, from_cert_file, from_locked_pfx, render_text
+    from tmsclient.certs.loading import kind_of, load_cert_bytes, load_pfx_bytes, read_algorithms
     from tmsclient.certs.parsing import load_private_key
     from tmsclient.certs.summary import key_matches
 
+    if args.no_password and secret_flags_given(args, PFX_PASSWORD):
+        raise UsageError("--no-password conflicts with --pfx-password-env/--pfx-password-file/--pfx-password-stdin")
+    path = Path(args.file)
     source = str(path)
-    cert_file = load_cert_bytes(data, source=source, path=path)
+    data = read_input_file(path, "file")
+    error: PasswordError | None = None
+    if kind_of(data, path) != "pkcs12":
+        cert_file = load_cert_bytes(data, source=source, path=path)
+        notes = _cert_notes(ctx, path, cert_file)
+        can_match = bool(cert_file.key_blocks) and not cert_file.key_encrypted
+        matches = key_matches(load_private_key(data, source), cert_file.cert) if can_match else None
+        ins = from_cert_file(cert_file, key_matches=matches, has_key=bool(cert_file.key_blocks), notes=notes)
+    else:
+        algorithms = read_algorithms(data, source)  # before the password: a damaged file fails without a prompt
+        password = _pfx_password(args, ctx)
+        if password is None:
+            ins = from_locked_pfx(source, algorithms, notes=(_LOCKED_NOTE,))
+        else:
+            try:
+                bundle = load_pfx_bytes(data, password, source=source, path=path)
+            except PasswordError as err:
+                # Still worth showing: the algorithms may be why Windows calls a right password wrong.
+                ins, error = from_locked_pfx(source, algorithms, notes=(err.message,)), err
+            else:
+                extra = len(bundle.extra_certs)
+                note = f"{extra} certificate(s) in the file are not on the leaf's chain"
+                ins = from_bundle(bundle, notes=(note,) if extra else ())
+    payload = ins.to_json()
+    if error is not None:
+        payload["error"] = error.to_json()
+    ctx.out.result(payload, render_text(ins))
+    if error is None:
+        return 0
+    ctx.out.stderr.write(f"tmsclient: error: {scrub(error.diagnostics())}\n")
+    return int(error.exit_code)
+
+
+def _pfx_password(args: argparse.Namespace, ctx: Context) -> Secret | None:
+    """The .pfx password, or None to show only what needs none (--no-password, or Enter at the prompt)."""
+    if args.no_password:
+        return None
+    password = ctx.secrets.resolve(PFX_PASSWORD, args, required=False, allow_empty=True)
+    if password is not None and not password and password.source == "prompt":
+        return None
+    return password
+
+
+def _cert_notes(ctx: Context, path: Path, cert_file: CertFile) -> tuple[str, ...]:
     notes: list[str] = []
     if path.suffix.lower() in (".pfx", ".p12"):
         text = (
-            f"{source} is named like a .pfx but is a {cert_file.format.upper()} certificate file, "
+            f"{cert_file.source} is named like a .pfx but is a {cert_file.format.upper()} certificate file, "
             "not PKCS#12; TMS needs a .pfx with the private key"
         )
         ctx.out.warning(text)
         notes.append(text)
-    matches = None
-    if cert_file.key_blocks and not cert_file.key_encrypted:
-        matches = key_matches(load_private_key(data, source), cert_file.cert)
-    elif cert_file.key_blocks:
+    if cert_file.key_blocks and cert_file.key_encrypted:
         notes.append(
             "the private key in the file is encrypted and was not checked against the certificate "
             "(`tmsclient bundle` checks it)"
         )
     if cert_file.extra_certs:
         notes.append(f"{len(cert_file.extra_certs)} certificate(s) in the file are not on the leaf's chain")
-    ins = from_cert_file(
-        cert_file, key_matches=matches, has_key=bool(cert_file.key_blocks), notes=tuple(notes)
-    )
-    ctx.out.result(ins.to_json(), render_text(ins))
-    return 0
+    return tuple(notes)

@@ -11,14 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from tmsclient.config import Config
 from tmsclient.credentials import Secret, StdinGate
 from tmsclient.errors import ConfigError, TmsClientError, UsageError
 from tmsclient.exitcodes import ExitCode
-from tmsclient.settings import add_target_arguments, find_config, requested_profiles
+from tmsclient.settings import TargetSettings, add_target_arguments, find_config, requested_profiles
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
-    from tmsclient.settings import Config, TargetSettings
 
 log = logging.getLogger(__name__)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tmsclient.settings import add_target_arguments
+from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
     from tmsclient.tms.driver import SiteView
+    from tmsclient.tms.pageprofile import CertificateDetails
 
 NAME = "show"
 HELP = "show the WebEx settings and each site's fields (SSO ones included) as TMS shows them"
@@ -25,9 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.settings import resolve_target
     from tmsclient.tms.driver import Driver, match_site
-    from tmsclient.tms.pageprofile import load_profile
+    from tmsclient.tms.pageprofile import GLOBAL_FIELDS, certificate_details, display_label, load_profile, locate_field
     from tmsclient.tms.session import TmsSession
 
     started = time.monotonic()
@@ -43,7 +44,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for i, row in enumerate(chosen):
             # A postback opens one site per page view, so every site after the first is opened afresh.
             view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
-            sites.append(describe_site(view))
+            # The form repeats the WebEx Configuration fields, which "global" already shows.
+            shared = {located.field.name for key in GLOBAL_FIELDS
+                      if (located := locate_field(view.form, key, view.profile.global_fields[key], required=False))}
+            sites.append(describe_site(view, certificate_details(view.page, view.profile), skip=shared,
+                                       label=display_label))
         stats = session.stats
     payload = {
         "ok": True,
@@ -60,30 +65,24 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def describe_site(view: SiteView) -> dict[str, Any]:
-    """A site's fields in page order (logical ones named by their key), never a password's value."""
-    from tmsclient.tms.pageprofile import GLOBAL_FIELDS, certificate_details, display_label, locate_field
-
-    form, profile = view.form, view.profile
+def describe_site(view: SiteView, details: CertificateDetails, *, skip: set[str],
+                  label: Callable[[str], str]) -> dict[str, Any]:
+    """A site's fields in page order (logical ones named by their key), never a password's value; ``skip``: the
+    names of fields not to list, ``label``: a label on the page as a person would name the field."""
+    form = view.form
     key_of = {lf.field.name: key for key, lf in view.fields.items()}
-    global_names = set()
-    for key in GLOBAL_FIELDS:
-        located = locate_field(form, key, profile.global_fields[key], required=False)
-        if located is not None:
-            global_names.add(located.field.name)
     fields = []
     for f in form.fields:
-        if f.kind == "hidden" or f.name in global_names:
+        if f.kind == "hidden" or f.name in skip:
             continue
         fields.append({
             "key": key_of.get(f.name),
-            "label": display_label(f.labels[0]) if f.labels else None,
+            "label": label(f.labels[0]) if f.labels else None,
             "name": f.name,
             "type": f.kind,
             "value": field_display(form, f),
             "secret": f.kind == "password",
         })
-    details = certificate_details(view.page, profile)
     return {
         "host_name": view.row.host_name,
         "site_name": view.row.site_name,

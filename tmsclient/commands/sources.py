@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tmsclient.errors import InputFileError, UsageError
-
-if TYPE_CHECKING:
-    from cryptography import x509
-
-    from tmsclient.certs.chain import OrderedChain
-    from tmsclient.credentials import Secret
-
-log = logging.getLogger(__name__)
 
 PEM, PFX, CERTBOT, WIN_ACME, ACME_SH = "pem", "pfx", "certbot", "win-acme", "acme.sh"
 CERTBOT_KEY, CERTBOT_FULLCHAIN = "privkey.pem", "fullchain.pem"
@@ -116,49 +107,3 @@ def acme_sh_source(values: Sequence[str]) -> RenewalSource:
     domain, key, cert, ca, _fullchain = values
     chain = (Path(ca),) if ca else ()
     return RenewalSource(ACME_SH, f"acme.sh deploy of {domain}", cert=Path(cert), key=Path(key), chain=chain)
-
-
-# --------------------------------------------------------------------------------------------- PEM material
-
-
-@dataclass(frozen=True)
-class KeyAndChain:
-    """A private key, the certificate it belongs to, and the rest ordered leaf to root."""
-
-    key: Any
-    ordered: OrderedChain
-
-    @property
-    def leaf(self) -> x509.Certificate:
-        return self.ordered.leaf
-
-    @property
-    def chain(self) -> tuple[x509.Certificate, ...]:
-        return self.ordered.chain
-
-
-def read_pem_source(source: RenewalSource, passphrase: Callable[[], Secret]) -> KeyAndChain:
-    """Load the key and every certificate of a PEM source; the leaf is the certificate of the key (the check
-    step reports a key that belongs to none). ``passphrase`` is asked only when the key is encrypted."""
-    from tmsclient.certs.chain import order_chain, pick_leaf
-    from tmsclient.certs.files import read_input_file
-    from tmsclient.certs.parsing import find_private_key_blocks, load_certificates, load_private_key
-    from tmsclient.certs.summary import key_matches
-
-    assert source.cert is not None
-    cert_data = read_input_file(source.cert, "certificate file")
-    certs = list(load_certificates(cert_data, str(source.cert)))
-    for extra in source.chain:
-        certs += load_certificates(read_input_file(extra, "chain file"), str(extra))
-    key_path = source.key or source.cert
-    if source.key is None and not find_private_key_blocks(cert_data):
-        raise UsageError(f"no --key given and {source.cert} holds no private key", hint="add --key KEY")
-    key_data = cert_data if source.key is None else read_input_file(source.key, "private key file")
-    key = load_private_key(key_data, str(key_path), passphrase)
-    owners = [c for c in certs if key_matches(key, c)]
-    # A key that belongs to none of them is for the check step to judge (KEY_MISMATCH), with the leaf the
-    # certificates themselves point at.
-    leaf = owners[0] if owners else pick_leaf(certs)
-    log.debug("the key in %s %s %s", key_path, "belongs to" if owners else "does not belong to",
-              leaf.subject.rfc4514_string())
-    return KeyAndChain(key, order_chain(leaf, [c for c in certs if c is not leaf]))

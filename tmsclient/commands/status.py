@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
-from tmsclient.settings import add_target_arguments
+from tmsclient.errors import TmsClientError, UsageError
+from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
-    from tmsclient.errors import TmsClientError
+    from tmsclient.tms.pageprofile import CertificateDetails
 
 NAME = "status"
 #: A bad command line is UNKNOWN to a monitoring system, not CRITICAL (2); the CLI funnel reads this.
@@ -84,35 +86,75 @@ def judge(days_left: int | None, warn: int, crit: int) -> State:
     return State.OK
 
 
-def shown_expiry(text: str) -> dt.datetime | None:
-    """The moment a shown expiry stands for; the earliest of several readings (03/04/2027 is March or April),
-    so a monitor warns early rather than late. None when the text is no date."""
-    from tmsclient.tms.verifier import parse_expiry
-
-    readings = parse_expiry(text)
+def shown_expiry(readings: Sequence[tuple[dt.datetime, dt.datetime]]) -> dt.datetime | None:
+    """The moment a shown expiry stands for, from its readings (tms.verifier.parse_expiry): the earliest of
+    several (03/04/2027 is March or April), so a monitor warns early rather than late. None for no reading."""
     if not readings:
         return None
     return min(low + (high - low) / 2 for low, high in readings)
 
 
+def site_reading(name: str, details: CertificateDetails, readings: Sequence[tuple[dt.datetime, dt.datetime]],
+                 *, none_installed: bool) -> Reading:
+    """A site's expiry from the certificate rows its form shows (``readings``: of the expiry shown)."""
+    if details.expires:
+        when = shown_expiry(readings)
+        problem = None if when else f"the expiry shown ({details.expires!r}) is not a date tmsclient reads"
+        return Reading(name, when, details.expires, details.thumbprint, problem)
+    if none_installed:
+        return Reading(name, None, None, None, "no certificate installed")
+    return Reading(name, None, None, details.thumbprint,
+                   "TMS does not show the certificate's expiry on this page "
+                   "(check the uploaded file with --pfx FILE instead)")
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.errors import TmsClientError
+    from tmsclient.certs.loading import load_cert_file, load_pfx_file
+    from tmsclient.certs.summary import summarize
+    from tmsclient.tms.driver import Driver, match_site
+    from tmsclient.tms.pageprofile import certificate_details, load_profile, yes_no
+    from tmsclient.tms.session import TmsSession
+    from tmsclient.tms.verifier import parse_expiry
 
     now = dt.datetime.now(UTC)
     try:
         warn, crit = _thresholds(args)
     except TmsClientError as err:
         return _unknown(ctx, err, None)
+    readings: list[Reading] = []
     try:
-        readings, chosen = _local(args, ctx) if (args.pfx or args.cert) else _remote(args, ctx)
+        if args.pfx or args.cert:  # a local file: TMS is never contacted
+            if args.pfx:
+                password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
+                assert password is not None
+                cert = load_pfx_file(args.pfx, password).cert
+            else:
+                cert = load_cert_file(args.cert).cert
+            s = summarize(cert)
+            readings.append(Reading(f"file {args.pfx or args.cert}", s.not_after, None, s.thumbprint_sha1))
+            chosen = True
+        else:  # each site's certificate rows (or only --site's), read with GETs and Edit postbacks only
+            target = resolve_target(args, ctx, need_password=True)
+            profile = load_profile(target.page_profile)
+            with TmsSession(target) as session:
+                driver = Driver(session, profile, page_url=target.page_url)
+                page = driver.settings_page()
+                rows = driver.sites(page)
+                for i, row in enumerate([match_site(rows, target.site)] if target.site else list(rows)):
+                    # A postback opens one site per page view, so every site after the first is opened afresh.
+                    view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
+                    details = certificate_details(view.page, profile)
+                    none_installed = yes_no(profile, details.installed) is False if details.installed else False
+                    readings.append(site_reading(f"site {row.host_name}/{row.site_name}", details,
+                                                 parse_expiry(details.expires) if details.expires else [],
+                                                 none_installed=none_installed))
+            chosen = bool(target.site)
     except TmsClientError as err:
         return _unknown(ctx, err, (warn, crit))
     return _report(ctx, readings, chosen, warn, crit, now)
 
 
 def _thresholds(args: argparse.Namespace) -> tuple[int, int]:
-    from tmsclient.errors import UsageError
-
     values = []
     for flag, text in (("--warn-days", args.warn_days), ("--crit-days", args.crit_days)):
         try:
@@ -126,53 +168,6 @@ def _thresholds(args: argparse.Namespace) -> tuple[int, int]:
     if crit > warn:
         raise UsageError(f"--crit-days {crit} is above --warn-days {warn}, expected crit <= warn")
     return warn, crit
-
-
-def _local(args: argparse.Namespace, ctx: Context) -> tuple[list[Reading], bool]:
-    from tmsclient.certs.loading import load_cert_file, load_pfx_file
-    from tmsclient.certs.summary import summarize
-
-    if args.pfx:
-        password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
-        assert password is not None
-        cert, name = load_pfx_file(args.pfx, password).cert, f"file {args.pfx}"
-    else:
-        cert, name = load_cert_file(args.cert).cert, f"file {args.cert}"
-    s = summarize(cert)
-    return [Reading(name, s.not_after, None, s.thumbprint_sha1)], True
-
-
-def _remote(args: argparse.Namespace, ctx: Context) -> tuple[list[Reading], bool]:
-    """Each site's certificate rows (or only --site's), read with the driver: GETs and Edit postbacks only."""
-    from tmsclient.settings import resolve_target
-    from tmsclient.tms.driver import Driver, match_site
-    from tmsclient.tms.pageprofile import certificate_details, load_profile, yes_no
-    from tmsclient.tms.session import TmsSession
-
-    target = resolve_target(args, ctx, need_password=True)
-    profile = load_profile(target.page_profile)
-    readings = []
-    with TmsSession(target) as session:
-        driver = Driver(session, profile, page_url=target.page_url)
-        page = driver.settings_page()
-        rows = driver.sites(page)
-        chosen = [match_site(rows, target.site)] if target.site else list(rows)
-        for i, row in enumerate(chosen):
-            # A postback opens one site per page view, so every site after the first is opened afresh.
-            view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
-            details = certificate_details(view.page, profile)
-            name = f"site {row.host_name}/{row.site_name}"
-            if details.expires:
-                when = shown_expiry(details.expires)
-                problem = None if when else f"the expiry shown ({details.expires!r}) is not a date tmsclient reads"
-                readings.append(Reading(name, when, details.expires, details.thumbprint, problem))
-            elif details.installed and yes_no(profile, details.installed) is False:
-                readings.append(Reading(name, None, None, None, "no certificate installed"))
-            else:
-                readings.append(Reading(name, None, None, details.thumbprint,
-                                        "TMS does not show the certificate's expiry on this page "
-                                        "(check the uploaded file with --pfx FILE instead)"))
-    return readings, bool(target.site)
 
 
 def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit: int,

@@ -6,14 +6,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.commands.pool import Prepared, report, run_targets, selection, shared_context
 from tmsclient.commands.pool import add_arguments as add_targets_arguments
+from tmsclient.config import TARGET_OS_CHOICES
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
-from tmsclient.settings import TARGET_OS_CHOICES
+from tmsclient.settings import resolve_target
 
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.cli import Context
-    from tmsclient.commands.pool import Selection
     from tmsclient.tms.upload import UploadJob
 
 NAME = "upload"
@@ -55,70 +56,44 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tmsclient.commands.pool import selection
-    from tmsclient.settings import resolve_target
-    from tmsclient.tms.upload import upload_to_target
+    from tmsclient.certs.loading import load_pfx_file
+    from tmsclient.tms.upload import UploadJob, judge_pfx, summary_row, upload_to_target
 
     many = selection(args, ctx)
-    if many is not None:
-        return _run_many(args, ctx, many)
-    target = resolve_target(args, ctx, need_password=True, need_pfx_password=True, required=("site", "pfx"))
-    pfx_path = Path(target.require("pfx"))
-    assert target.pfx_password is not None
-    bundle = preflight(pfx_path, target.pfx_password, target.target_os, ctx, skip=args.no_preflight)
-    result = upload_to_target(target, _job(args, pfx_path, bundle, target.pfx_password))
-    ctx.out.result(result.payload, result.human())
-    return 0
-
-
-def _job(args: argparse.Namespace, pfx_path: Path, bundle: PfxBundle, password: Any) -> UploadJob:
-    from tmsclient.tms.upload import UploadJob
-
-    return UploadJob(
-        pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
-        enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
-        authn_context=args.authn_context, dry_run=args.dry_run, force=args.reupload, no_preflight=args.no_preflight,
-    )
-
-
-def _run_many(args: argparse.Namespace, ctx: Context, many: Selection) -> int:
-    """Each profile resolved in order (its .pfx opened and judged once per file), then uploaded in a pool."""
-    from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.commands.pool import Prepared, report, run_targets, shared_context
-    from tmsclient.settings import resolve_target
-    from tmsclient.tms.upload import judge_pfx, summary_row, upload_to_target
-
-    rctx = shared_context(ctx)
+    rctx = ctx if many is None else shared_context(ctx)
     opened: dict[tuple[Path, Any], PfxBundle] = {}
     judged: set[tuple[int, str]] = set()
 
-    def prepare(name: str) -> Prepared[UploadJob]:
-        target = resolve_target(args, rctx, profile=name, profile_first=True, need_password=True,
-                                need_pfx_password=True, config=many.config, required=("site", "pfx"))
+    def prepare(name: str | None) -> Prepared[UploadJob]:
+        """A target resolved and its .pfx preflighted: opened and judged by the `check` rules (once per file
+        and Windows version), so an unfit file stops here, before any login."""
+        target = resolve_target(args, rctx, profile=name, several_targets=many is not None, need_password=True,
+                                need_pfx_password=True, config=many.config if many else None,
+                                required=("site", "pfx"))
         pfx_path = Path(target.require("pfx"))
-        assert target.pfx_password is not None
-        key = (pfx_path.resolve(), target.pfx_password)
+        password = target.pfx_password
+        assert password is not None  # resolved, or a PasswordError was raised
+        key = (pfx_path.resolve(), password)
         if key not in opened:
-            opened[key] = load_pfx_file(pfx_path, target.pfx_password)
+            opened[key] = load_pfx_file(pfx_path, password)
         bundle = opened[key]
-        if (id(bundle), target.target_os) not in judged:  # once per file and Windows version
+        if (id(bundle), target.target_os) not in judged:
             for warning in judge_pfx(bundle, target.target_os, skip=args.no_preflight):
                 ctx.out.warning(warning)
             judged.add((id(bundle), target.target_os))
-        return Prepared(target, _job(args, pfx_path, bundle, target.pfx_password))
+        return Prepared(target, UploadJob(
+            pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
+            enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
+            authn_context=args.authn_context, dry_run=args.dry_run, force=args.reupload,
+            no_preflight=args.no_preflight,
+        ))
 
+    if many is None:
+        one = prepare(None)
+        result = upload_to_target(one.target, one.job)
+        ctx.out.result(result.payload, result.human())
+        return 0
     outcomes = run_targets(many, prepare, upload_to_target)
     payload, human = report(outcomes, summary_row, [("action", "action"), ("verification", "verification")])
     ctx.out.result(payload, human)
     return int(payload["exit_code"])
-
-
-def preflight(path: Path, password: Any, target_os: str, ctx: Context, *, skip: bool) -> PfxBundle:
-    """Open the .pfx and run the `check` rules; an unfit file stops here, before any login."""
-    from tmsclient.certs.loading import load_pfx_file
-    from tmsclient.tms.upload import judge_pfx
-
-    bundle = load_pfx_file(path, password)
-    for warning in judge_pfx(bundle, target_os, skip=skip):
-        ctx.out.warning(warning)
-    return bundle

@@ -7,7 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
-from tmsclient.settings import add_target_arguments
+from tmsclient.errors import VerificationFailedError
+from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
     from tmsclient.cli import Context
@@ -40,8 +41,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.loading import load_cert_file, load_pfx_file
     from tmsclient.certs.summary import summarize
-    from tmsclient.errors import VerificationFailedError
-    from tmsclient.settings import resolve_target
     from tmsclient.tms.driver import Driver
     from tmsclient.tms.pageprofile import load_profile
     from tmsclient.tms.session import TmsSession

@@ -20,6 +20,11 @@ from requests_ntlm import HttpNtlmAuth
 from tmsclient.credentials import Secret
 from tmsclient.errors import ConfigError
 
+try:
+    import requests_kerberos
+except ImportError:  # the kerberos extra is optional: kerberos_auth says how to install it
+    requests_kerberos = None
+
 log = logging.getLogger(__name__)
 
 #: Schemes tmsclient can answer, as they appear (lower-cased) in ``WWW-Authenticate``.
@@ -116,17 +121,17 @@ class KeepAliveOnly(AuthBase):
 
 def kerberos_auth(username: str | None) -> AuthBase:
     """``--auth negotiate``: SPNEGO/Kerberos from the ticket cache through requests-kerberos (optional)."""
-    try:
-        from requests_kerberos import OPTIONAL, HTTPKerberosAuth
-    except ImportError as exc:
+    if requests_kerberos is None:
         raise ConfigError(
             "--auth negotiate needs the kerberos extra (requests-kerberos), which is not installed",
             hint="pip install 'tmsclient[kerberos]' and kinit; or use --auth ntlm, which also answers a "
                  "server that offers only Negotiate",
-        ) from exc
+        )
     # A UPN names the ticket-cache principal; DOMAIN\user is not a Kerberos principal, so the default is used.
     principal = username if username and "@" in username and "\\" not in username else None
-    return HTTPKerberosAuth(mutual_authentication=OPTIONAL, principal=principal)
+    auth: AuthBase = requests_kerberos.HTTPKerberosAuth(mutual_authentication=requests_kerberos.OPTIONAL,
+                                                        principal=principal)
+    return auth
 
 
 def build_auth(scheme: str, username: str | None, password: Secret | None) -> AuthBase:

@@ -1,20 +1,4 @@
-"""The form driver: find the WebEx Settings page and a site's form by the page profile, plan a change, save.
-
-The walk a person would make, on one authenticated :class:`~tmsclient.tms.session.TmsSession`:
-
-1. the start page (``--url``), then the menu entry at the profile's ``menu_path`` (Administrative Tools >
-   Configuration > WebEx Settings), or straight to ``--page-url``;
-2. the "WebEx Sites" grid: the row whose host name, site name or site URL is ``--site``;
-3. the row's Edit link (a hyperlink to the site's own page, or a ``__doPostBack`` postback) or button;
-4. the site form: each logical field located by the profile (label or name/id glob), the Save button;
-5. a plan: the submission as a browser would send it, with the certificate file, its password and the
-   requested SSO fields changed and everything else exactly as rendered; shown redacted for ``--dry-run``;
-6. the Save, posted once, right after the form was read on the same connection; the answer read for TMS's own
-   error words.
-
-Pure parts (:func:`find_menu_link`, :func:`find_sites`, :func:`match_site`, :func:`read_site_form`,
-:func:`build_plan`) take parsed pages, so they are tested on fixtures; :class:`Driver` adds the I/O.
-"""
+"""The form driver: find the WebEx Settings page and a site's form by the page profile, plan a change, save."""
 
 from __future__ import annotations
 
@@ -33,11 +17,8 @@ from tmsclient.errors import (
     RejectedByTmsError,
     SiteNotFoundError,
 )
-from tmsclient.tms.pageprofile import (
-    GLOBAL_FIELDS,
-    SITE_FIELDS,
+from tmsclient.tms.pageprofile.matching import (
     LocatedField,
-    PageProfile,
     choice_value,
     display_label,
     is_access_denied,
@@ -46,8 +27,11 @@ from tmsclient.tms.pageprofile import (
     page_errors,
     page_info,
 )
+from tmsclient.tms.pageprofile.model import GLOBAL_FIELDS, SITE_FIELDS, PageProfile
 from tmsclient.tms.session import HttpResult, OffOriginError, SessionExpiredError, TmsSession
-from tmsclient.tms.webforms import Control, FileField, Form, Link, Page, Submission, parse_page
+from tmsclient.tms.webforms.model import Control, Form, Link, Page
+from tmsclient.tms.webforms.parsing import parse_page
+from tmsclient.tms.webforms.submission import FileField, Submission
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +347,7 @@ def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
         raise PageNotUnderstoodError(f"the field found for the certificate password ({password.how}) is a "
                                      f"{password.field.kind} field, expected a password box",
                                      hint="fix [fields].certificate_password in the page profile")
-    sub = form.submission(submitter=view.save)
+    sub = Submission.of(form, submitter=view.save)
     sub = sub.set(cert.field.name, FileField(intent.pfx_name, intent.pfx_data, PFX_CONTENT_TYPE))
     sub = sub.set(password.field.name, intent.pfx_password)
     expected: dict[str, Any] = {}
@@ -405,7 +389,23 @@ def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
 @dataclass
 class Driver:
     """Navigation and the Save over one session. ``settings_url`` is remembered after the first visit so a
-    re-read goes straight to the page."""
+    re-read goes straight to the page.
+
+    The walk a person would make, on one authenticated :class:`~tmsclient.tms.session.TmsSession`:
+
+    1. the start page (``--url``), then the menu entry at the profile's ``menu_path`` (Administrative Tools >
+       Configuration > WebEx Settings), or straight to ``--page-url``;
+    2. the "WebEx Sites" grid: the row whose host name, site name or site URL is ``--site``;
+    3. the row's Edit link (a hyperlink to the site's own page, or a ``__doPostBack`` postback) or button;
+    4. the site form: each logical field located by the profile (label or name/id glob), the Save button;
+    5. a plan: the submission as a browser would send it, with the certificate file, its password and the
+       requested SSO fields changed and everything else exactly as rendered; shown redacted for ``--dry-run``;
+    6. the Save, posted once, right after the form was read on the same connection; the answer read for TMS's own
+       error words.
+
+    Pure parts (:func:`find_menu_link`, :func:`find_sites`, :func:`match_site`, :func:`read_site_form`,
+    :func:`build_plan`) take parsed pages, so they are tested on fixtures; :class:`Driver` adds the I/O.
+    """
 
     session: TmsSession
     profile: PageProfile
@@ -476,7 +476,7 @@ class Driver:
             else:
                 assert link.postback is not None
                 form = _form_with(start, "__EVENTTARGET")
-                result = self.post(form.submission(postback=link.postback), "the WebEx Settings menu entry")
+                result = self.post(Submission.of(form, postback=link.postback), "the WebEx Settings menu entry")
                 page = self._read(result, "the WebEx Settings page")
         else:
             page = self.get(url, "the WebEx Settings page", source="--page-url" if self.page_url else None)
@@ -509,10 +509,10 @@ class Driver:
             return self.get(row.link.url, what, source=f"the Edit link of site {row.name}")
         if row.link is not None and row.link.postback is not None:
             form = _form_with(page, "__EVENTTARGET")
-            return self._read(self.post(form.submission(postback=row.link.postback), what), what)
+            return self._read(self.post(Submission.of(form, postback=row.link.postback), what), what)
         if row.button is not None and row.form_index is not None:
             form = page.forms[row.form_index]
-            return self._read(self.post(form.submission(submitter=row.button), what), what)
+            return self._read(self.post(Submission.of(form, submitter=row.button), what), what)
         raise PageNotUnderstoodError(
             f"the row of site {row.name} has no Edit link or button",
             hint="set edit_labels in a page profile (`tmsclient discover` shows the grid)",

@@ -1,46 +1,4 @@
-"""One authenticated HTTP session per TMS target: TLS policy, timeouts, GET-only retries, errors mapped.
-
-Contract for the form driver (and anyone else posting through a TmsSession):
-
-* **GET before POST.** ``post()`` refuses to run before a successful ``get()`` on the same session. NTLM
-  authenticates the TCP connection, so the GET of the form logs in (3 requests: 401, challenge, answer) and
-  the POST then travels on that authenticated keep-alive connection: the .pfx crosses the wire once.
-* **The session never re-sends a POST body by itself.** A POST goes without an NTLM/Negotiate handshake
-  handler, with ``allow_redirects=False``, and is never retried.
-
-  - TMS answers the POST with 401 (the connection closed or the login expired between GET and POST):
-    :class:`SessionExpiredError` (an AuthenticationError). Nothing was applied: IIS refuses before the page
-    runs. The caller may GET the form again (which logs in again) and post once more *deliberately*, with
-    ``post(..., handshake=True)``: an NTLM session then logs in on the POST itself, the body only on the
-    last leg (2 requests, body once), which also serves a server that authenticates every request (IIS
-    ``authPersistSingleRequest``).
-  - The connection breaks or the read times out after the body went out: :class:`PostInterruptedError`
-    (a ConnectionFailedError) with ``body_may_have_arrived=True``. TMS may or may not have applied it: the
-    caller must re-read the page and report what it finds (OutcomeUnknownError when it cannot tell).
-    A failure to connect at all gives ``body_may_have_arrived=False``.
-  - 301/302/303 after a POST (the post-redirect-get pattern) are followed with a GET; 307/308, which would
-    make a client replay the body, are refused with PageNotUnderstoodError. A redirect to another origin
-    is never followed: OffOriginError with ``body_may_have_arrived=True`` (TMS got the form).
-* **GETs are retried** (twice, with backoff) on connection errors only: never on a timeout, a TLS failure,
-  a DNS failure or any HTTP status (never on a 401).
-* **The origin rule**: a request leaves only for the origin of ``--url`` (scheme, host in any case and
-  effective port, :func:`tmsclient.tms.origin.same_origin`). ``get()``/``post()`` check the URL they are given
-  (a link, a form's action, a button's formaction) before anything is sent, and the adapter checks every
-  request again, so a redirect or an NTLM leg cannot leave either: :class:`OffOriginError` naming the
-  foreign origin, nothing sent there, so no 401 from another origin is ever answered with credentials.
-* **Errors**: 401 after the handshake -> AuthenticationError (names the user, never the password);
-  no NTLM challenge -> AuthenticationError with a scheme hint; 403 -> NotAdministratorError; untrusted TLS
-  -> TLSError (hint --ca-bundle); http:// without allow_http -> TLSError; refused or
-  unresolvable host -> ConnectionFailedError; timeout -> RequestTimeoutError; HTTP 5xx -> HttpServerError
-  (a ServerError) with ``.status``, the ASP.NET error title (``.tms_text``) and the page (``.result``).
-  Other statuses (200, 404, ...) come back as results for the caller to judge.
-* **TLS**: ``verify`` is forced on every request at the adapter (the CA bundle path, ``False`` for
-  ``--insecure``, else requests' own certifi bundle as an explicit path), so ``REQUESTS_CA_BUNDLE`` and
-  ``CURL_CA_BUNDLE`` can never change which certificates are trusted. NTLM channel binding comes from the
-  peer certificate of the connection that carries the handshake, never from an earlier connection's.
-* **Counters** (``stats``) are kept at the adapter, so every NTLM leg, redirect and retry counts.
-* **Logging** (debug): method, URL, status and byte counts; never headers or bodies.
-"""
+"""One authenticated HTTP session per TMS target: TLS policy, timeouts, GET-only retries, errors mapped."""
 
 from __future__ import annotations
 
@@ -55,16 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.certs
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import NameResolutionError
+from urllib3.exceptions import InsecureRequestWarning, NameResolutionError
 
 from tmsclient import __version__
-from tmsclient.credentials import Secret
 from tmsclient.errors import (
     AuthenticationError,
     ConfigError,
@@ -87,12 +44,9 @@ from tmsclient.tms.auth import (
     session_auth,
 )
 from tmsclient.tms.origin import Origin, origin_text, same_origin
+from tmsclient.tms.webforms.encoding import FieldValue, FilePart, encode_form
 
 log = logging.getLogger(__name__)
-
-#: A file part: (file name, content, content type).
-FilePart = tuple[str, bytes, str]
-FieldValue = str | Secret | FilePart
 
 GET_RETRIES = 2
 #: Challenges each scheme's handler answers (requests-ntlm answers Negotiate with NTLM too).
@@ -206,34 +160,6 @@ def _first_line(fragment: str) -> str | None:
     return None
 
 
-def encode_form(
-    fields: Sequence[tuple[str, FieldValue]],
-    files: Sequence[tuple[str, FilePart]] = (),
-    *,
-    multipart: bool,
-) -> tuple[bytes, str]:
-    """The request body and its Content-Type, as a browser sends a form; Secrets are revealed only here.
-
-    ``fields`` keep their order; a file part may sit among them (document order), ``files`` follow them.
-    """
-    items: list[tuple[str, Any]] = []
-    for name, value in [*fields, *files]:
-        if isinstance(value, Secret):
-            items.append((name, value.reveal()))
-        elif isinstance(value, tuple):
-            if not multipart:
-                raise ValueError(f"file field {name!r} needs a multipart form")
-            items.append((name, value))
-        else:
-            items.append((name, value))
-    if multipart:
-        from urllib3.filepost import encode_multipart_formdata
-
-        body, content_type = encode_multipart_formdata(items)
-        return body, content_type
-    return urlencode(items, encoding="utf-8").encode("ascii"), "application/x-www-form-urlencoded"
-
-
 def _body_length(body: Any) -> int:
     if body is None:
         return 0
@@ -291,7 +217,49 @@ class _TargetAdapter(HTTPAdapter):
 
 
 class TmsSession:
-    """ONE requests.Session for one TMS target; a context manager. The contract: the module docstring."""
+    """ONE requests.Session for one TMS target; a context manager.
+
+    Contract for the form driver (and anyone else posting through a TmsSession):
+
+    * **GET before POST.** ``post()`` refuses to run before a successful ``get()`` on the same session. NTLM
+      authenticates the TCP connection, so the GET of the form logs in (3 requests: 401, challenge, answer) and
+      the POST then travels on that authenticated keep-alive connection: the .pfx crosses the wire once.
+    * **The session never re-sends a POST body by itself.** A POST goes without an NTLM/Negotiate handshake
+      handler, with ``allow_redirects=False``, and is never retried.
+
+      - TMS answers the POST with 401 (the connection closed or the login expired between GET and POST):
+        :class:`SessionExpiredError` (an AuthenticationError). Nothing was applied: IIS refuses before the page
+        runs. The caller may GET the form again (which logs in again) and post once more *deliberately*, with
+        ``post(..., handshake=True)``: an NTLM session then logs in on the POST itself, the body only on the
+        last leg (2 requests, body once), which also serves a server that authenticates every request (IIS
+        ``authPersistSingleRequest``).
+      - The connection breaks or the read times out after the body went out: :class:`PostInterruptedError`
+        (a ConnectionFailedError) with ``body_may_have_arrived=True``. TMS may or may not have applied it: the
+        caller must re-read the page and report what it finds (OutcomeUnknownError when it cannot tell).
+        A failure to connect at all gives ``body_may_have_arrived=False``.
+      - 301/302/303 after a POST (the post-redirect-get pattern) are followed with a GET; 307/308, which would
+        make a client replay the body, are refused with PageNotUnderstoodError. A redirect to another origin
+        is never followed: OffOriginError with ``body_may_have_arrived=True`` (TMS got the form).
+    * **GETs are retried** (twice, with backoff) on connection errors only: never on a timeout, a TLS failure,
+      a DNS failure or any HTTP status (never on a 401).
+    * **The origin rule**: a request leaves only for the origin of ``--url`` (scheme, host in any case and
+      effective port, :func:`tmsclient.tms.origin.same_origin`). ``get()``/``post()`` check the URL they are given
+      (a link, a form's action, a button's formaction) before anything is sent, and the adapter checks every
+      request again, so a redirect or an NTLM leg cannot leave either: :class:`OffOriginError` naming the
+      foreign origin, nothing sent there, so no 401 from another origin is ever answered with credentials.
+    * **Errors**: 401 after the handshake -> AuthenticationError (names the user, never the password);
+      no NTLM challenge -> AuthenticationError with a scheme hint; 403 -> NotAdministratorError; untrusted TLS
+      -> TLSError (hint --ca-bundle); http:// without allow_http -> TLSError; refused or
+      unresolvable host -> ConnectionFailedError; timeout -> RequestTimeoutError; HTTP 5xx -> HttpServerError
+      (a ServerError) with ``.status``, the ASP.NET error title (``.tms_text``) and the page (``.result``).
+      Other statuses (200, 404, ...) come back as results for the caller to judge.
+    * **TLS**: ``verify`` is forced on every request at the adapter (the CA bundle path, ``False`` for
+      ``--insecure``, else requests' own certifi bundle as an explicit path), so ``REQUESTS_CA_BUNDLE`` and
+      ``CURL_CA_BUNDLE`` can never change which certificates are trusted. NTLM channel binding comes from the
+      peer certificate of the connection that carries the handshake, never from an earlier connection's.
+    * **Counters** (``stats``) are kept at the adapter, so every NTLM leg, redirect and retry counts.
+    * **Logging** (debug): method, URL, status and byte counts; never headers or bodies.
+    """
 
     def __init__(self, target: TargetSettings, *, get_retries: int = GET_RETRIES,
                  retry_backoff: float = RETRY_BACKOFF_S) -> None:
@@ -332,8 +300,6 @@ class TmsSession:
             log.warning("TLS verification is OFF for %s (--insecure): anyone on the network path can read "
                         "the password and the .pfx; use --ca-bundle instead", target.host)
             # Silence urllib3's per-request warning for this host only, and only because the user asked.
-            from urllib3.exceptions import InsecureRequestWarning
-
             host = re.escape(target.host)
             warnings.filterwarnings("ignore", category=InsecureRequestWarning,
                                     message=rf"Unverified HTTPS request is being made to host '{host}'")

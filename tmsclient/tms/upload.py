@@ -7,12 +7,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.certs.checks import check_bundle, os_name
+from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, summarize
+from tmsclient.errors import (
+    CertificateUnfitError,
+    ConnectionFailedError,
+    OutcomeUnknownError,
+    PasswordError,
+    ServerError,
+    TmsClientError,
+    UsageError,
+    VerificationFailedError,
+)
+from tmsclient.tms.aspnet import request_validation_trigger
+from tmsclient.tms.driver import Driver, Plan, SiteRow, SiteView, UploadIntent, build_plan, match_site
+from tmsclient.tms.pageprofile.file import load_profile
+from tmsclient.tms.pageprofile.matching import bool_state, certificate_details, page_info
+from tmsclient.tms.session import HttpServerError, PostInterruptedError, TmsSession
+from tmsclient.tms.verifier import CERTIFICATE, Expectation, Verification, verify_site
+
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
     from tmsclient.credentials import Secret
     from tmsclient.settings import TargetSettings
-    from tmsclient.tms.driver import Driver, Plan, SiteRow, SiteView, UploadIntent
-    from tmsclient.tms.verifier import Expectation, Verification
 
 
 @dataclass(frozen=True)
@@ -32,8 +49,6 @@ class UploadJob:
     no_preflight: bool = False
 
     def intent(self) -> UploadIntent:
-        from tmsclient.tms.driver import UploadIntent
-
         return UploadIntent(
             pfx_name=self.pfx_name, pfx_data=self.bundle.data, pfx_password=self.password,
             enable_sso=self.enable_sso, partner_name=self.partner_name, account_name=self.account_name,
@@ -78,9 +93,6 @@ def summary_row(result: UploadResult) -> dict[str, Any]:
 
 def judge_pfx(bundle: PfxBundle, target_os: str, *, skip: bool) -> list[str]:
     """The `check` rules on an opened .pfx: its warnings, or a CertificateUnfitError before any login."""
-    from tmsclient.certs.checks import check_bundle, os_name
-    from tmsclient.errors import CertificateUnfitError
-
     report = check_bundle(bundle, target_os=target_os)
     warnings = [f"{bundle.source}: {f.code}: {f.message}" for f in report.warnings]
     if report.errors:
@@ -99,9 +111,6 @@ def judge_pfx(bundle: PfxBundle, target_os: str, *, skip: bool) -> list[str]:
 def judge_form_values(job: UploadJob) -> list[str]:
     """Values ASP.NET's request validation would answer with HTTP 500 before TMS's page runs: refused before
     any login (the .pfx password as a PasswordError), or warnings with --no-preflight."""
-    from tmsclient.errors import PasswordError, UsageError
-    from tmsclient.tms.aspnet import request_validation_trigger
-
     why = ("ASP.NET request validation answers HTTP 500 to a posted value holding '<' followed by a letter, "
            "'!', '/' or '?', or '&#'")
     warnings: list[str] = []
@@ -128,11 +137,6 @@ def judge_form_values(job: UploadJob) -> list[str]:
 def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
     """Log in to one TMS with its own session, open the site, Save once (unless it already holds the
     certificate, or a dry run), re-read and verify. Raises the typed error of the first failure."""
-    from tmsclient.certs.summary import summarize
-    from tmsclient.tms.driver import Driver
-    from tmsclient.tms.pageprofile import load_profile
-    from tmsclient.tms.session import TmsSession
-
     started = time.monotonic()
     site = target.require("site")
     cert = summarize(job.bundle.cert)
@@ -177,8 +181,6 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
 
 
 def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
-    from tmsclient.tms.driver import match_site
-
     page = driver.settings_page()
     row = match_site(driver.sites(page), site)
     return row, driver.open_site(page, row)
@@ -186,9 +188,6 @@ def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
 
 def _expectation(view: SiteView, plan: Plan | None, intent: UploadIntent, thumbprint: str,
                  not_after: Any, outcome: Outcome) -> Expectation:
-    from tmsclient.tms.pageprofile import bool_state
-    from tmsclient.tms.verifier import Expectation
-
     sso = view.fields.get("use_sso")
     was_on = bool_state(view.form, sso.field, view.profile) if sso else None
     if not intent.enable_sso and was_on is False:
@@ -204,9 +203,6 @@ def _expectation(view: SiteView, plan: Plan | None, intent: UploadIntent, thumbp
 
 
 def _already_there(view: SiteView, intent: UploadIntent, thumbprint: str) -> bool:
-    from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
-    from tmsclient.tms.pageprofile import bool_state, certificate_details
-
     shown = certificate_details(view.page, view.profile).thumbprint
     if not shown:
         return False
@@ -224,9 +220,6 @@ def _already_there(view: SiteView, intent: UploadIntent, thumbprint: str) -> boo
 
 def _upload(driver: Driver, row: SiteRow, view: SiteView, intent: UploadIntent,
             thumbprint: str, not_after: Any, job: UploadJob, outcome: Outcome) -> Plan | None:
-    from tmsclient.tms.driver import build_plan
-    from tmsclient.tms.verifier import verify_site
-
     if not job.force and _already_there(view, intent, thumbprint):
         outcome.action = "unchanged"
         expectation = _expectation(view, None, intent, thumbprint, not_after, outcome)
@@ -250,10 +243,6 @@ def _save(driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation:
           outcome: Outcome) -> str | None:
     """The Save, once. A 401 is re-sent once by the driver (IIS refused it before the page ran); a broken
     connection or a 500 is never re-sent: a re-read decides what happened."""
-    from tmsclient.errors import ServerError
-    from tmsclient.tms.pageprofile import page_info
-    from tmsclient.tms.session import HttpServerError, PostInterruptedError
-
     try:
         answer = driver.save(plan)
     except PostInterruptedError as err:
@@ -276,9 +265,6 @@ def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
                        tms_message: str | None) -> Verification:
     """Re-read after a Save TMS accepted. If the re-read itself fails, the error must still say that TMS
     accepted the Save: the change happened, only its check did not."""
-    from tmsclient.errors import TmsClientError, VerificationFailedError
-    from tmsclient.tms.verifier import verify_site
-
     try:
         return verify_site(driver.reopen(row), expectation)
     except TmsClientError as exc:
@@ -293,9 +279,6 @@ def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
 
 def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> str:
     """After a failed Save: what a re-read shows, for the error's detail line (best effort)."""
-    from tmsclient.errors import TmsClientError
-    from tmsclient.tms.verifier import CERTIFICATE, verify_site
-
     try:
         check = verify_site(driver.reopen(row), expectation)
     except TmsClientError as exc:
@@ -315,9 +298,6 @@ def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> 
 def _after_drop(driver: Driver, row: SiteRow, view: SiteView, err: Exception, expectation: Expectation,
                 outcome: Outcome) -> None:
     """The connection broke after the Save went out: re-read, and say what actually happened."""
-    from tmsclient.errors import ConnectionFailedError, OutcomeUnknownError, TmsClientError
-    from tmsclient.tms.verifier import CERTIFICATE, verify_site
-
     try:
         reread = driver.reopen(row)
     except TmsClientError as exc:

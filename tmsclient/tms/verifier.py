@@ -1,11 +1,4 @@
-"""The verifier: re-read a site's form and judge it against what was intended, saying how much it could see.
-
-Checks, in order: no error on the page; SSO on; each SSO field as intended; every other field as it was before
-the Save; and, where the page shows certificate details, the thumbprint (however formatted) and the expiry of
-the uploaded certificate. The level is ``certificate`` when the thumbprint or expiry could be compared, else
-``fields-only``: a password box and a file input always come back empty, so without certificate details no
-re-read can confirm which certificate TMS holds, and the result says so instead of claiming more.
-"""
+"""The verifier: re-read a site's form and judge it against what was intended, saying how much it could see."""
 
 from __future__ import annotations
 
@@ -17,7 +10,7 @@ from typing import Any
 
 from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint
 from tmsclient.errors import UsageError, VerificationFailedError
-from tmsclient.tms.pageprofile import (
+from tmsclient.tms.pageprofile.matching import (
     CertificateDetails,
     bool_state,
     certificate_details,
@@ -109,7 +102,14 @@ def _show(value: Any) -> str:
 
 
 def verify_site(view: Any, expected: Expectation) -> Verification:
-    """Judge a re-read :class:`~tmsclient.tms.driver.SiteView` against ``expected``."""
+    """Judge a re-read :class:`~tmsclient.tms.driver.SiteView` against ``expected``.
+
+    Checks, in order: no error on the page; SSO on; each SSO field as intended; every other field as it was before
+    the Save; and, where the page shows certificate details, the thumbprint (however formatted) and the expiry of
+    the uploaded certificate. The level is ``certificate`` when the thumbprint or expiry could be compared, else
+    ``fields-only``: a password box and a file input always come back empty, so without certificate details no
+    re-read can confirm which certificate TMS holds, and the result says so instead of claiming more.
+    """
     page, form, profile = view.page, view.form, view.profile
     checks: list[Check] = []
     notes: list[str] = []

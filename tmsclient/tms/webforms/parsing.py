@@ -1,47 +1,36 @@
-"""Parse an ASP.NET WebForms page into a read-only model, and build a form submission as a browser would.
-
-The page model (:class:`Page`) is a tree of frozen dataclasses and tuples: nothing a command does can write a
-value, least of all a secret, into it. What a browser would send is a separate object, :class:`Submission`,
-which holds the overrides (typed text, chosen options, the file, the password as a
-:class:`~tmsclient.credentials.Secret`) and turns form plus overrides into the entry list of the HTML
-standard's "constructing the entry list" algorithm (https://html.spec.whatwg.org/#constructing-the-form-data-set):
-
-- controls in tree order, owned by the form (nested ``<form>`` tags are ignored as an HTML parser does, and
-  the ``form=`` attribute is honoured);
-- disabled controls, and those inside a disabled ``<fieldset>`` (outside its first ``<legend>``), are skipped,
-  as are controls inside a ``<datalist>`` and controls without a name;
-- radios and checkboxes only when checked, with the value ``on`` when they have no value attribute;
-- a ``<select>`` sends its selected, enabled options; a single select without a ``selected`` option selects
-  its first enabled option (the spec's "selectedness setting algorithm");
-- buttons only when they are the submitter (``name=value``; an image button sends ``name.x``/``name.y``), so
-  neither another Save button, an image button nor a search box's button ever goes out;
-- ``__EVENTTARGET``/``__EVENTARGUMENT`` carry the target of a ``__doPostBack`` postback;
-- a file input sends a file part only in a ``multipart/form-data`` form, otherwise its file name; without a
-  file it sends a part with an empty file name and no content;
-- ``_charset_`` hidden fields send ``UTF-8``; ``dirname`` sends ``ltr``; newlines in values become CRLF.
-
-Values the page did not render (a select option, a radio value) are refused before anything is sent, because
-ASP.NET's event validation would answer HTTP 500. Parsing never raises anything but
-:class:`~tmsclient.errors.PageNotUnderstoodError`, whatever the input.
-
-The HTML is read with BeautifulSoup's ``html.parser`` builder (no compiled dependency). Where that parser
-differs from a browser's (unclosed ``<option>``/``<td>`` nest instead of closing; ``<textarea>`` content is
-parsed as markup), the model reads each element's *own* text so the result matches what a browser shows.
-"""
+"""Parsing an ASP.NET WebForms page with BeautifulSoup into the read-only page model."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-from tmsclient.credentials import Secret
 from tmsclient.errors import PageNotUnderstoodError
+from tmsclient.tms.webforms.model import (
+    BUTTON_TYPES,
+    CHECKABLE,
+    AspNetError,
+    Cell,
+    Control,
+    Field,
+    Form,
+    Heading,
+    Link,
+    Option,
+    Page,
+    PostBack,
+    Property,
+    Row,
+    Table,
+    TextElement,
+    form_enctype,
+)
 
 #: Pages larger than this are refused rather than parsed; a TMS page is tens of kilobytes.
 MAX_PAGE_CHARS = 16 * 1024 * 1024
@@ -49,14 +38,6 @@ MAX_PAGE_CHARS = 16 * 1024 * 1024
 _CAPTION_LOOKBACK = 400
 #: Longest text kept for an element with an id or class (error labels, info labels, validation summaries).
 _MAX_ELEMENT_TEXT = 4000
-
-URLENCODED = "application/x-www-form-urlencoded"
-MULTIPART = "multipart/form-data"
-TEXT_PLAIN = "text/plain"
-
-_SUBMIT_TYPES = frozenset({"submit", "image"})
-_BUTTON_TYPES = frozenset({"submit", "image", "reset", "button"})
-_CHECKABLE = frozenset({"radio", "checkbox"})
 #: Input types whose value sanitization strips line breaks (HTML spec, "value sanitization algorithm").
 _STRIP_NEWLINES = frozenset({"text", "search", "tel", "password", "url", "email"})
 _KNOWN_INPUT_TYPES = frozenset({
@@ -100,626 +81,15 @@ def clean_text(text: str) -> str:
     """Whitespace (including no-break and zero-width spaces) collapsed to single spaces, ends stripped."""
     return _WS.sub(" ", text).strip()
 
-
-# ------------------------------------------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True)
-class Option:
-    """One ``<option>`` of a select, or one radio button of a group."""
-
-    value: str
-    label: str  # what a person sees: the option's text, or the radio's label
-    selected: bool  # as rendered (after the select default for single selects)
-    disabled: bool
-
-
-@dataclass(frozen=True)
-class Control:
-    """One form-associated control as rendered. ``type`` is the input type, or ``select-one``,
-    ``select-multiple``, ``textarea``, or the button type for ``<button>`` (``button-submit`` etc.)."""
-
-    index: int  # position among the form's controls, in tree order
-    tag: str
-    type: str
-    name: str
-    id: str | None
-    value: str  # rendered value: attribute, textarea text, button value; "" for selects and files
-    checked: bool
-    disabled: bool  # the attribute, or inside a disabled fieldset
-    readonly: bool
-    hidden: bool  # type=hidden, or not displayed (hidden attribute, display:none, visibility:hidden)
-    options: tuple[Option, ...]  # selects only
-    labels: tuple[str, ...]  # texts of <label> elements for this control
-    caption: str | None  # nearest text before the control's field (a preceding cell, a heading, a span)
-    legend: str | None  # legend of the innermost fieldset that holds no other field
-    aria_label: str | None
-    title: str | None
-    text: str  # a <button>'s text content, an image button's alt text
-    dirname: str | None
-    formaction: str | None  # submitter overrides (HTML "formaction", "formmethod", "formenctype")
-    formmethod: str | None
-    formenctype: str | None
-    ancestors: tuple[int, ...]  # serial numbers of enclosing elements, outermost first
-    serial: int  # this element's position among all elements of the page
-    postback: PostBack | None = None  # an onclick that posts back (LinkButton-like buttons)
-
-    @property
-    def is_button(self) -> bool:
-        return self.type in _BUTTON_TYPES or self.type.startswith("button-")
-
-    @property
-    def is_submit_button(self) -> bool:
-        return self.type in _SUBMIT_TYPES or self.type == "button-submit"
-
-    @property
-    def caption_text(self) -> str:
-        """What a person reads on a button: its value, text or alt."""
-        if self.tag == "button":
-            return self.text
-        if self.type == "image":
-            return self.text or self.value
-        return self.value
-
-
-@dataclass(frozen=True)
-class Field:
-    """The controls of a form that share a name, and what labels them: a text box, a radio group, a select."""
-
-    name: str
-    kind: str  # the control type of its first control (radio, checkbox, select-one, text, file, ...)
-    controls: tuple[int, ...]  # indices into Form.controls
-    labels: tuple[str, ...]  # every text that labels the field, strongest first, de-duplicated
-    options: tuple[Option, ...]  # select options or radio buttons, in order
-    id: str | None  # id of the first control; for a radio group, the id prefix ASP.NET gives the list
-    disabled: bool  # every control of the field is disabled
-    hidden: bool  # every control is hidden
-
-    @property
-    def is_secret(self) -> bool:
-        return self.kind == "password"
-
-
-@dataclass(frozen=True)
-class PostBack:
-    """An ASP.NET postback: ``__doPostBack(target, argument)``."""
-
-    target: str
-    argument: str
-
-
-@dataclass(frozen=True)
-class Link:
-    """An ``<a>`` element. ``menu_path`` is the texts of the enclosing list items' own links, outermost first,
-    then this link's text: the path a person follows through a nested menu."""
-
-    text: str
-    href: str | None
-    url: str | None  # href resolved against the page (None for javascript: and empty hrefs)
-    postback: PostBack | None
-    id: str | None
-    menu_path: tuple[str, ...]
-    serial: int
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    header: bool
-    links: tuple[int, ...]  # indices into Page.links
-    controls: tuple[tuple[int, int], ...]  # (form index, control index)
-
-
-@dataclass(frozen=True)
-class Row:
-    cells: tuple[Cell, ...]
-
-
-@dataclass(frozen=True)
-class Table:
-    id: str | None
-    rows: tuple[Row, ...]
-    serial: int
-
-
-@dataclass(frozen=True)
-class Property:
-    """A read-only ``label -> value`` pair the page shows: adjacent table cells, ``<dt>/<dd>``, or a
-    ``<label for>`` naming a non-control element."""
-
-    label: str
-    value: str
-    serial: int
-
-
-@dataclass(frozen=True)
-class TextElement:
-    """An element with an id or class, and its text (error labels, info labels, validation summaries)."""
-
-    tag: str
-    id: str | None
-    classes: tuple[str, ...]
-    text: str
-    hidden: bool
-    serial: int
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    text: str
-    serial: int
-
-
-@dataclass(frozen=True)
-class AspNetError:
-    """The ASP.NET "yellow screen": ``Server Error in '/app' Application.``"""
-
-    title: str
-    message: str  # the <h2> text, e.g. "Runtime Error" or "Invalid postback or callback argument. ..."
-    details: str  # "Exception Details:" or "Description:" text, when shown
-
-
-@dataclass(frozen=True)
-class Form:
-    """One ``<form>``: where it posts, how it encodes, and its controls in tree order."""
-
-    index: int
-    id: str | None
-    name: str | None
-    action: str  # resolved URL
-    method: str  # "get" or "post"
-    enctype: str
-    controls: tuple[Control, ...]
-    fields: tuple[Field, ...]
-    serial: int
-
-    @property
-    def is_multipart(self) -> bool:
-        return self.enctype == MULTIPART
-
-    def field(self, name: str) -> Field | None:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
-
-    def has(self, name: str) -> bool:
-        return any(c.name == name for c in self.controls)
-
-    def submit_buttons(self) -> tuple[Control, ...]:
-        return tuple(c for c in self.controls if c.is_submit_button)
-
-    def current_value(self, name: str) -> str | tuple[str, ...] | bool | None:
-        """The value the field shows now: text, the checked radio's value (None when none is), the selected
-        option value(s), a single checkbox's checked state; None for files."""
-        f = self.field(name)
-        if f is None:
-            raise PageNotUnderstoodError(f"the form has no field named {name}")
-        return field_value(self, f)
-
-    def submission(self, *, submitter: str | Control | None = None,
-                   postback: PostBack | None = None) -> Submission:
-        """A submission of this form as rendered: pressing ``submitter`` (by name or control), or a
-        ``__doPostBack`` postback (no button sent), or an implicit submission with no button."""
-        if submitter is not None and postback is not None:
-            raise ValueError("a submission has a submitter or a postback, not both")
-        button: int | None = None
-        if submitter is not None:
-            button = _resolve_submitter(self, submitter)
-        if postback is not None:
-            for hidden_name in ("__EVENTTARGET", "__EVENTARGUMENT"):
-                if not any(c.name == hidden_name and not c.disabled for c in self.controls):
-                    raise PageNotUnderstoodError(
-                        f"the form has no {hidden_name} field, so it cannot post back to {postback.target}",
-                        hint="the page is not an ASP.NET WebForms page as expected; check --page-url",
-                    )
-        return Submission(self, button, postback, ())
-
-
-def field_value(form: Form, f: Field) -> str | tuple[str, ...] | bool | None:
-    first = form.controls[f.controls[0]]
-    if f.kind == "radio":
-        checked = [o.value for o in f.options if o.selected]
-        return checked[-1] if checked else None
-    if f.kind == "checkbox":
-        if len(f.controls) == 1:
-            return first.checked
-        return tuple(form.controls[i].value for i in f.controls if form.controls[i].checked)
-    if f.kind == "select-one":
-        sel = [o.value for o in first.options if o.selected]
-        return sel[0] if sel else None
-    if f.kind == "select-multiple":
-        return tuple(o.value for o in first.options if o.selected)
-    if f.kind == "file":
-        return None
-    return first.value
-
-
-@dataclass(frozen=True)
-class Page:
-    """A parsed page: everything the driver, verifier and ``discover`` read, and nothing writable."""
-
-    url: str
-    status: int | None
-    title: str
-    headings: tuple[Heading, ...]
-    forms: tuple[Form, ...]
-    links: tuple[Link, ...]
-    tables: tuple[Table, ...]
-    properties: tuple[Property, ...]
-    elements: tuple[TextElement, ...]
-    text: str  # the page's visible text, whitespace collapsed
-    aspnet_error: AspNetError | None
-
-    def element_by_id(self, element_id: str) -> TextElement | None:
-        for e in self.elements:
-            if e.id == element_id:
-                return e
-        return None
-
-    def link_with_postback(self, target: str) -> Link | None:
-        for link in self.links:
-            if link.postback and link.postback.target == target:
-                return link
-        return None
-
-
-# ------------------------------------------------------------------------------------------------ submissions
-
-
-@dataclass(frozen=True)
-class FileField:
-    """A file to upload: its name kept as given (TMS checks the extension); its bytes never show in a repr."""
-
-    filename: str
-    content: bytes = field(repr=False)
-    content_type: str = "application/octet-stream"
-
-    def __repr__(self) -> str:
-        return f"FileField(filename={self.filename!r}, {len(self.content)} bytes)"
-
-
-#: What one entry of a submission carries: text, a secret (revealed only when the request is encoded), a file.
-EntryValue = str | Secret | FileField
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    value: EntryValue
-
-    def __repr__(self) -> str:
-        return f"Entry({self.name!r}, {display_value(self.value)})"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One field a submission changes, for a plan: values as a person may see them (secrets ``<hidden>``)."""
-
-    name: str
-    before: str
-    after: str
-
-
-class FormValueError(PageNotUnderstoodError):
-    """A value the page does not offer (ASP.NET event validation would answer 500), or a field that cannot be
-    set (absent, disabled, read-only, the wrong kind)."""
-
-
-_Override = str | Secret | FileField | bool | tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A form plus what a person would change in it. Immutable: ``set``/``check`` return a new submission.
-
-    ``entries()`` gives the entry list to encode; ``method``, ``url`` and ``enctype`` say how. Secrets stay
-    :class:`Secret` objects here; the repr shows only which fields are overridden.
-    """
-
-    form: Form
-    submitter: int | None
-    postback: PostBack | None
-    overrides: tuple[tuple[int, _Override], ...]
-
-    # ---- how to send it
-    @property
-    def _button(self) -> Control | None:
-        return None if self.submitter is None else self.form.controls[self.submitter]
-
-    @property
-    def method(self) -> str:
-        b = self._button
-        m = (b.formmethod if b and b.formmethod else self.form.method).lower()
-        return "POST" if m == "post" else "GET"
-
-    @property
-    def url(self) -> str:
-        b = self._button
-        if b and b.formaction:
-            try:
-                url = urljoin(self.form.action, b.formaction)
-                urlsplit(url)
-            except ValueError as exc:
-                # A browser would not submit through such a button; nor do we.
-                raise PageNotUnderstoodError(
-                    f"the button {b.name!r} submits to {b.formaction!r}, which is not a URL",
-                    hint="this is not the page tmsclient expects; run `tmsclient discover` and check --page-url",
-                ) from exc
-            return url
-        return self.form.action
-
-    @property
-    def enctype(self) -> str:
-        b = self._button
-        return _enctype(b.formenctype) if b and b.formenctype else self.form.enctype
-
-    @property
-    def is_multipart(self) -> bool:
-        return self.method == "POST" and self.enctype == MULTIPART
-
-    def __repr__(self) -> str:
-        names = sorted({self.form.controls[i].name for i, _ in self.overrides})
-        if self.postback:
-            by = "postback " + self.postback.target
-        else:
-            button = self._button
-            by = f"button {button.name}" if button is not None else "no button"
-        try:
-            url = self.url
-        except PageNotUnderstoodError:
-            url = "<not a URL>"
-        return f"Submission({self.method} {url}, {by}, overrides={names}, values=<hidden>)"
-
-    __str__ = __repr__
-
-    # ---- changing it
-    def set(self, name: str, value: str | Secret | FileField | Sequence[str] | None, *,
-            index: int | None = None) -> Submission:
-        """Set a field: text for text-like fields and textareas, a Secret for a password, a value for a radio
-        group or a single select (a sequence for a multiple select), a FileField (or None) for a file input.
-
-        The value must be one the page rendered for radios and selects, and the control must be enabled and
-        not read-only. ``index`` picks one control when several text controls share a name."""
-        controls = [c for c in self.form.controls if c.name == name]
-        if not controls:
-            raise FormValueError(f"the form has no field named {name}")
-        kind = controls[0].type
-        if kind == "radio":
-            if not isinstance(value, str):
-                raise FormValueError(f"field {name} is a radio group; give one of its values")
-            enabled = [c for c in controls if c.value == value and not c.disabled]
-            if not enabled:
-                offered = [c.value for c in controls if not c.disabled]
-                raise FormValueError(
-                    f"field {name} offers no choice {value!r}; got {value!r}, expected one of "
-                    f"{', '.join(repr(v) for v in offered) or 'nothing (all disabled)'}",
-                    hint="TMS refuses values it did not render (HTTP 500); check the page profile",
-                )
-            chosen = enabled[0].index
-            return self._with({c.index: c.index == chosen for c in controls})
-        if kind == "checkbox":
-            raise FormValueError(f"field {name} is a checkbox; use check()")
-        if index is not None:
-            controls = [c for c in controls if c.index == index]
-            if not controls:
-                raise FormValueError(f"control {index} is not named {name}")
-        if len(controls) > 1:
-            raise FormValueError(f"{len(controls)} controls are named {name}; say which one (index=)")
-        control = controls[0]
-        _require_editable(control)
-        if control.type.startswith("select"):
-            values = (value,) if isinstance(value, str) else (
-                tuple(value) if isinstance(value, Sequence) else None)
-            if values is None or any(not isinstance(v, str) for v in values):
-                raise FormValueError(f"field {name} is a select; give an option value")
-            if control.type == "select-one" and len(values) != 1:
-                raise FormValueError(f"field {name} is a single select; give exactly one value")
-            offered = [o.value for o in control.options if not o.disabled]
-            for v in values:
-                if v not in offered:
-                    raise FormValueError(
-                        f"field {name} offers no option {v!r}; got {v!r}, expected one of "
-                        f"{', '.join(repr(o) for o in offered) or 'nothing'}",
-                        hint="TMS refuses values it did not render (HTTP 500); check the page profile",
-                    )
-            return self._with({control.index: values})
-        if control.type == "file":
-            if value is not None and not isinstance(value, FileField):
-                raise FormValueError(f"field {name} is a file input; give a file")
-            return self._with({control.index: value})
-        if control.is_button:
-            raise FormValueError(f"field {name} is a button; press it with submitter=")
-        if isinstance(value, FileField) or not isinstance(value, (str, Secret)):
-            raise FormValueError(f"field {name} is a {control.type} field; give text")
-        return self._with({control.index: value})
-
-    def check(self, name: str, checked: bool = True, *, value: str | None = None) -> Submission:
-        """Tick or clear a checkbox (the one with ``value`` when several share the name)."""
-        controls = [c for c in self.form.controls if c.name == name and c.type == "checkbox"]
-        if value is not None:
-            controls = [c for c in controls if c.value == value]
-        if not controls:
-            raise FormValueError(f"the form has no checkbox named {name}" +
-                                 (f" with value {value!r}" if value is not None else ""))
-        if len(controls) > 1:
-            raise FormValueError(f"{len(controls)} checkboxes are named {name}; say which one (value=)")
-        _require_editable(controls[0])
-        return self._with({controls[0].index: bool(checked)})
-
-    def _with(self, new: dict[int, _Override]) -> Submission:
-        merged = dict(self.overrides)
-        merged.update(new)
-        return replace(self, overrides=tuple(sorted(merged.items())))
-
-    # ---- reading it
-    def _override(self, control: Control) -> tuple[bool, _Override]:
-        for i, v in self.overrides:
-            if i == control.index:
-                return True, v
-        return False, None
-
-    def value_of(self, control: Control) -> _Override:
-        """The value this submission gives a control: its override, or what was rendered."""
-        found, v = self._override(control)
-        if found:
-            return v
-        if control.type in _CHECKABLE:
-            return control.checked
-        if control.type.startswith("select"):
-            return tuple(o.value for o in control.options if o.selected)
-        if control.type == "file":
-            return None
-        return control.value
-
-    def entries(self) -> tuple[Entry, ...]:
-        """The entry list a browser would build (HTML spec, "constructing the entry list")."""
-        out: list[Entry] = []
-        multipart = self.is_multipart
-        for c in self.form.controls:
-            if c.disabled:
-                continue
-            if c.is_button:
-                if self.submitter != c.index or not c.is_submit_button:
-                    continue
-                if c.type == "image":
-                    prefix = f"{c.name}." if c.name else ""
-                    out += [Entry(f"{prefix}x", "0"), Entry(f"{prefix}y", "0")]
-                    continue
-                if c.name:
-                    out.append(Entry(c.name, _crlf(c.value)))
-                continue
-            if not c.name:
-                continue
-            if c.type in _CHECKABLE:
-                if self.value_of(c):
-                    out.append(Entry(c.name, _crlf(c.value)))
-                continue
-            if c.type.startswith("select"):
-                enabled = {o.value for o in c.options if not o.disabled}
-                for v in self.value_of(c) or ():  # type: ignore[union-attr]
-                    if v in enabled:
-                        out.append(Entry(c.name, _crlf(v)))
-                continue
-            if c.type == "file":
-                f = self.value_of(c)
-                if multipart:
-                    out.append(Entry(c.name, f if isinstance(f, FileField) else FileField("", b"")))
-                else:
-                    out.append(Entry(c.name, f.filename if isinstance(f, FileField) else ""))
-                continue
-            v = self.value_of(c)
-            if c.name in ("__EVENTTARGET", "__EVENTARGUMENT") and self.postback is not None:
-                v = self.postback.target if c.name == "__EVENTTARGET" else self.postback.argument
-            elif c.type == "hidden" and c.name.lower() == "_charset_" and not self._override(c)[0]:
-                v = "UTF-8"
-            if isinstance(v, Secret):
-                out.append(Entry(c.name, v))
-            else:
-                out.append(Entry(c.name, _crlf(str(v if v is not None else ""))))
-            if c.dirname and c.type in ("text", "search", "textarea"):
-                out.append(Entry(c.dirname, "ltr"))
-        return tuple(out)
-
-    def changes(self) -> tuple[Change, ...]:
-        """Each overridden field whose value differs from what was rendered, for a plan."""
-        result: list[Change] = []
-        seen: set[str] = set()
-        for i, _v in self.overrides:
-            c = self.form.controls[i]
-            if c.name in seen:
-                continue
-            seen.add(c.name)
-            f = self.form.field(c.name)
-            if f is None:
-                continue
-            before = _display_field(self.form, f, None)
-            after = _display_field(self.form, f, self)
-            if before != after or c.type in ("password", "file"):
-                result.append(Change(c.name, before, after))
-        return tuple(result)
-
-
-def _display_field(form: Form, f: Field, sub: Submission | None) -> str:
-    controls = [form.controls[i] for i in f.controls]
-    if f.kind == "radio":
-        for c in controls:
-            on = sub.value_of(c) if sub else c.checked
-            if on:
-                label = next((o.label for o in f.options if o.value == c.value), "")
-                return f"{label} ({c.value})" if label and label != c.value else c.value
-        return "(none)"
-    if f.kind == "checkbox":
-        states = [bool(sub.value_of(c) if sub else c.checked) for c in controls]
-        if len(controls) == 1:
-            return "checked" if states[0] else "unchecked"
-        return ", ".join(c.value for c, s in zip(controls, states, strict=True) if s) or "(none)"
-    c = controls[0]
-    if f.kind.startswith("select"):
-        values = sub.value_of(c) if sub else tuple(o.value for o in c.options if o.selected)
-        texts = []
-        for v in values or ():  # type: ignore[union-attr]
-            label = next((o.label for o in c.options if o.value == v), "")
-            texts.append(f"{label} ({v})" if label and label != v else v)
-        return ", ".join(texts) or "(none)"
-    value = sub.value_of(c) if sub else (None if c.type == "file" else c.value)
-    return display_value(value, password=c.type == "password")
-
-
-def display_value(value: object, *, password: bool = False) -> str:
-    """A value as a plan or log may show it: secrets and password contents hidden, files by name and size."""
-    if isinstance(value, Secret) or (password and value):
-        return "<hidden>"
-    if isinstance(value, FileField):
-        return f"<file {value.filename}, {len(value.content)} bytes>"
-    if value is None or value == "":
-        return "(empty)"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _crlf(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-
-
-def _require_editable(control: Control) -> None:
-    if control.disabled:
-        raise FormValueError(f"field {control.name} is disabled on the page; it cannot be changed")
-    if control.readonly and control.type not in ("file",):
-        raise FormValueError(f"field {control.name} is read-only on the page; it cannot be changed")
-
-
-def _resolve_submitter(form: Form, submitter: str | Control) -> int:
-    if isinstance(submitter, Control):
-        candidates = [c for c in form.controls if c.index == submitter.index and c.serial == submitter.serial]
-    else:
-        candidates = [c for c in form.controls if c.name == submitter and c.is_button]
-    if not candidates:
-        raise FormValueError(f"the form has no button {getattr(submitter, 'name', submitter)}")
-    if len(candidates) > 1:
-        raise FormValueError(f"{len(candidates)} buttons are named {submitter}; pass the control itself")
-    button = candidates[0]
-    if not button.is_submit_button:
-        raise FormValueError(
-            f"{button.name or button.caption_text!r} is a {button.type} button; it does not submit")
-    if button.disabled:
-        raise FormValueError(f"button {button.name} is disabled on the page")
-    return button.index
-
-
-def _enctype(value: str | None) -> str:
-    v = (value or "").strip().lower()
-    return v if v in (URLENCODED, MULTIPART, TEXT_PLAIN) else URLENCODED
-
-
-# ---------------------------------------------------------------------------------------------------- parsing
-
-
 def parse_page(
     html: str | bytes, url: str, *, status: int | None = None, encoding: str | None = None,
 ) -> Page:
-    """Parse a page: any input gives a :class:`Page` or a :class:`PageNotUnderstoodError`, nothing else."""
+    """Parse a page: any input gives a :class:`Page` or a :class:`PageNotUnderstoodError`, nothing else.
+
+    The HTML is read with BeautifulSoup's ``html.parser`` builder (no compiled dependency). Where that parser
+    differs from a browser's (unclosed ``<option>``/``<td>`` nest instead of closing; ``<textarea>`` content is
+    parsed as markup), the model reads each element's *own* text so the result matches what a browser shows.
+    """
     try:
         if isinstance(html, (bytes, bytearray)):
             html = bytes(html).decode(encoding or "utf-8", errors="replace")
@@ -957,7 +327,7 @@ class _Parser:
                 name=_attr(f, "name"),
                 action=action,
                 method="post" if method == "post" else "get",
-                enctype=_enctype(_attr(f, "enctype")),
+                enctype=form_enctype(_attr(f, "enctype")),
                 controls=controls,
                 fields=_group_fields(controls),
                 serial=self.serial[id(f)],
@@ -993,7 +363,7 @@ class _Parser:
             raw_type = (_attr(e, "type") or "text").strip().lower()
             ctype = raw_type if raw_type in _KNOWN_INPUT_TYPES else "text"
             value = _attr(e, "value") or ""
-            if ctype in _CHECKABLE and not e.has_attr("value"):
+            if ctype in CHECKABLE and not e.has_attr("value"):
                 value = "on"
             if ctype in _STRIP_NEWLINES:
                 value = value.replace("\r", "").replace("\n", "")
@@ -1024,13 +394,13 @@ class _Parser:
             name=name,
             id=_attr(e, "id"),
             value=value,
-            checked=ctype in _CHECKABLE and e.has_attr("checked"),
+            checked=ctype in CHECKABLE and e.has_attr("checked"),
             disabled=e.has_attr("disabled") or self.fs_disabled.get(id(e), False),
             readonly=e.has_attr("readonly") and tag in ("input", "textarea"),
             hidden=ctype == "hidden" or self.hidden.get(id(e), False),
             options=options,
             labels=tuple(dict.fromkeys(labels.get(id(e), []))),
-            caption=None if ctype == "hidden" else self._caption(e if ctype not in _CHECKABLE else anchor),
+            caption=None if ctype == "hidden" else self._caption(e if ctype not in CHECKABLE else anchor),
             legend=self._legend(fieldset, name) if fieldset is not None else None,
             aria_label=clean_text(_attr(e, "aria-label") or "") or None,
             title=clean_text(_attr(e, "title") or "") or None,
@@ -1319,7 +689,7 @@ def _is_hidden_input(e: Any) -> bool:
 def _is_button(e: Any) -> bool:
     if e.name == "button":
         return True
-    return e.name == "input" and (_attr(e, "type") or "").strip().lower() in _BUTTON_TYPES
+    return e.name == "input" and (_attr(e, "type") or "").strip().lower() in BUTTON_TYPES
 
 
 

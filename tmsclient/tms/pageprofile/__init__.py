@@ -1,0 +1,65 @@
+"""The client's page profile: the profile itself, its TOML file, reading a page through it, suggesting one."""
+
+from tmsclient.tms.pageprofile.file import (
+    MAX_PROFILE_BYTES,
+    apply_overrides,
+    load_profile,
+    parse_profile_text,
+    render_profile,
+)
+from tmsclient.tms.pageprofile.matching import (
+    CertificateDetails,
+    LocatedField,
+    bool_state,
+    certificate_details,
+    choice_value,
+    describe_field,
+    display_label,
+    is_access_denied,
+    label_matches,
+    locate_field,
+    normalize_label,
+    page_errors,
+    page_info,
+    yes_no,
+)
+from tmsclient.tms.pageprofile.model import (
+    CERT_DETAILS,
+    DEFAULT_PROFILE,
+    GLOBAL_FIELDS,
+    SITE_FIELDS,
+    SSO_FIELDS,
+    FieldLocator,
+    PageProfile,
+)
+from tmsclient.tms.pageprofile.suggest import suggest_profile
+
+__all__ = [
+    "CERT_DETAILS",
+    "DEFAULT_PROFILE",
+    "GLOBAL_FIELDS",
+    "MAX_PROFILE_BYTES",
+    "SITE_FIELDS",
+    "SSO_FIELDS",
+    "CertificateDetails",
+    "FieldLocator",
+    "LocatedField",
+    "PageProfile",
+    "apply_overrides",
+    "bool_state",
+    "certificate_details",
+    "choice_value",
+    "describe_field",
+    "display_label",
+    "is_access_denied",
+    "label_matches",
+    "load_profile",
+    "locate_field",
+    "normalize_label",
+    "page_errors",
+    "page_info",
+    "parse_profile_text",
+    "render_profile",
+    "suggest_profile",
+    "yes_no",
+]
