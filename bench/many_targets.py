@@ -180,7 +180,8 @@ def main() -> int:
 
     one = results[0][3]
     where = "in-process threads" if args.in_process else "one process each"
-    print(f"tmsclient upload to emulated TMS targets: {args.latency_ms} ms latency per answer, emulators "
+    print(f"many targets, `tmsclient upload` against emulated TMS servers: {args.latency_ms} ms latency per answer, "
+          "emulators "
           f"{where} (started in {boot:.1f} s), {args.repeat} runs per scenario, {os.cpu_count()} CPUs")
     print(f"{'scenario':<30} {'targets':>7} {'pool':>12} {'median s':>9} {'min s':>7} {'max s':>7} {'x one':>6}")
     for label, count, pool, median, low, high in results:

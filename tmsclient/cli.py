@@ -36,8 +36,8 @@ log = logging.getLogger("tmsclient")
 
 #: The subcommand modules, in help order. Each defines NAME, HELP, configure(parser) and run(args, ctx) -> int.
 #: Building the parser imports them all, so their top-level imports stay light and whatever needs cryptography,
-#: requests or bs4 is imported inside run(): the one place a module imports late (tests/test_import_rules.py
-#: holds it), which keeps ``tmsclient --help`` fast.
+#: requests or bs4 is imported inside run(): the one place a module imports late
+#: (tests/unit/test_import_rules.py holds it), which keeps ``tmsclient --help`` fast.
 COMMANDS: tuple[ModuleType, ...] = (inspect, check, bundle, convert, export_cer, upload, show, verify, discover,
                                     renew, status)
 #: Their module names under tmsclient.commands.
@@ -182,7 +182,11 @@ def main(
     except KeyboardInterrupt:
         stderr.write("tmsclient: interrupted\n")
         return int(ExitCode.INTERRUPTED)
-    except Exception as exc:  # the funnel's last resort: a bug, reported without a traceback by default
+    except SystemExit:
+        raise  # a deliberate exit (sys.exit in a hook, say) keeps its own code
+    except BaseException as exc:  # the funnel's last resort: a bug, reported without a traceback by default
+        # BaseException, not Exception: pyo3's PanicException (a panic in cryptography's Rust code) derives
+        # from it directly.
         log.debug("internal error", exc_info=True)
         out.error(TmsClientError(
             f"internal error: {type(exc).__name__}",

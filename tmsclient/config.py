@@ -6,13 +6,15 @@ import os
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from tmsclient.certs.compat import DEFAULT_TARGET_OS, WINDOWS_VERSIONS
+from tmsclient.certs.files import read_bounded
 from tmsclient.credentials import (
     PFX_PASSWORD,
     TMS_PASSWORD,
@@ -39,6 +41,8 @@ DEFAULT_PROFILE_NAME = "default"
 TARGET_OS_CHOICES: tuple[str, ...] = WINDOWS_VERSIONS
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: Largest config file read: a file of named profiles is a few KB.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,33 @@ PROFILE_KEYS: frozenset[str] = frozenset(SETTINGS_BY_KEY) | frozenset(SECRET_KEY
 # --------------------------------------------------------------------------------------------- values
 
 
+def shown_url(text: str) -> str:
+    """A URL as a message may show it: ``'scheme://host[:port]'`` (quoted) alone, never its user info, path or
+    query (any of which may hold a password), or "the value given" when it does not even parse."""
+    try:
+        parts = urlsplit(text.strip())
+        host = parts.hostname
+    except ValueError:
+        return "the value given"
+    if not parts.scheme or not host or any(unicodedata.category(ch)[0] in "CZ" for ch in host):
+        return "the value given"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"[{host}]" if ":" in host else host
+    return repr(f"{parts.scheme.lower()}://{netloc}" + (f":{port}" if port is not None else ""))
+
+
+_LOGIN_HINT = "give the user with --username and the password through $TMSCLIENT_TMS_PASSWORD"
+
+
+def refuse_user_info(parts: SplitResult, where: str, hint: str = _LOGIN_HINT) -> None:
+    """A URL setting never carries a login: it would be logged, shown and sent where the URL goes."""
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{where}: the URL holds a user name or password (not shown)", hint=hint)
+
+
 def normalise_url(text: str, where: str) -> str:
     """The TMS base URL ending in ``/``; a bare host (or ``https://host``) becomes ``https://host/tms/``."""
     text = text.strip()
@@ -108,22 +139,21 @@ def normalise_url(text: str, where: str) -> str:
     try:
         parts = urlsplit(text)
         hostname = parts.hostname
-    except ValueError as exc:  # e.g. an unclosed [IPv6 bracket
-        raise ConfigError(f"{where}: got {text!r}, which is not a URL ({exc})",
+    except ValueError as exc:  # e.g. an unclosed [IPv6 bracket; its text may name the value
+        raise ConfigError(f"{where}: got a value that is not a URL (an unclosed or invalid [IPv6] part?)",
                           hint="give the TMS base URL, such as https://tms.example.com/tms/") from exc
+    refuse_user_info(parts, where)
+    shown = shown_url(text)
     if parts.scheme.lower() not in ("https", "http") or not hostname:
-        raise ConfigError(f"{where}: got {text!r}, expected an https:// URL such as https://tms.example.com/tms/")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError(f"{where}: the URL holds a user name or password",
-                          hint="give the user with --username and the password through $TMSCLIENT_TMS_PASSWORD")
+        raise ConfigError(f"{where}: got {shown}, expected an https:// URL such as https://tms.example.com/tms/")
     if parts.query or parts.fragment:
-        raise ConfigError(f"{where}: got {text!r}, expected the TMS base URL without ?query or #fragment",
-                          hint="give a page's address with --page-url")
+        raise ConfigError(f"{where}: got {shown} and more (not shown), expected the TMS base URL without ?query "
+                          "or #fragment", hint="give a page's address with --page-url")
     try:
         parts.port  # noqa: B018 - validates the port number
     except ValueError as exc:
-        raise ConfigError(f"{where}: got {text!r}, the port is not a number from 1 to 65535") from exc
-    netloc = _ascii_netloc(parts.netloc, hostname, parts.port, text, where)
+        raise ConfigError(f"{where}: got {shown}: the port is not a number from 1 to 65535") from exc
+    netloc = _ascii_netloc(parts.netloc, hostname, parts.port, where)
     path = parts.path or "/"
     if path == "/":
         path = "/tms/"
@@ -134,7 +164,7 @@ def normalise_url(text: str, where: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
 
 
-def _ascii_netloc(netloc: str, hostname: str, port: int | None, text: str, where: str) -> str:
+def _ascii_netloc(netloc: str, hostname: str, port: int | None, where: str) -> str:
     """The host in the ASCII form requests will send (IDNA for a Unicode name), every label checked."""
     if netloc.startswith("[") or netloc.rpartition(":")[0].startswith("["):
         return netloc.lower()  # an IPv6 literal
@@ -142,24 +172,26 @@ def _ascii_netloc(netloc: str, hostname: str, port: int | None, text: str, where
         # Python's IDNA codec refuses empty or over-long labels ("a..b"), which urllib3 would refuse later.
         ascii_host = hostname.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise ConfigError(f"{where}: got {text!r}: the host name {hostname!r} is not valid ({exc})",
+        raise ConfigError(f"{where}: the host name {hostname!r} is not valid ({exc})",
                           hint="give the TMS host name as it resolves, e.g. tms.example.com") from exc
     if any(ch in ascii_host for ch in " \t%<>\"{}|\\^`"):
-        raise ConfigError(f"{where}: got {text!r}: the host name {hostname!r} holds characters a host name cannot")
+        raise ConfigError(f"{where}: the host name {hostname!r} holds characters a host name cannot")
     return ascii_host.lower() + (f":{port}" if port is not None else "")
 
 
 def check_site(text: str, where: str) -> str:
     """A host name, a site name, ``host/site`` or a site URL; checked here so a bad one fails before login."""
     spec = text.strip()
-    if "/" in spec:
+    if "/" in spec or "@" in spec:
         try:
             parts = urlsplit(spec if "://" in spec else "https://" + spec)
             parts.hostname  # noqa: B018 - raises ValueError for a broken [IPv6 part
-        except ValueError as exc:
-            raise ConfigError(f"{where}: got {spec!r}, which is not a host name, site name or site URL ({exc})",
+        except ValueError as exc:  # its text may name the value
+            raise ConfigError(f"{where}: got a value that is not a host name, site name or site URL "
+                              "(an unclosed or invalid [IPv6] part?)",
                               hint="give the site as TMS lists it, e.g. example.webex.com or "
                                    "https://example.webex.com/example") from exc
+        refuse_user_info(parts, where, hint="give the site's host name or URL without a login in it")
     return spec
 
 
@@ -284,16 +316,11 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 def load_config(path: str | Path) -> Config:
     """Parse and validate a config file; an inline secret in a file others can read is refused."""
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-        st = p.stat()
-    except FileNotFoundError as exc:
-        raise ConfigError(f"the config file {p} does not exist",
-                          hint="create it (see docs/configuration.md) or point --config at it") from exc
-    except IsADirectoryError as exc:
-        raise ConfigError(f"the config file {p} is a directory, expected a TOML file") from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {p}: {exc.strerror}") from exc
+    raw, st = read_bounded(p, "config file", limit=MAX_CONFIG_BYTES, error=ConfigError, allow_empty=True, hints={
+        "missing": "create it (see docs/configuration.md) or point --config at it",
+        "directory": "give the TOML file itself",
+        "too-large": "a config file of profiles is a few KB; is this the right file?",
+    })
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -359,7 +386,8 @@ def _validate_profile(table: Mapping[str, Any], p: Path, prefix: str, base_dir: 
             raise _unknown_key(p, key, prefix, sorted(PROFILE_KEYS))
         if key in SECRET_KEYS:
             if not isinstance(value, str):
-                raise ConfigError(f"{where}: got {_type_name(value)}, expected a string "
+                # Only the type: a number given as a password is still the password.
+                raise ConfigError(f"{where}: got {_type_name(value, shown=False)}, expected a string "
                                   "(env:NAME, file:PATH, keyring:SERVICE/USER or the value)")
             out[key] = parse_secret_value(value, where, base_dir)
             continue
@@ -373,13 +401,13 @@ def _unknown_key(p: Path, key: str, prefix: str, known: Iterable[str]) -> Config
     return ConfigError(f"{p}: unknown key {dotted}", hint=f"known keys here: {', '.join(known)}")
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: Any, *, shown: bool = True) -> str:
     if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
+        return f"boolean {str(value).lower()}" if shown else "a boolean"
     if isinstance(value, (int, float)):
-        return f"number {value}"
+        return f"number {value}" if shown else "a number"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return f"string {value!r}" if shown else "a string"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

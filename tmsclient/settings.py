@@ -16,6 +16,7 @@ import argparse
 import getpass
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from tmsclient.config import (
     convert_value,
     default_config_path,
     load_config,
+    refuse_user_info,
+    shown_url,
 )
 from tmsclient.credentials import (
     PFX_PASSWORD,
@@ -47,13 +50,18 @@ from tmsclient.credentials import (
     SecretSpec,
     StdinGate,
     add_secret_arguments,
+    checked_secret,
     secret_from_flags,
 )
 from tmsclient.errors import ConfigError, PasswordError, TLSError, UsageError
+from tmsclient.tms.origin import same_origin
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Largest CA bundle accepted; system bundles of every public CA are a few hundred KB.
+MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024
 
 #: Settings whose flag the command itself defines (add_target_arguments leaves them out).
 COMMAND_OWNED_FLAGS: frozenset[str] = frozenset({"target_os", "pfx"})
@@ -124,7 +132,7 @@ class SecretResolver:
         })
         secret = got[1] if got is not None else None
         if secret is None and self.interactive and self._can_prompt():
-            secret = Secret(self._prompt(spec.prompt), "prompt")
+            secret = checked_secret(self._prompt(spec.prompt), "prompt", spec.what)
         if secret is None:
             if not required:
                 return None
@@ -154,7 +162,7 @@ class SecretResolver:
 
     def _from_environment(self, spec: SecretSpec) -> Secret | None:
         if spec.default_env and spec.default_env in self.environ:
-            return Secret(self.environ[spec.default_env], f"env:{spec.default_env}")
+            return checked_secret(self.environ[spec.default_env], f"env:{spec.default_env}", spec.what)
         return None
 
     def _can_prompt(self) -> bool:
@@ -366,11 +374,12 @@ def resolve_target(
         raise http_refused(url)
     if values["insecure"] and values["ca_bundle"] is not None:
         log.warning("--insecure turns verification off; the CA bundle %s is not used", values["ca_bundle"])
-    if values["ca_bundle"] is not None and not Path(values["ca_bundle"]).exists():
-        raise ConfigError(f"the CA bundle {values['ca_bundle']} (from {sources['ca_bundle']}) does not exist",
-                          hint="give the PEM file of the CA that signed the TMS certificate")
+    if values["ca_bundle"] is not None:
+        _check_ca_bundle(Path(values["ca_bundle"]), sources["ca_bundle"])
     if values["page_profile"] is not None and not Path(values["page_profile"]).is_file():
-        state = "is a directory, expected a TOML file" if Path(values["page_profile"]).is_dir() else "does not exist"
+        given = Path(values["page_profile"])
+        state = ("is a directory, expected a TOML file" if given.is_dir() else
+                 "is not a regular file (a FIFO, socket or device)" if given.exists() else "does not exist")
         raise ConfigError(f"the page profile {values['page_profile']} (from {sources['page_profile']}) {state}",
                           hint="write one with `tmsclient discover --out FILE`")
     if values["page_url"] is not None:
@@ -455,11 +464,38 @@ def http_refused(url: str) -> TLSError:
     )
 
 
+def _check_ca_bundle(path: Path, source: str) -> None:
+    """TLS reads the CA bundle, not tmsclient: it gets the checks of the one reader (a regular file of bounded
+    size; a FIFO or /dev/zero would hang or fill memory) here, or is a c_rehash directory."""
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"the CA bundle {path} (from {source}) does not exist",
+                          hint="give the PEM file of the CA that signed the TMS certificate") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the CA bundle {path} (from {source}): {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"the CA bundle {path} (from {source}) is not a regular file (a FIFO, socket or device)",
+                          hint="give the PEM file of the CA that signed the TMS certificate")
+    if st.st_size > MAX_CA_BUNDLE_BYTES:
+        raise ConfigError(f"the CA bundle {path} (from {source}) is {st.st_size:,} bytes; expected at most "
+                          f"{MAX_CA_BUNDLE_BYTES:,}", hint="is this the right file? a CA bundle is PEM text")
+
+
 def _page_url(base: str, page: str, source: str) -> str:
-    absolute = urljoin(base, page.strip())
-    b, a = urlsplit(base), urlsplit(absolute)
-    if a.scheme not in ("http", "https") or (a.hostname or "") != (b.hostname or "") or a.port != b.port:
-        raise ConfigError(f"{source}: got {page!r}, expected a page on the TMS at {base}",
+    """``page`` made absolute against ``base``; it must be on the TMS's own origin and carry no login."""
+    try:
+        absolute = urljoin(base, page.strip())
+        refuse_user_info(urlsplit(absolute), source,
+                         hint="give the page's path relative to --url, e.g. default.aspx?pageId=83")
+        on_tms = same_origin(absolute, base)
+    except ValueError as exc:  # a broken [IPv6] part or port; its text may name the value
+        raise ConfigError(f"{source}: got a value that is not a URL",
+                          hint="give a path relative to --url, e.g. default.aspx?pageId=83") from exc
+    if not on_tms:
+        raise ConfigError(f"{source}: got a page at {shown_url(absolute)}, expected a page on the TMS at {base}",
                           hint="give a path relative to --url, e.g. default.aspx?pageId=83")
     return absolute
 

@@ -1,1 +1,2 @@
-"""Helpers shared by the test suites (the emulator handle the CLI tests use)."""
+"""Helpers of the test suite: the secret canaries, the in-process CLI runner, the emulator handle, .pfx makers,
+the certificate and stand-in tools; imported as tests.helpers.<module>."""

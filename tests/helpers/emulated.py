@@ -1,9 +1,11 @@
-"""A running emulator as the CLI tests see it: the argv that reaches it, its stored state and its counters."""
+"""A running emulator as the CLI tests see it: the argv that reaches it, its stored state and its counters;
+as a named profile in a config file; and the client page profiles for its relabelled page profiles."""
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tmsemulator import RunningEmulator
@@ -47,7 +49,95 @@ class Tms:
         return next(s for s in (state or self.state())["sites"] if s["site_name"] == site_name)
 
     def counters(self) -> dict[str, Any]:
-        return self.state()["counters"]
+        counters: dict[str, Any] = self.state()["counters"]
+        return counters
 
     def files_received(self) -> list[dict[str, Any]]:
         return [f for body in self.counters()["post_bodies"] for f in body["files"]]
+
+
+@dataclass
+class Target:
+    """One running emulator as a named profile: its own admin password in its own environment variable."""
+
+    name: str
+    em: RunningEmulator
+    password: str
+
+    @property
+    def password_var(self) -> str:
+        return f"TMS_PW_{self.name.upper().replace('-', '_')}"
+
+    def state(self) -> dict[str, Any]:
+        return self.em.state()
+
+    def counters(self) -> dict[str, Any]:
+        counters: dict[str, Any] = self.state()["counters"]
+        return counters
+
+    def thumbprint(self, site: str = "acme") -> str | None:
+        found = next(s for s in self.state()["sites"] if s["site_name"] == site)
+        return found["certificate"]["thumbprint_sha1"] if found["certificate"] else None
+
+    def argv(self) -> list[str]:
+        """Flags for a one-target run without a config file."""
+        assert self.em.ca_file is not None, "the emulator runs without TLS"
+        return ["--url", self.em.url, "--username", "TMSLAB\\admin", "--ca-bundle", self.em.ca_file,
+                "--site", "acme", "--non-interactive"]
+
+
+@dataclass
+class Config:
+    """A config file with one profile per target, and the environment that holds their passwords."""
+
+    path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+#: Client page profiles for the emulator's profiles whose labels differ from the built-in ones.
+PAGE_PROFILES: dict[str, str] = {
+    "tms15-labelfor": """
+[fields]
+bandwidth = "Participant bandwidth"
+use_sso = "Single Sign On enabled"
+sso_certificate = "Certificate file (.pfx)"
+certificate_password = "Password"
+partner_name = "Partner name"
+account_name = "Account name"
+authn_context = "AuthnContextClassRef"
+[certificate]
+subject = "Subject"
+expires = "Valid until"
+thumbprint = "Thumbprint"
+installed = "Certificate installed"
+""",
+    "tms15-cells": """
+[fields]
+bandwidth = "Participant Bandwidth"
+use_sso = "Use SSO"
+sso_certificate = "Certificate"
+partner_name = "Partner Name"
+account_name = "Account Name"
+authn_context = "AuthnContextClassRef"
+[certificate]
+subject = "Subject"
+expires = "Expires"
+thumbprint = "Thumbprint"
+installed = "Installed"
+""",
+    "tms15-relabelled": """
+[fields]
+bandwidth = "Participant Bandwidth"
+use_sso = "Single Sign On"
+sso_certificate = { name = "*$ssoCertificate" }
+certificate_password = "Password"
+partner_name = "Partner Name"
+account_name = "Account Name"
+authn_context = "AuthnContextClassRef"
+[certificate]
+subject = "Subject"
+expires = "Expires"
+thumbprint = "Thumbprint"
+installed = "Installed"
+""",
+}

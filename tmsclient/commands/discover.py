@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.certs.files import ensure_writable, write_file_atomic
 from tmsclient.commands.show import field_display
-from tmsclient.errors import OutputFileError, PageNotUnderstoodError
+from tmsclient.errors import PageNotUnderstoodError
+from tmsclient.output import terminal_safe
 from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     started = time.monotonic()
     out_path = Path(args.out) if args.out else None
-    if out_path is not None and out_path.exists() and not args.force:
-        raise OutputFileError(f"{out_path} already exists", hint="pass --force to overwrite it")
+    if out_path is not None:  # before the login, so a run that cannot write is not a wasted one
+        ensure_writable(out_path, force=args.force, what="page profile")
     target = resolve_target(args, ctx, need_password=True)
     profile = load_profile(target.page_profile)
     problems: list[str] = []
@@ -90,8 +91,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"written by `tmsclient discover` from {settings.url}",
             "entries marked GUESSED or NOT FOUND need a look before use",
         ])
-        _write(out_path, text, OutputFileError)
-    ctx.out.result(report, _human(report))
+        # Not a secret (labels, control names, what TMS shows): readable like the .cer export.
+        write_file_atomic(out_path, text.encode("utf-8"), mode=0o644, force=args.force, what="page profile")
+    # Everything in the human text came from TMS pages: each value is one line without terminal controls.
+    ctx.out.result(report, _human(terminal_safe(report)))
     return 0
 
 
@@ -126,16 +129,6 @@ def _form_json(form: Form) -> dict[str, Any]:
         "buttons": [{"text": c.caption_text, "name": c.name, "type": c.type} for c in form.controls
                     if c.is_button],
     }
-
-
-def _write(path: Path, text: str, error: type[Exception]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise error(f"cannot write the page profile {path}: {exc.strerror}") from exc
 
 
 def _human(r: dict[str, Any]) -> str:

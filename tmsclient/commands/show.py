@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.output import terminal_safe
 from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "requests": stats.requests,
         "elapsed_s": round(time.monotonic() - started, 3),
     }
-    ctx.out.result(payload, _human(payload))
+    # Everything in the human text came from TMS pages: each value is one line without terminal controls.
+    ctx.out.result(payload, _human(terminal_safe(payload)))
     return 0
 
 

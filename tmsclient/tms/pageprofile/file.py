@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tmsclient.errors import ConfigError, InputFileError
+from tmsclient.certs.files import read_bounded
+from tmsclient.errors import ConfigError
 from tmsclient.tms.pageprofile.model import (
     CERT_DETAILS,
     DEFAULT_PROFILE,
@@ -58,17 +59,11 @@ def load_profile(path: str | Path | None, base: PageProfile = DEFAULT_PROFILE) -
     if path is None:
         return base
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputFileError(f"the page profile {p} does not exist",
-                             hint="write one with `tmsclient discover --out FILE`") from exc
-    except IsADirectoryError as exc:
-        raise InputFileError(f"the page profile {p} is a directory, expected a TOML file") from exc
-    except OSError as exc:
-        raise InputFileError(f"cannot read the page profile {p}: {exc.strerror}") from exc
-    if len(raw) > MAX_PROFILE_BYTES:
-        raise InputFileError(f"the page profile {p} is {len(raw)} bytes; expected a small TOML file")
+    raw, _ = read_bounded(p, "page profile", limit=MAX_PROFILE_BYTES, allow_empty=True, hints={
+        "missing": "write one with `tmsclient discover --out FILE`",
+        "directory": "give the TOML file itself",
+        "too-large": "expected a small TOML file",
+    })
     return parse_profile_text(raw, str(p), base)
 
 
@@ -184,16 +179,25 @@ def _locator(value: Any, where: str) -> FieldLocator:
 
 
 def _toml_str(text: str) -> str:
+    """A TOML basic string holding exactly ``text``: quote, backslash and every control character escaped."""
     out = ['"']
     for ch in text:
         if ch in ('"', "\\"):
             out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
     out.append('"')
     return "".join(out)
+
+
+def _toml_comment(text: str) -> str:
+    """A ``#`` comment line showing ``text``, which comes from a page: a line break or other control character
+    in it is written as an escape, so a page cannot end the comment and add keys of its own."""
+    shown = "".join(f"\\u{ord(ch):04x}" if (ord(ch) < 0x20 and ch != "\t") or 0x7F <= ord(ch) <= 0x9F else ch
+                    for ch in text)
+    return f"# {shown}"
 
 
 def _toml_list(values: Iterable[str]) -> str:
@@ -214,7 +218,7 @@ def render_profile(profile: PageProfile, *, comments: Mapping[str, str] | None =
     """A complete page-profile file for ``profile``; ``comments`` adds a ``# ...`` line above a field's entry
     (``discover`` says there what it saw on the page). Loading the text gives back the same profile."""
     comments = comments or {}
-    lines = [f"# {h}" for h in header]
+    lines = [_toml_comment(h) for h in header]
     lines += [
         "# tmsclient page profile: how the WebEx Settings pages of one TMS are labelled.",
         "# Labels match ignoring case, colons, '*' markers and spaces. A field may instead be found by a",
@@ -230,14 +234,14 @@ def render_profile(profile: PageProfile, *, comments: Mapping[str, str] | None =
         mapping = getattr(profile, attr)
         for key in known:
             if key in comments:
-                lines.append(f"# {comments[key]}")
+                lines.append(_toml_comment(comments[key]))
             loc = mapping.get(key)
             if loc is not None:
                 lines.append(f"{key} = {_toml_locator(loc)}")
     lines += ["", "[certificate]"]
     for key in CERT_DETAILS:
         if f"certificate.{key}" in comments:
-            lines.append(f"# {comments['certificate.' + key]}")
+            lines.append(_toml_comment(comments["certificate." + key]))
         lines.append(f"{key} = {_toml_list(profile.certificate.get(key, ()))}")
     lines += ["", "[page]"]
     for key in _PAGE_KEYS:

@@ -1,0 +1,1 @@
+"""End-to-end tests: tmsclient commands against the emulator and the staging stand-in."""
