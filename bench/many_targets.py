@@ -57,8 +57,19 @@ def subprocess_emulators(count: int, latency_ms: int, workdir: Path) -> Iterator
             users.write_text(f"TMSLAB:admin:{password}\n", encoding="utf-8")
             users.chmod(0o600)
             ready = workdir / f"{name}.ready.json"
-            cmd = [sys.executable, "-m", "tmsemulator", "--port", "0", "--users", str(users),
-                   "--ready-file", str(ready), "--fault-delay-ms", str(latency_ms)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "tmsemulator",
+                "--port",
+                "0",
+                "--users",
+                str(users),
+                "--ready-file",
+                str(ready),
+                "--fault-delay-ms",
+                str(latency_ms),
+            ]
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append((proc, ready, name, password))
         found = []
@@ -109,8 +120,13 @@ def write_config(path: Path, targets: list[Emulated]) -> dict[str, str]:
     env = {}
     for t in targets:
         var = f"BENCH_TMS_PW_{t.name.upper()}"
-        lines += [f"[profiles.{t.name}]", f'url = "{t.url}"', f'ca_bundle = "{t.ca_file}"',
-                  f'password = "env:{var}"', ""]
+        lines += [
+            f"[profiles.{t.name}]",
+            f'url = "{t.url}"',
+            f'ca_bundle = "{t.ca_file}"',
+            f'password = "env:{var}"',
+            "",
+        ]
         env[var] = t.password
     path.write_text("\n".join(lines), encoding="utf-8")
     path.chmod(0o600)
@@ -120,8 +136,11 @@ def write_config(path: Path, targets: list[Emulated]) -> dict[str, str]:
 def make_pfx(path: Path) -> str:
     chain = make_chain("tms.acme.example", days=90)
     password = secrets.token_urlsafe(18)
-    path.write_bytes(serialize_pfx(key=chain.leaf.key, cert=chain.leaf.cert, cas=[chain.intermediate.cert],
-                                   password=Secret(password, "bench")))
+    path.write_bytes(
+        serialize_pfx(
+            key=chain.leaf.key, cert=chain.leaf.cert, cas=[chain.intermediate.cert], password=Secret(password, "bench")
+        )
+    )
     path.chmod(0o600)
     return password
 
@@ -151,18 +170,28 @@ def main() -> int:
         pfx = work / "tms.pfx"
         pfx_password = make_pfx(pfx)
         started = time.perf_counter()
-        emulators = (inprocess_emulators(args.targets, args.latency_ms) if args.in_process
-                     else subprocess_emulators(args.targets, args.latency_ms, work))
+        emulators = (
+            inprocess_emulators(args.targets, args.latency_ms)
+            if args.in_process
+            else subprocess_emulators(args.targets, args.latency_ms, work)
+        )
         with emulators as targets:
             boot = time.perf_counter() - started
             config = work / "config.toml"
-            env = {**{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
-                   **write_config(config, targets), "TMSCLIENT_PFX_PASSWORD": pfx_password}
+            env = {
+                **{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
+                **write_config(config, targets),
+                "TMSCLIENT_PFX_PASSWORD": pfx_password,
+            }
             base = ["upload", "--config", str(config), "--pfx", str(pfx), "--reupload", "--json", "--non-interactive"]
             scenarios = [
                 ("one target", 1, "-", [*base, "--profile", targets[0].name]),
-                (f"{len(targets)} targets", len(targets), str(len(targets)),
-                 [*base, "--all-profiles", "--max-parallel", str(len(targets))]),
+                (
+                    f"{len(targets)} targets",
+                    len(targets),
+                    str(len(targets)),
+                    [*base, "--all-profiles", "--max-parallel", str(len(targets))],
+                ),
                 (f"{len(targets)} targets, default pool", len(targets), "4 (default)", [*base, "--all-profiles"]),
             ]
             run_cli(scenarios[0][3], env)  # warm-up: imports, first TLS handshake
@@ -180,16 +209,20 @@ def main() -> int:
 
     one = results[0][3]
     where = "in-process threads" if args.in_process else "one process each"
-    print(f"many targets, `tmsclient upload` against emulated TMS servers: {args.latency_ms} ms latency per answer, "
-          "emulators "
-          f"{where} (started in {boot:.1f} s), {args.repeat} runs per scenario, {os.cpu_count()} CPUs")
+    print(
+        f"many targets, `tmsclient upload` against emulated TMS servers: {args.latency_ms} ms latency per answer, "
+        "emulators "
+        f"{where} (started in {boot:.1f} s), {args.repeat} runs per scenario, {os.cpu_count()} CPUs"
+    )
     print(f"{'scenario':<30} {'targets':>7} {'pool':>12} {'median s':>9} {'min s':>7} {'max s':>7} {'x one':>6}")
     for label, count, pool, median, low, high in results:
         print(f"{label:<30} {count:>7} {pool:>12} {median:>9.2f} {low:>7.2f} {high:>7.2f} {median / one:>6.2f}")
     ratio = results[1][3] / one
     verdict = "PASS" if ratio <= 2.0 and not failed else "FAIL"
-    print(f"{verdict}: {results[1][1]} targets took {ratio:.2f}x the time of one (target: at most 2x)"
-          + ("; some runs failed (see stderr)" if failed else ""))
+    print(
+        f"{verdict}: {results[1][1]} targets took {ratio:.2f}x the time of one (target: at most 2x)"
+        + ("; some runs failed (see stderr)" if failed else "")
+    )
     return 0 if verdict == "PASS" else 1
 
 

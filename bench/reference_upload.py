@@ -167,8 +167,16 @@ def main() -> int:
     again = s.get(args.page, timeout=60)
     reread = postback(s, args.page, again.text, edit_target(again.text, args.site_host))
     ok = args.thumbprint.upper() in reread.text.upper()
-    print(json.dumps({"ok": ok, "requests": CountingAdapter.requests, "bytes_sent": CountingAdapter.bytes_sent,
-                      "elapsed_s": round(time.monotonic() - started, 4)}))
+    print(
+        json.dumps(
+            {
+                "ok": ok,
+                "requests": CountingAdapter.requests,
+                "bytes_sent": CountingAdapter.bytes_sent,
+                "elapsed_s": round(time.monotonic() - started, 4),
+            }
+        )
+    )
     return 0 if ok else 1
 
 

@@ -128,12 +128,20 @@ def clean_env(**extra: str) -> dict[str, str]:
 def compile_bytecode() -> str:
     """Write the bytecode cache an installed command has (pip compiles at install; an editable tree may not)."""
     dirs = [str(Path(tmsclient.__file__).parent), sysconfig.get_path("purelib")]
-    proc = subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", *dirs], env=clean_env(),
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j0", *dirs],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"compileall failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return "tmsclient and site-packages compiled (compileall) before timing; timed processes run without " \
-           "PYTHONDONTWRITEBYTECODE"
+    return (
+        "tmsclient and site-packages compiled (compileall) before timing; timed processes run without "
+        "PYTHONDONTWRITEBYTECODE"
+    )
 
 
 # ------------------------------------------------------------------------------------------- the .pfx
@@ -159,11 +167,40 @@ class Uploads:
         self.t = t
         self.thumbprint = thumbprint
         self.env = clean_env(TMSCLIENT_TMS_PASSWORD=t.password, TMSCLIENT_PFX_PASSWORD=pfx_password)
-        self.base = [*tool_cmd(), "upload", "--url", t.base_url, "--username", t.user, "--ca-bundle", t.ca_file,
-                     "--site", t.site_host, "--pfx", str(pfx), "--json", "--non-interactive", "--reupload"]
-        self.page_rel = t.page_url[len(t.base_url):] if t.page_url.startswith(t.base_url) else t.page_url
-        self.ref = [sys.executable, str(REFERENCE), "--page", t.page_url, "--user", t.user, "--ca", t.ca_file,
-                    "--site-host", t.site_host, "--pfx", str(pfx), "--thumbprint", thumbprint]
+        self.base = [
+            *tool_cmd(),
+            "upload",
+            "--url",
+            t.base_url,
+            "--username",
+            t.user,
+            "--ca-bundle",
+            t.ca_file,
+            "--site",
+            t.site_host,
+            "--pfx",
+            str(pfx),
+            "--json",
+            "--non-interactive",
+            "--reupload",
+        ]
+        self.page_rel = t.page_url[len(t.base_url) :] if t.page_url.startswith(t.base_url) else t.page_url
+        self.ref = [
+            sys.executable,
+            str(REFERENCE),
+            "--page",
+            t.page_url,
+            "--user",
+            t.user,
+            "--ca",
+            t.ca_file,
+            "--site-host",
+            t.site_host,
+            "--pfx",
+            str(pfx),
+            "--thumbprint",
+            thumbprint,
+        ]
         self.ref_env = clean_env(TMS_PASSWORD=t.password, PFX_PASSWORD=pfx_password)
 
     def tool(self, *extra: str) -> tuple[float, dict[str, Any], dict[str, Any] | None]:
@@ -179,11 +216,14 @@ class Uploads:
         server = None
         if t.counters and before is not None:
             after = t.counters()
-            bodies = after["post_bodies"][len(before["post_bodies"]):]
-            server = {"requests": after["requests"] - before["requests"],
-                      "unauthorized": after["unauthorized"] - before["unauthorized"],
-                      "bodies": len(bodies), "body_bytes": sum(b["bytes"] for b in bodies),
-                      "pfx_copies": sum(1 for b in bodies for f in b["files"] if f["bytes"] > 0)}
+            bodies = after["post_bodies"][len(before["post_bodies"]) :]
+            server = {
+                "requests": after["requests"] - before["requests"],
+                "unauthorized": after["unauthorized"] - before["unauthorized"],
+                "bodies": len(bodies),
+                "body_bytes": sum(b["bytes"] for b in bodies),
+                "pfx_copies": sum(1 for b in bodies for f in b["files"] if f["bytes"] > 0),
+            }
         return seconds, report, server
 
     def direct(self) -> tuple[float, dict[str, Any]]:
@@ -207,7 +247,7 @@ class Uploads:
         report: dict[str, Any] = {}
         ref_report: dict[str, Any] = {}
         for i in range(runs):
-            for which in ((0, 1) if i % 2 == 0 else (1, 0)):
+            for which in (0, 1) if i % 2 == 0 else (1, 0):
                 if which == 0:
                     seconds, report = self.direct()
                     tool_s.append(seconds)
@@ -217,11 +257,17 @@ class Uploads:
                     ref_s.append(seconds)
                     ref_inside.append(ref_report.get("elapsed_s") or 0.0)
         tool_ms, ref_ms = median_ms(tool_s), median_ms(ref_s)
-        return {"tool_ms": tool_ms, "reference_ms": ref_ms, "ratio": tool_ms / ref_ms,
-                "tool_requests": report.get("requests"), "reference_requests": ref_report.get("requests"),
-                "tool_samples_s": tool_s, "reference_samples_s": ref_s,
-                "tool_inside_median_s": statistics.median(tool_inside),
-                "reference_inside_median_s": statistics.median(ref_inside)}
+        return {
+            "tool_ms": tool_ms,
+            "reference_ms": ref_ms,
+            "ratio": tool_ms / ref_ms,
+            "tool_requests": report.get("requests"),
+            "reference_requests": ref_report.get("requests"),
+            "tool_samples_s": tool_s,
+            "reference_samples_s": ref_s,
+            "tool_inside_median_s": statistics.median(tool_inside),
+            "reference_inside_median_s": statistics.median(ref_inside),
+        }
 
 
 def wire_rows(u: Uploads) -> list[Row]:
@@ -231,23 +277,54 @@ def wire_rows(u: Uploads) -> list[Row]:
     _, ref_report = u.reference()
     g = f"upload ({u.t.name})"
     rows = [
-        Row(g, "requests, menu walk", str(walked["requests"]), f"minimum {MINIMUM_WALK}", f"= {MINIMUM_WALK}",
+        Row(
+            g,
+            "requests, menu walk",
+            str(walked["requests"]),
+            f"minimum {MINIMUM_WALK}",
+            f"= {MINIMUM_WALK}",
             judged(walked["requests"] == MINIMUM_WALK),
-            {"tool": walked["requests"], "minimum": MINIMUM_WALK, "server": walked_server}),
-        Row(g, "requests, --page-url", str(direct["requests"]),
-            f"minimum {MINIMUM_DIRECT}; script {ref_report['requests']}", f"= {MINIMUM_DIRECT}",
+            {"tool": walked["requests"], "minimum": MINIMUM_WALK, "server": walked_server},
+        ),
+        Row(
+            g,
+            "requests, --page-url",
+            str(direct["requests"]),
+            f"minimum {MINIMUM_DIRECT}; script {ref_report['requests']}",
+            f"= {MINIMUM_DIRECT}",
             judged(direct["requests"] == MINIMUM_DIRECT),
-            {"tool": direct["requests"], "minimum": MINIMUM_DIRECT, "reference": ref_report["requests"],
-             "server": direct_server}),
+            {
+                "tool": direct["requests"],
+                "minimum": MINIMUM_DIRECT,
+                "reference": ref_report["requests"],
+                "server": direct_server,
+            },
+        ),
     ]
     if direct_server is not None:
-        rows.append(Row(g, ".pfx copies on the wire", str(direct_server["pfx_copies"]), "minimum 1", "= 1",
-                        judged(direct_server["pfx_copies"] == 1), {"server": direct_server}))
+        rows.append(
+            Row(
+                g,
+                ".pfx copies on the wire",
+                str(direct_server["pfx_copies"]),
+                "minimum 1",
+                "= 1",
+                judged(direct_server["pfx_copies"] == 1),
+                {"server": direct_server},
+            )
+        )
     ratio = direct["bytes_sent"] / max(1, ref_report["bytes_sent"])
-    rows.append(Row(g, "request body bytes", f"{direct['bytes_sent']:,}",
-                    f"script {ref_report['bytes_sent']:,} (each body once)", f"<= {BYTES_TARGET} x script",
-                    judged(ratio <= BYTES_TARGET),
-                    {"tool": direct["bytes_sent"], "reference": ref_report["bytes_sent"], "ratio": ratio}))
+    rows.append(
+        Row(
+            g,
+            "request body bytes",
+            f"{direct['bytes_sent']:,}",
+            f"script {ref_report['bytes_sent']:,} (each body once)",
+            f"<= {BYTES_TARGET} x script",
+            judged(ratio <= BYTES_TARGET),
+            {"tool": direct["bytes_sent"], "reference": ref_report["bytes_sent"], "ratio": ratio},
+        )
+    )
     return rows
 
 
@@ -263,8 +340,15 @@ def wall_row(u: Uploads, runs: int, latency_ms: int) -> Row:
     else:
         group = f"upload ({u.t.name})"
         target, verdict = "reported", f"reported ({r['ratio']:.2f})"
-    return Row(group, f"wall time, --page-url, median of {runs}", f"{r['tool_ms']:.0f} ms",
-               f"script {r['reference_ms']:.0f} ms", target, verdict, r)
+    return Row(
+        group,
+        f"wall time, --page-url, median of {runs}",
+        f"{r['tool_ms']:.0f} ms",
+        f"script {r['reference_ms']:.0f} ms",
+        target,
+        verdict,
+        r,
+    )
 
 
 def emulator_rows(t: Target, pfx: Path, pfx_password: str, thumbprint: str, runs: int) -> list[Row]:
@@ -289,9 +373,11 @@ def staging_rows(t: Target, pfx: Path, pfx_password: str, thumbprint: str, runs:
 
 def cold_start_rows(runs: int) -> list[Row]:
     env = clean_env()
-    commands = {"python -c pass": [sys.executable, "-c", "pass"],
-                "tmsclient --help": [*tool_cmd(), "--help"],
-                "tmsclient upload --help": [*tool_cmd(), "upload", "--help"]}
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "tmsclient --help": [*tool_cmd(), "--help"],
+        "tmsclient upload --help": [*tool_cmd(), "upload", "--help"],
+    }
     samples: dict[str, list[float]] = {k: [] for k in commands}
     for cmd in commands.values():  # warm the file cache
         subprocess.run(cmd, env=env, capture_output=True, check=False)
@@ -306,10 +392,23 @@ def cold_start_rows(runs: int) -> list[Row]:
     for name in ("tmsclient --help", "tmsclient upload --help"):
         ms = median_ms(samples[name])
         extra = ms - bare
-        rows.append(Row("cold start", f"{name}, median of {runs}", f"{ms:.0f} ms", f"python -c pass {bare:.0f} ms",
-                        f"<= +{HELP_TARGET_MS:.0f} ms", judged(extra <= HELP_TARGET_MS, f"+{extra:.0f} ms"),
-                        {"ms": ms, "bare_ms": bare, "extra_ms": extra, "samples_s": samples[name],
-                         "bare_samples_s": samples["python -c pass"]}))
+        rows.append(
+            Row(
+                "cold start",
+                f"{name}, median of {runs}",
+                f"{ms:.0f} ms",
+                f"python -c pass {bare:.0f} ms",
+                f"<= +{HELP_TARGET_MS:.0f} ms",
+                judged(extra <= HELP_TARGET_MS, f"+{extra:.0f} ms"),
+                {
+                    "ms": ms,
+                    "bare_ms": bare,
+                    "extra_ms": extra,
+                    "samples_s": samples[name],
+                    "bare_samples_s": samples["python -c pass"],
+                },
+            )
+        )
     return rows
 
 
@@ -331,8 +430,13 @@ def parse_and_build(html: str, pfx: bytes, password: Secret) -> int:
     row = SiteRow("acme.webex.com", "acme", None, None, None, None)
     view = read_site_form(page, row, DEFAULT_PROFILE)
     plan = build_plan(view, UploadIntent("tms-cert.pfx", pfx, password, enable_sso=True))
-    fields = [(e.name, (e.value.filename, e.value.content, e.value.content_type) if isinstance(e.value, FileField)
-               else e.value) for e in plan.submission.entries()]
+    fields = [
+        (
+            e.name,
+            (e.value.filename, e.value.content, e.value.content_type) if isinstance(e.value, FileField) else e.value,
+        )
+        for e in plan.submission.entries()
+    ]
     body, _ = encode_form(fields, multipart=True)
     return len(body)
 
@@ -348,9 +452,17 @@ def parse_rows(runs: int, pfx: Path, pfx_password: str) -> list[Row]:
         parse_and_build(html, data, password)
         samples.append(time.perf_counter() - started)
     ms = median_ms(samples)
-    return [Row("parse and build", f"site form with a 2 MB view state, median of {runs}", f"{ms:.1f} ms", "",
-                f"< {PARSE_TARGET_MS:.0f} ms", judged(ms < PARSE_TARGET_MS),
-                {"ms": ms, "page_bytes": len(html), "body_bytes": size, "samples_s": samples})]
+    return [
+        Row(
+            "parse and build",
+            f"site form with a 2 MB view state, median of {runs}",
+            f"{ms:.1f} ms",
+            "",
+            f"< {PARSE_TARGET_MS:.0f} ms",
+            judged(ms < PARSE_TARGET_MS),
+            {"ms": ms, "page_bytes": len(html), "body_bytes": size, "samples_s": samples},
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------------- stand-ins
@@ -362,9 +474,17 @@ def emulator_target() -> Iterator[Target]:
     em = start(users=[("TMSLAB", "admin", password)], admins=["admin"])
     try:
         assert em.ca_file is not None
-        yield Target("emulator", em.url, f"{em.url}default.aspx?pageId=83", em.ca_file, "TMSLAB\\admin", password,
-                     "acme.webex.com", counters=lambda: em.state()["counters"],
-                     set_latency_ms=lambda ms: em.set_faults(delay_ms=ms))
+        yield Target(
+            "emulator",
+            em.url,
+            f"{em.url}default.aspx?pageId=83",
+            em.ca_file,
+            "TMSLAB\\admin",
+            password,
+            "acme.webex.com",
+            counters=lambda: em.state()["counters"],
+            set_latency_ms=lambda ms: em.set_faults(delay_ms=ms),
+        )
     finally:
         em.stop()
 
@@ -374,8 +494,15 @@ def _staging_from_ready(ready: dict[str, Any]) -> Target:
     for user in parse_users_text(users_file.read_text(encoding="utf-8"), str(users_file)):
         admin = User(*user)
         if admin.name == "admin":
-            return Target("staging", ready["url"], ready["webex_url"], ready["ca_file"], admin.login, admin.password,
-                          "example.webex.com")
+            return Target(
+                "staging",
+                ready["url"],
+                ready["webex_url"],
+                ready["ca_file"],
+                admin.login,
+                admin.password,
+                "example.webex.com",
+            )
     raise SystemExit(f"{users_file} has no admin account")
 
 
@@ -393,16 +520,33 @@ def staging_target(args: argparse.Namespace, workdir: Path) -> Iterator[Target |
     users.write_text(f"TMS:admin:Bench-{secrets.token_urlsafe(12)}\n", encoding="utf-8")
     users.chmod(0o600)
     ready = workdir / "staging-ready.json"
-    up = subprocess.run([str(REPO / "staging" / "up"), "--port", "0", "--state-dir", str(state), "--users", str(users),
-                         "--admins", "admin", "--ready-file", str(ready)], capture_output=True, text=True,
-                        timeout=300, check=False)
+    up = subprocess.run(
+        [
+            str(REPO / "staging" / "up"),
+            "--port",
+            "0",
+            "--state-dir",
+            str(state),
+            "--users",
+            str(users),
+            "--admins",
+            "admin",
+            "--ready-file",
+            str(ready),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     try:
         if up.returncode != 0:
             raise SystemExit(f"staging/up failed (exit {up.returncode}):\n{up.stderr[-3000:]}")
         yield _staging_from_ready(json.loads(ready.read_text(encoding="utf-8")))
     finally:
-        subprocess.run([str(REPO / "staging" / "down"), "--state-dir", str(state)], capture_output=True,
-                       timeout=120, check=False)
+        subprocess.run(
+            [str(REPO / "staging" / "down"), "--state-dir", str(state)], capture_output=True, timeout=120, check=False
+        )
 
 
 # ------------------------------------------------------------------------------------------- report
@@ -423,9 +567,15 @@ def machine() -> dict[str, Any]:
         mem = f"{kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
-    return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
-            "cores": os.cpu_count(), "memory": mem, "os": platform.platform(),
-            "python": platform.python_version(), "load": f"{os.getloadavg()[0]:.1f}"}
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load": f"{os.getloadavg()[0]:.1f}",
+    }
 
 
 def render(rows: list[Row], info: dict[str, Any]) -> str:
@@ -434,14 +584,22 @@ def render(rows: list[Row], info: dict[str, Any]) -> str:
     widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"
     sep = "| " + " | ".join("-" * w for w in widths) + " |"
-    out = [f"machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, {info['os']}, "
-           f"Python {info['python']}, load {info['load']} at start; {info['date']}",
-           f"bytecode: {info['bytecode']}", "", line, sep]
+    out = [
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, {info['os']}, "
+        f"Python {info['python']}, load {info['load']} at start; {info['date']}",
+        f"bytecode: {info['bytecode']}",
+        "",
+        line,
+        sep,
+    ]
     out += ["| " + " | ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) + " |" for x in body]
     targets = [r for r in rows if r.verdict.startswith(("PASS", "FAIL"))]
     failed = [r for r in targets if r.verdict.startswith("FAIL")]
-    out += ["", f"{len(targets) - len(failed)} of {len(targets)} targets pass, {len(rows) - len(targets)} rows "
-            "reported" + ("" if not failed else ": FAILED " + "; ".join(f"{r.group}: {r.what}" for r in failed))]
+    out += [
+        "",
+        f"{len(targets) - len(failed)} of {len(targets)} targets pass, {len(rows) - len(targets)} rows "
+        "reported" + ("" if not failed else ": FAILED " + "; ".join(f"{r.group}: {r.what}" for r in failed)),
+    ]
     return "\n".join(out)
 
 
@@ -469,8 +627,17 @@ def main(argv: list[str] | None = None) -> int:
             if staging is not None:
                 rows += staging_rows(staging, pfx, pfx_password, thumbprint, upload_runs)
             else:
-                rows.append(Row("upload (staging)", "not measured", "-", "-", "-", "reported",
-                                {"why": "no stand-in up: pass --with-staging or --staging-ready FILE"}))
+                rows.append(
+                    Row(
+                        "upload (staging)",
+                        "not measured",
+                        "-",
+                        "-",
+                        "-",
+                        "reported",
+                        {"why": "no stand-in up: pass --with-staging or --staging-ready FILE"},
+                    )
+                )
         rows += cold_start_rows(start_runs)
         rows += parse_rows(parse_runs, pfx, pfx_password)
     finally:

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any, NoReturn
 
@@ -26,6 +26,7 @@ from tmsclient.commands import (
     upload,
     verify,
 )
+from tmsclient.commands.context import Context
 from tmsclient.credentials import StdinGate
 from tmsclient.errors import TmsClientError, UsageError
 from tmsclient.exitcodes import DESCRIPTIONS, ExitCode
@@ -38,21 +39,21 @@ log = logging.getLogger("tmsclient")
 #: Building the parser imports them all, so their top-level imports stay light and whatever needs cryptography,
 #: requests or bs4 is imported inside run(): the one place a module imports late
 #: (tests/unit/test_import_rules.py holds it), which keeps ``tmsclient --help`` fast.
-COMMANDS: tuple[ModuleType, ...] = (inspect, check, bundle, convert, export_cer, upload, show, verify, discover,
-                                    renew, status)
+COMMANDS: tuple[ModuleType, ...] = (
+    inspect,
+    check,
+    bundle,
+    convert,
+    export_cer,
+    upload,
+    show,
+    verify,
+    discover,
+    renew,
+    status,
+)
 #: Their module names under tmsclient.commands.
 COMMAND_MODULES: tuple[str, ...] = tuple(m.__name__.rpartition(".")[2] for m in COMMANDS)
-
-
-@dataclass
-class Context:
-    """What a command needs from its surroundings; tests build one around in-memory streams."""
-
-    out: Output
-    secrets: SecretResolver
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    interactive: bool = True
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,11 +74,17 @@ def _load_commands() -> list[ModuleType]:
 
 #: The global flags, accepted before the command and after it: (flags, dest, argparse keywords).
 _GLOBAL_FLAGS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
-    (("-v", "--verbose"), "verbose",
-     {"action": "count", "help": "log to stderr: -v for steps, -vv for debug (secrets are never logged)"}),
+    (
+        ("-v", "--verbose"),
+        "verbose",
+        {"action": "count", "help": "log to stderr: -v for steps, -vv for debug (secrets are never logged)"},
+    ),
     (("--json",), "json", {"action": "store_true", "help": "print the report as JSON on stdout"}),
-    (("--non-interactive",), "non_interactive",
-     {"action": "store_true", "help": "never prompt; a missing secret or setting is an error"}),
+    (
+        ("--non-interactive",),
+        "non_interactive",
+        {"action": "store_true", "help": "never prompt; a missing secret or setting is an error"},
+    ),
 )
 
 
@@ -124,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in _load_commands():
         cmd = sub.add_parser(
-            module.NAME, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
+            module.NAME,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_global_flags(cmd, after_command=True)
@@ -188,10 +197,12 @@ def main(
         # BaseException, not Exception: pyo3's PanicException (a panic in cryptography's Rust code) derives
         # from it directly.
         log.debug("internal error", exc_info=True)
-        out.error(TmsClientError(
-            f"internal error: {type(exc).__name__}",
-            hint="rerun with -vv for details and report it as a bug",
-        ))
+        out.error(
+            TmsClientError(
+                f"internal error: {type(exc).__name__}",
+                hint="rerun with -vv for details and report it as a bug",
+            )
+        )
         return int(ExitCode.INTERNAL)
     finally:
         restore_logging(installed)

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from tmsclient.certs.compat import DEFAULT_TARGET_OS, WINDOWS_VERSIONS
-from tmsclient.certs.files import read_bounded
 from tmsclient.credentials import (
     PFX_PASSWORD,
     TMS_PASSWORD,
@@ -24,6 +23,7 @@ from tmsclient.credentials import (
     parse_secret_value,
 )
 from tmsclient.errors import ConfigError
+from tmsclient.files import read_bounded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,30 +69,90 @@ class SettingSpec:
 
 #: Every non-secret target setting, in the order of the docs' table.
 SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("url", "--url", "TMSCLIENT_URL", "url", None,
-                "TMS base URL, e.g. https://tms.example.com/tms/ (a host alone means https://HOST/tms/)"),
-    SettingSpec("username", "--username", "TMSCLIENT_TMS_USERNAME", "user", None,
-                "Windows account: DOMAIN\\user, user@domain or user"),
-    SettingSpec("auth", "--auth", "TMSCLIENT_AUTH", "auth", "auto",
-                "login scheme: auto (from the server's 401), ntlm, negotiate (Kerberos, extra), basic"),
-    SettingSpec("ca_bundle", "--ca-bundle", "TMSCLIENT_CA_BUNDLE", "path", None,
-                "PEM file (or c_rehash directory) of CAs to trust for the TMS certificate"),
-    SettingSpec("insecure", "--insecure", None, "bool", False,
-                "do not verify the TMS TLS certificate (warns; for a lab only)"),
-    SettingSpec("allow_http", "--allow-http", None, "bool", False,
-                "allow a plain http:// URL (the password and .pfx cross the network unprotected)"),
-    SettingSpec("timeout", "--timeout", "TMSCLIENT_TIMEOUT", "seconds", DEFAULT_TIMEOUT,
-                "seconds to wait for TMS on each page read"),
-    SettingSpec("upload_timeout", "--upload-timeout", None, "seconds", DEFAULT_UPLOAD_TIMEOUT,
-                "seconds to wait for TMS to answer the Save that carries the .pfx"),
-    SettingSpec("site", "--site", "TMSCLIENT_SITE", "site", None,
-                "WebEx site: host name, site name or site URL"),
-    SettingSpec("page_profile", "--page-profile", "TMSCLIENT_PAGE_PROFILE", "path", None,
-                "page-profile file overriding the built-in TMS 15.x labels"),
-    SettingSpec("page_url", "--page-url", None, "page-url", None,
-                "the WebEx Settings page URL, skipping the menu walk (absolute or relative to --url)"),
-    SettingSpec("target_os", "--target-os", None, "os", DEFAULT_TARGET_OS,
-                "Windows Server version of the TMS host, for the .pfx compatibility check"),
+    SettingSpec(
+        "url",
+        "--url",
+        "TMSCLIENT_URL",
+        "url",
+        None,
+        "TMS base URL, e.g. https://tms.example.com/tms/ (a host alone means https://HOST/tms/)",
+    ),
+    SettingSpec(
+        "username",
+        "--username",
+        "TMSCLIENT_TMS_USERNAME",
+        "user",
+        None,
+        "Windows account: DOMAIN\\user, user@domain or user",
+    ),
+    SettingSpec(
+        "auth",
+        "--auth",
+        "TMSCLIENT_AUTH",
+        "auth",
+        "auto",
+        "login scheme: auto (from the server's 401), ntlm, negotiate (Kerberos, extra), basic",
+    ),
+    SettingSpec(
+        "ca_bundle",
+        "--ca-bundle",
+        "TMSCLIENT_CA_BUNDLE",
+        "path",
+        None,
+        "PEM file (or c_rehash directory) of CAs to trust for the TMS certificate",
+    ),
+    SettingSpec(
+        "insecure", "--insecure", None, "bool", False, "do not verify the TMS TLS certificate (warns; for a lab only)"
+    ),
+    SettingSpec(
+        "allow_http",
+        "--allow-http",
+        None,
+        "bool",
+        False,
+        "allow a plain http:// URL (the password and .pfx cross the network unprotected)",
+    ),
+    SettingSpec(
+        "timeout",
+        "--timeout",
+        "TMSCLIENT_TIMEOUT",
+        "seconds",
+        DEFAULT_TIMEOUT,
+        "seconds to wait for TMS on each page read",
+    ),
+    SettingSpec(
+        "upload_timeout",
+        "--upload-timeout",
+        None,
+        "seconds",
+        DEFAULT_UPLOAD_TIMEOUT,
+        "seconds to wait for TMS to answer the Save that carries the .pfx",
+    ),
+    SettingSpec("site", "--site", "TMSCLIENT_SITE", "site", None, "WebEx site: host name, site name or site URL"),
+    SettingSpec(
+        "page_profile",
+        "--page-profile",
+        "TMSCLIENT_PAGE_PROFILE",
+        "path",
+        None,
+        "page-profile file overriding the built-in TMS 15.x labels",
+    ),
+    SettingSpec(
+        "page_url",
+        "--page-url",
+        None,
+        "page-url",
+        None,
+        "the WebEx Settings page URL, skipping the menu walk (absolute or relative to --url)",
+    ),
+    SettingSpec(
+        "target_os",
+        "--target-os",
+        None,
+        "os",
+        DEFAULT_TARGET_OS,
+        "Windows Server version of the TMS host, for the .pfx compatibility check",
+    ),
     SettingSpec("pfx", "--pfx", None, "path", None, "the PKCS#12 file to upload"),
 )
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {s.key: s for s in SETTINGS}
@@ -140,15 +200,19 @@ def normalise_url(text: str, where: str) -> str:
         parts = urlsplit(text)
         hostname = parts.hostname
     except ValueError as exc:  # e.g. an unclosed [IPv6 bracket; its text may name the value
-        raise ConfigError(f"{where}: got a value that is not a URL (an unclosed or invalid [IPv6] part?)",
-                          hint="give the TMS base URL, such as https://tms.example.com/tms/") from exc
+        raise ConfigError(
+            f"{where}: got a value that is not a URL (an unclosed or invalid [IPv6] part?)",
+            hint="give the TMS base URL, such as https://tms.example.com/tms/",
+        ) from exc
     refuse_user_info(parts, where)
     shown = shown_url(text)
     if parts.scheme.lower() not in ("https", "http") or not hostname:
         raise ConfigError(f"{where}: got {shown}, expected an https:// URL such as https://tms.example.com/tms/")
     if parts.query or parts.fragment:
-        raise ConfigError(f"{where}: got {shown} and more (not shown), expected the TMS base URL without ?query "
-                          "or #fragment", hint="give a page's address with --page-url")
+        raise ConfigError(
+            f"{where}: got {shown} and more (not shown), expected the TMS base URL without ?query or #fragment",
+            hint="give a page's address with --page-url",
+        )
     try:
         parts.port  # noqa: B018 - validates the port number
     except ValueError as exc:
@@ -172,9 +236,11 @@ def _ascii_netloc(netloc: str, hostname: str, port: int | None, where: str) -> s
         # Python's IDNA codec refuses empty or over-long labels ("a..b"), which urllib3 would refuse later.
         ascii_host = hostname.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise ConfigError(f"{where}: the host name {hostname!r} is not valid ({exc})",
-                          hint="give the TMS host name as it resolves, e.g. tms.example.com") from exc
-    if any(ch in ascii_host for ch in " \t%<>\"{}|\\^`"):
+        raise ConfigError(
+            f"{where}: the host name {hostname!r} is not valid ({exc})",
+            hint="give the TMS host name as it resolves, e.g. tms.example.com",
+        ) from exc
+    if any(ch in ascii_host for ch in ' \t%<>"{}|\\^`'):
         raise ConfigError(f"{where}: the host name {hostname!r} holds characters a host name cannot")
     return ascii_host.lower() + (f":{port}" if port is not None else "")
 
@@ -187,10 +253,11 @@ def check_site(text: str, where: str) -> str:
             parts = urlsplit(spec if "://" in spec else "https://" + spec)
             parts.hostname  # noqa: B018 - raises ValueError for a broken [IPv6 part
         except ValueError as exc:  # its text may name the value
-            raise ConfigError(f"{where}: got a value that is not a host name, site name or site URL "
-                              "(an unclosed or invalid [IPv6] part?)",
-                              hint="give the site as TMS lists it, e.g. example.webex.com or "
-                                   "https://example.webex.com/example") from exc
+            raise ConfigError(
+                f"{where}: got a value that is not a host name, site name or site URL "
+                "(an unclosed or invalid [IPv6] part?)",
+                hint="give the site as TMS lists it, e.g. example.webex.com or https://example.webex.com/example",
+            ) from exc
         refuse_user_info(parts, where, hint="give the site's host name or URL without a login in it")
     return spec
 
@@ -209,8 +276,7 @@ def check_username(text: str, where: str) -> str:
         if not name or not domain:
             raise ConfigError(f"{where}: got {user!r}, expected DOMAIN\\user, user@domain or user")
     if any(ch in user for ch in ":/\r\n\t"):
-        raise ConfigError(f"{where}: got {user!r}, a Windows user name cannot hold ':', '/' "
-                          "or control characters")
+        raise ConfigError(f"{where}: got {user!r}, a Windows user name cannot hold ':', '/' or control characters")
     return user
 
 
@@ -220,8 +286,11 @@ def convert_value(spec: SettingSpec, value: Any, where: str, base_dir: Path, *, 
     if kind == "bool":
         if isinstance(value, bool):
             return value
-        if from_text and isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0",
-                                                                               "false", "no", "off"):
+        if (
+            from_text
+            and isinstance(value, str)
+            and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off")
+        ):
             return value.strip().lower() in ("1", "true", "yes", "on")
         raise ConfigError(f"{where}: got {_type_name(value)}, expected true or false")
     if kind == "seconds":
@@ -239,8 +308,7 @@ def convert_value(spec: SettingSpec, value: Any, where: str, base_dir: Path, *, 
     if not isinstance(value, str):
         raise ConfigError(f"{where}: got {_type_name(value)}, expected a string")
     if not value.strip():
-        raise ConfigError(f"{where}: got an empty string, expected a value "
-                          "(leave the key out for the default)")
+        raise ConfigError(f"{where}: got an empty string, expected a value (leave the key out for the default)")
     if kind == "url":
         return normalise_url(value, where)
     if kind == "user":
@@ -316,18 +384,26 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 def load_config(path: str | Path) -> Config:
     """Parse and validate a config file; an inline secret in a file others can read is refused."""
     p = Path(path).expanduser()
-    raw, st = read_bounded(p, "config file", limit=MAX_CONFIG_BYTES, error=ConfigError, allow_empty=True, hints={
-        "missing": "create it (see docs/configuration.md) or point --config at it",
-        "directory": "give the TOML file itself",
-        "too-large": "a config file of profiles is a few KB; is this the right file?",
-    })
+    raw, st = read_bounded(
+        p,
+        "config file",
+        limit=MAX_CONFIG_BYTES,
+        error=ConfigError,
+        allow_empty=True,
+        hints={
+            "missing": "create it (see docs/configuration.md) or point --config at it",
+            "directory": "give the TOML file itself",
+            "too-large": "a config file of profiles is a few KB; is this the right file?",
+        },
+    )
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"the config file {p} is not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the config file {p} is not valid TOML: {exc}",
-                          hint="see docs/configuration.md for the format") from exc
+        raise ConfigError(
+            f"the config file {p} is not valid TOML: {exc}", hint="see docs/configuration.md for the format"
+        ) from exc
 
     unknown = sorted(set(data) - {"default_profile", "defaults", "profiles"})
     if unknown:
@@ -343,21 +419,22 @@ def load_config(path: str | Path) -> Config:
     profiles: dict[str, ProfileConfig] = {}
     for name, table in profiles_raw.items():
         if not _PROFILE_NAME.match(name):
-            raise ConfigError(f"{p}: profiles.{name}: got profile name {name!r}, "
-                              "expected letters, digits, '.', '_' or '-'")
+            raise ConfigError(
+                f"{p}: profiles.{name}: got profile name {name!r}, expected letters, digits, '.', '_' or '-'"
+            )
         if not isinstance(table, dict):
-            raise ConfigError(f"{p}: profiles.{name}: got {_type_name(table)}, "
-                              f"expected a table [profiles.{name}]")
+            raise ConfigError(f"{p}: profiles.{name}: got {_type_name(table)}, expected a table [profiles.{name}]")
         values = {**defaults, **_validate_profile(table, p, f"profiles.{name}", base_dir)}
         profiles[name] = ProfileConfig(name, values, p)
     default_profile = data.get("default_profile")
     if default_profile is not None:
         if not isinstance(default_profile, str):
-            raise ConfigError(f"{p}: default_profile: got {_type_name(default_profile)}, "
-                              "expected a profile name")
+            raise ConfigError(f"{p}: default_profile: got {_type_name(default_profile)}, expected a profile name")
         if default_profile not in profiles:
-            raise ConfigError(f"{p}: default_profile: got {default_profile!r}, "
-                              f"expected one of the profiles ({', '.join(profiles) or 'none defined'})")
+            raise ConfigError(
+                f"{p}: default_profile: got {default_profile!r}, "
+                f"expected one of the profiles ({', '.join(profiles) or 'none defined'})"
+            )
     _refuse_readable_inline_secrets(p, st, [defaults, *(pr.values for pr in profiles.values())])
     return Config(p, profiles, defaults, default_profile)
 
@@ -373,8 +450,8 @@ def _refuse_readable_inline_secrets(p: Path, st: os.stat_result, tables: Iterabl
                 raise ConfigError(
                     f"{ref.where} is an inline secret in a file other users can read "
                     f"(mode {stat.S_IMODE(st.st_mode):04o})",
-                    hint=f"chmod 600 {p}, or use a reference: {key} = \"env:NAME\", \"file:PATH\" "
-                         "or \"keyring:SERVICE/USER\"",
+                    hint=f'chmod 600 {p}, or use a reference: {key} = "env:NAME", "file:PATH" '
+                    'or "keyring:SERVICE/USER"',
                 )
 
 
@@ -387,8 +464,10 @@ def _validate_profile(table: Mapping[str, Any], p: Path, prefix: str, base_dir: 
         if key in SECRET_KEYS:
             if not isinstance(value, str):
                 # Only the type: a number given as a password is still the password.
-                raise ConfigError(f"{where}: got {_type_name(value, shown=False)}, expected a string "
-                                  "(env:NAME, file:PATH, keyring:SERVICE/USER or the value)")
+                raise ConfigError(
+                    f"{where}: got {_type_name(value, shown=False)}, expected a string "
+                    "(env:NAME, file:PATH, keyring:SERVICE/USER or the value)"
+                )
             out[key] = parse_secret_value(value, where, base_dir)
             continue
         spec = SETTINGS_BY_KEY[key]

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, quote_plus
 
-from tmsclient.certs.files import read_bounded
 from tmsclient.errors import ConfigError, InputFileError, PasswordError, UsageError
+from tmsclient.files import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,18 @@ def scrub(text: str) -> str:
 def _written_forms(value: str) -> frozenset[str]:
     """``value`` and the forms a server or a serialiser may write it in."""
     encoded = (quote(value, safe=""), quote(value), quote_plus(value))
-    return frozenset((
-        value, *encoded,
-        # .NET's HttpUtility.UrlEncode writes the hex digits of an escape in lower case.
-        *(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in encoded),
-        html.escape(value, quote=True), html.escape(value, quote=False),
-        json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1],
-    ))
+    return frozenset(
+        (
+            value,
+            *encoded,
+            # .NET's HttpUtility.UrlEncode writes the hex digits of an escape in lower case.
+            *(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in encoded),
+            html.escape(value, quote=True),
+            html.escape(value, quote=False),
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            json.dumps(value)[1:-1],
+        )
+    )
 
 
 #: A name an environment variable can have on every platform tmsclient runs on.
@@ -76,13 +81,16 @@ def checked_secret(value: str, source: str, what: str, *, where: str | None = No
     if kinds & {"Cc", "Cs"}:
         # Named by kind only: even which control character it is belongs to the value.
         found = ("a NUL" if "\0" in value else "control characters") if "Cc" in kinds else "bytes that are not UTF-8"
-        raise PasswordError(f"the {what} from {where or source} holds {found}; it is not shown",
-                            hint=_control_hint(value))
+        raise PasswordError(
+            f"the {what} from {where or source} holds {found}; it is not shown", hint=_control_hint(value)
+        )
     return Secret(value, source)
 
 
-_UTF16_HINT = ("saved as UTF-16? Save it as UTF-8 (PowerShell: Set-Content -Encoding utf8, or "
-               "Out-File -Encoding ascii; Notepad: Save As, Encoding UTF-8)")
+_UTF16_HINT = (
+    "saved as UTF-16? Save it as UTF-8 (PowerShell: Set-Content -Encoding utf8, or "
+    "Out-File -Encoding ascii; Notepad: Save As, Encoding UTF-8)"
+)
 
 
 def _control_hint(value: str) -> str:
@@ -97,13 +105,15 @@ def looks_like_utf16(text: str | bytes) -> bool:
     """Whether ``text`` reads like UTF-16 taken for UTF-8 or Latin-1: a UTF-16 byte-order mark, or a NUL in
     every other place (the high byte of each ASCII character)."""
     nul: str | int = "\0" if isinstance(text, str) else 0
-    marks: tuple[Any, ...] = (("\ufffe", "\xff\xfe", "\xfe\xff", "\udcff\udcfe", "\udcfe\udcff")
-                              if isinstance(text, str) else (b"\xff\xfe", b"\xfe\xff"))
+    marks: tuple[Any, ...] = (
+        ("\ufffe", "\xff\xfe", "\xfe\xff", "\udcff\udcfe", "\udcfe\udcff")
+        if isinstance(text, str)
+        else (b"\xff\xfe", b"\xfe\xff")
+    )
     if text.startswith(marks):
         return True
     # Four in five of the odd (little-endian) or even (big-endian) places: a non-ASCII letter has no NUL.
-    return any(len(half) and sum(1 for c in half if c == nul) * 5 >= len(half) * 4
-               for half in (text[1::2], text[0::2]))
+    return any(len(half) and sum(1 for c in half if c == nul) * 5 >= len(half) * 4 for half in (text[1::2], text[0::2]))
 
 
 class Secret:
@@ -190,15 +200,21 @@ def read_secret_file(path: str | Path, what: str, named_by: str) -> Secret:
     that does not exist may be the password itself, typed where a file name belongs."""
     p = Path(path)
     if not os.path.lexists(p):
-        raise InputFileError(f"the {what} file named by {named_by} does not exist",
-                             hint="check the path (it is not shown, in case it is the password itself)")
-    raw, st = read_bounded(p, f"{what} file", limit=MAX_SECRET_FILE_BYTES, allow_empty=True,
-                           hints={"too-large": "a password file holds one line"})
+        raise InputFileError(
+            f"the {what} file named by {named_by} does not exist",
+            hint="check the path (it is not shown, in case it is the password itself)",
+        )
+    raw, st = read_bounded(
+        p,
+        f"{what} file",
+        limit=MAX_SECRET_FILE_BYTES,
+        allow_empty=True,
+        hints={"too-large": "a password file holds one line"},
+    )
     if os.name == "posix" and st.st_mode & (stat.S_IRGRP | stat.S_IROTH):
         log.warning("the %s file %s is readable by other users (chmod 600 it)", what, p)
     if looks_like_utf16(raw):
-        raise PasswordError(f"the {what} file {p} reads as UTF-16 text, not UTF-8; it is not shown",
-                            hint=_UTF16_HINT)
+        raise PasswordError(f"the {what} file {p} reads as UTF-16 text, not UTF-8; it is not shown", hint=_UTF16_HINT)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -231,15 +247,21 @@ def add_secret_arguments(parser: argparse.ArgumentParser, spec: SecretSpec, *, o
     else:
         default = f" (default: {otherwise})" if otherwise else ""
     group.add_argument(
-        f"--{spec.flag}-env", metavar="VAR", dest=f"{spec.dest}_env",
+        f"--{spec.flag}-env",
+        metavar="VAR",
+        dest=f"{spec.dest}_env",
         help=f"read the {spec.what} from environment variable VAR{default}",
     )
     group.add_argument(
-        f"--{spec.flag}-file", metavar="FILE", dest=f"{spec.dest}_file",
+        f"--{spec.flag}-file",
+        metavar="FILE",
+        dest=f"{spec.dest}_file",
         help=f"read the {spec.what} from the first line of FILE",
     )
     group.add_argument(
-        f"--{spec.flag}-stdin", action="store_true", dest=f"{spec.dest}_stdin",
+        f"--{spec.flag}-stdin",
+        action="store_true",
+        dest=f"{spec.dest}_stdin",
         help=f"read the {spec.what} from standard input",
     )
 
@@ -253,8 +275,9 @@ def secret_flags_given(args: argparse.Namespace | None, spec: SecretSpec) -> boo
     )
 
 
-def secret_from_flags(spec: SecretSpec, args: argparse.Namespace | None, environ: Mapping[str, str],
-                      stdin: StdinGate) -> Secret | None:
+def secret_from_flags(
+    spec: SecretSpec, args: argparse.Namespace | None, environ: Mapping[str, str], stdin: StdinGate
+) -> Secret | None:
     """The secret ``--X-env VAR``, ``--X-file F`` or ``--X-stdin`` names, or None when none was given."""
     if args is None:
         return None
@@ -280,11 +303,14 @@ def environment_secret(environ: Mapping[str, str], name: str, named_by: str, wha
                 hint=f"give the NAME of a variable that holds the {what}, e.g. {named_by} MY_VAR",
             )
         if _SHOWN_ENV_NAME.fullmatch(name):
-            raise PasswordError(f"environment variable {name} (named by {named_by}) is not set",
-                                hint=f"export {name} with the {what}")
-        raise PasswordError(f"the environment variable named by {named_by} is not set (its name is not shown, "
-                            "in case it is the secret itself)", hint=f"export it with the {what}, or check its "
-                            "spelling")
+            raise PasswordError(
+                f"environment variable {name} (named by {named_by}) is not set", hint=f"export {name} with the {what}"
+            )
+        raise PasswordError(
+            f"the environment variable named by {named_by} is not set (its name is not shown, "
+            "in case it is the secret itself)",
+            hint=f"export it with the {what}, or check its spelling",
+        )
     return checked_secret(environ[name], f"env:{name}", what)
 
 
@@ -364,17 +390,19 @@ def parse_secret_value(value: str, where: str, base_dir: Path) -> SecretRef:
         return SecretRef("inline", "", where, Secret(rest, "config"))
     if sep and prefix in SECRET_REF_KINDS:
         if not rest:
-            raise ConfigError(f"{where}: got {prefix}: with nothing after it, "
-                              f"expected {prefix}:{_REF_FORM[prefix]}")
+            raise ConfigError(f"{where}: got {prefix}: with nothing after it, expected {prefix}:{_REF_FORM[prefix]}")
         # The part after the prefix is not shown: a value that is not a reference may be the secret itself.
         if prefix == "env" and not _ENV_NAME.fullmatch(rest):
-            raise ConfigError(f"{where}: got env: with something that is not a variable name (not shown), "
-                              "expected env:NAME")
+            raise ConfigError(
+                f"{where}: got env: with something that is not a variable name (not shown), expected env:NAME"
+            )
         if prefix == "keyring":
             service, slash, user = rest.rpartition("/")
             if not slash or not service or not user:
-                raise ConfigError(f"{where}: got keyring: with something that is not SERVICE/USER (not shown), "
-                                  "expected keyring:SERVICE/USER")
+                raise ConfigError(
+                    f"{where}: got keyring: with something that is not SERVICE/USER (not shown), "
+                    "expected keyring:SERVICE/USER"
+                )
         if prefix == "file":
             rest = str(config_file_path(rest, base_dir))
         return SecretRef(prefix, rest, where)

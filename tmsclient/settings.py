@@ -92,7 +92,7 @@ def first_given(order: Sequence[str], sources: Mapping[str, Callable[[], T | Non
 
 
 class _Ctx(Protocol):
-    """What resolve_target needs from tmsclient.cli.Context."""
+    """What resolve_target needs from tmsclient.commands.context.Context."""
 
     secrets: SecretResolver
     environ: Mapping[str, str]
@@ -125,11 +125,14 @@ class SecretResolver:
     ) -> Secret | None:
         """``spec``'s secret: its flags, its environment variable and ``profile_value`` (the config profile's, read
         only if taken), in :func:`source_order`; then a prompt. None only when not ``required``."""
-        got = first_given(source_order(several_targets=several_targets), {
-            FLAG: lambda: secret_from_flags(spec, args, self.environ, self.stdin),
-            ENVIRONMENT: lambda: self._from_environment(spec),
-            PROFILE: lambda: profile_value.resolve(self.environ, spec.what) if profile_value is not None else None,
-        })
+        got = first_given(
+            source_order(several_targets=several_targets),
+            {
+                FLAG: lambda: secret_from_flags(spec, args, self.environ, self.stdin),
+                ENVIRONMENT: lambda: self._from_environment(spec),
+                PROFILE: lambda: profile_value.resolve(self.environ, spec.what) if profile_value is not None else None,
+            },
+        )
         secret = got[1] if got is not None else None
         if secret is None and self.interactive and self._can_prompt():
             secret = checked_secret(self._prompt(spec.prompt), "prompt", spec.what)
@@ -220,8 +223,23 @@ class TargetSettings:
     def describe(self) -> list[str]:
         """``key: value (from source)`` lines for ``-v``; secrets show as ``<hidden>``."""
         lines = []
-        for key in ("url", "username", "password", "auth", "ca_bundle", "insecure", "allow_http", "timeout",
-                    "upload_timeout", "site", "page_profile", "page_url", "target_os", "pfx", "pfx_password"):
+        for key in (
+            "url",
+            "username",
+            "password",
+            "auth",
+            "ca_bundle",
+            "insecure",
+            "allow_http",
+            "timeout",
+            "upload_timeout",
+            "site",
+            "page_profile",
+            "page_url",
+            "target_os",
+            "pfx",
+            "pfx_password",
+        ):
             value = getattr(self, key)
             if value is None:
                 continue
@@ -263,28 +281,40 @@ def add_target_arguments(parser: argparse.ArgumentParser, *, many: bool = False)
             continue
         env = f" [${spec.env}]" if spec.env else ""
         if spec.kind == "bool":
-            group.add_argument(spec.flag, dest=spec.dest, action="store_true", default=None,
-                               help=f"{spec.help}{env}")
+            group.add_argument(spec.flag, dest=spec.dest, action="store_true", default=None, help=f"{spec.help}{env}")
         elif spec.kind == "seconds":
-            group.add_argument(spec.flag, dest=spec.dest, type=_positive_seconds, metavar="SECONDS",
-                               help=f"{spec.help} (default {spec.default:g}){env}")
+            group.add_argument(
+                spec.flag,
+                dest=spec.dest,
+                type=_positive_seconds,
+                metavar="SECONDS",
+                help=f"{spec.help} (default {spec.default:g}){env}",
+            )
         elif spec.kind == "auth":
-            group.add_argument(spec.flag, dest=spec.dest, choices=AUTH_CHOICES,
-                               help=f"{spec.help} (default auto){env}")
+            group.add_argument(spec.flag, dest=spec.dest, choices=AUTH_CHOICES, help=f"{spec.help} (default auto){env}")
         else:
             metavar = _METAVARS.get(spec.kind, "VALUE")
             group.add_argument(spec.flag, dest=spec.dest, metavar=metavar, help=f"{spec.help}{env}")
-    group.add_argument("--config", metavar="FILE",
-                       help="TOML config file [$TMSCLIENT_CONFIG, else ~/.config/tmsclient/config.toml]")
+    group.add_argument(
+        "--config", metavar="FILE", help="TOML config file [$TMSCLIENT_CONFIG, else ~/.config/tmsclient/config.toml]"
+    )
     if many:
-        group.add_argument("--profile", metavar="NAME", action="append",
-                           help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]; "
-                                "repeat it to run several targets")
-        group.add_argument("--all-profiles", action="store_true",
-                           help="run every profile of the config file, in file order")
+        group.add_argument(
+            "--profile",
+            metavar="NAME",
+            action="append",
+            help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]; "
+            "repeat it to run several targets",
+        )
+        group.add_argument(
+            "--all-profiles", action="store_true", help="run every profile of the config file, in file order"
+        )
     else:
-        group.add_argument("--profile", metavar="NAME",
-                           help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]")
+        group.add_argument(
+            "--profile",
+            metavar="NAME",
+            help="named target in the config file [$TMSCLIENT_PROFILE, else default_profile]",
+        )
     add_secret_arguments(parser, TMS_PASSWORD)
 
 
@@ -306,18 +336,20 @@ def find_config(args: argparse.Namespace | None, environ: Mapping[str, str]) -> 
     return load_config(path) if path.exists() else None
 
 
-def _select_profile(args: argparse.Namespace | None, environ: Mapping[str, str], config: Config | None,
-                    explicit: str | None) -> tuple[ProfileConfig | None, str]:
+def _select_profile(
+    args: argparse.Namespace | None, environ: Mapping[str, str], config: Config | None, explicit: str | None
+) -> tuple[ProfileConfig | None, str]:
     flagged = requested_profiles(args)
     if explicit is None and len(flagged) > 1:
-        raise UsageError(f"--profile was given {len(flagged)} times ({', '.join(flagged)}), but this runs "
-                         "one target", hint="give --profile once")
+        raise UsageError(
+            f"--profile was given {len(flagged)} times ({', '.join(flagged)}), but this runs one target",
+            hint="give --profile once",
+        )
     requested = explicit or (flagged[0] if flagged else None) or environ.get("TMSCLIENT_PROFILE") or None
     if requested:
         if config is None:
             raise ConfigError(
-                f"profile {requested!r} requested but there is no config file at "
-                f"{default_config_path(environ)}",
+                f"profile {requested!r} requested but there is no config file at {default_config_path(environ)}",
                 hint="create it or point --config (or $TMSCLIENT_CONFIG) at one",
             )
         return config.profile(requested), requested
@@ -378,10 +410,17 @@ def resolve_target(
         _check_ca_bundle(Path(values["ca_bundle"]), sources["ca_bundle"])
     if values["page_profile"] is not None and not Path(values["page_profile"]).is_file():
         given = Path(values["page_profile"])
-        state = ("is a directory, expected a TOML file" if given.is_dir() else
-                 "is not a regular file (a FIFO, socket or device)" if given.exists() else "does not exist")
-        raise ConfigError(f"the page profile {values['page_profile']} (from {sources['page_profile']}) {state}",
-                          hint="write one with `tmsclient discover --out FILE`")
+        state = (
+            "is a directory, expected a TOML file"
+            if given.is_dir()
+            else "is not a regular file (a FIFO, socket or device)"
+            if given.exists()
+            else "does not exist"
+        )
+        raise ConfigError(
+            f"the page profile {values['page_profile']} (from {sources['page_profile']}) {state}",
+            hint="write one with `tmsclient discover --out FILE`",
+        )
     if values["page_url"] is not None:
         values["page_url"] = _page_url(url, values["page_url"], sources["page_url"])
     for key in required:
@@ -396,25 +435,31 @@ def resolve_target(
 
     password = None
     if need_password and uses_password:
-        pw_spec = SecretSpec(TMS_PASSWORD.what, TMS_PASSWORD.flag, TMS_PASSWORD.default_env,
-                             f"TMS password for {values['username']} at {urlsplit(url).hostname}")
+        pw_spec = SecretSpec(
+            TMS_PASSWORD.what,
+            TMS_PASSWORD.flag,
+            TMS_PASSWORD.default_env,
+            f"TMS password for {values['username']} at {urlsplit(url).hostname}",
+        )
         try:
-            password = ctx.secrets.resolve(pw_spec, args, profile_value=_secret_ref(prof, "password"),
-                                           several_targets=several_targets)
+            password = ctx.secrets.resolve(
+                pw_spec, args, profile_value=_secret_ref(prof, "password"), several_targets=several_targets
+            )
         except PasswordError as err:
             if err.message.startswith("no "):
                 raise PasswordError(
                     f"no TMS password given for {values['username']}",
                     hint="set $TMSCLIENT_TMS_PASSWORD, --tms-password-env VAR, --tms-password-file FILE, "
-                         "--tms-password-stdin, or `password` (by reference) in the config profile; "
-                         "never on the command line",
+                    "--tms-password-stdin, or `password` (by reference) in the config profile; "
+                    "never on the command line",
                 ) from err
             raise
         sources["password"] = password.source if password else "none"
     pfx_password = None
     if need_pfx_password:
-        pfx_password = ctx.secrets.resolve(PFX_PASSWORD, args, profile_value=_secret_ref(prof, "pfx_password"),
-                                           several_targets=several_targets)
+        pfx_password = ctx.secrets.resolve(
+            PFX_PASSWORD, args, profile_value=_secret_ref(prof, "pfx_password"), several_targets=several_targets
+        )
         sources["pfx_password"] = pfx_password.source if pfx_password else "none"
 
     settings = TargetSettings(
@@ -430,16 +475,24 @@ def resolve_target(
     return settings
 
 
-def _setting(spec: SettingSpec, args: argparse.Namespace | None, environ: Mapping[str, str],
-             prof: ProfileConfig | None, order: Sequence[str]) -> tuple[Any, str]:
+def _setting(
+    spec: SettingSpec,
+    args: argparse.Namespace | None,
+    environ: Mapping[str, str],
+    prof: ProfileConfig | None,
+    order: Sequence[str],
+) -> tuple[Any, str]:
     """One setting's value and where it came from (``--url``, ``env:TMSCLIENT_URL``, ``config:...``, ``default``)."""
     flag_value = getattr(args, spec.dest, None) if args is not None else None
     env_value = environ.get(spec.env, "") if spec.env else ""
-    got = first_given(order, {
-        FLAG: lambda: flag_value,
-        ENVIRONMENT: lambda: env_value if env_value.strip() else None,  # an empty variable is unset
-        PROFILE: lambda: prof.values.get(spec.key) if prof is not None else None,
-    })
+    got = first_given(
+        order,
+        {
+            FLAG: lambda: flag_value,
+            ENVIRONMENT: lambda: env_value if env_value.strip() else None,  # an empty variable is unset
+            PROFILE: lambda: prof.values.get(spec.key) if prof is not None else None,
+        },
+    )
     if got is None:
         return spec.default, "default"
     source, value = got
@@ -470,33 +523,44 @@ def _check_ca_bundle(path: Path, source: str) -> None:
     try:
         st = path.stat()
     except FileNotFoundError as exc:
-        raise ConfigError(f"the CA bundle {path} (from {source}) does not exist",
-                          hint="give the PEM file of the CA that signed the TMS certificate") from exc
+        raise ConfigError(
+            f"the CA bundle {path} (from {source}) does not exist",
+            hint="give the PEM file of the CA that signed the TMS certificate",
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read the CA bundle {path} (from {source}): {exc.strerror or exc}") from exc
     if stat.S_ISDIR(st.st_mode):
         return
     if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"the CA bundle {path} (from {source}) is not a regular file (a FIFO, socket or device)",
-                          hint="give the PEM file of the CA that signed the TMS certificate")
+        raise ConfigError(
+            f"the CA bundle {path} (from {source}) is not a regular file (a FIFO, socket or device)",
+            hint="give the PEM file of the CA that signed the TMS certificate",
+        )
     if st.st_size > MAX_CA_BUNDLE_BYTES:
-        raise ConfigError(f"the CA bundle {path} (from {source}) is {st.st_size:,} bytes; expected at most "
-                          f"{MAX_CA_BUNDLE_BYTES:,}", hint="is this the right file? a CA bundle is PEM text")
+        raise ConfigError(
+            f"the CA bundle {path} (from {source}) is {st.st_size:,} bytes; expected at most {MAX_CA_BUNDLE_BYTES:,}",
+            hint="is this the right file? a CA bundle is PEM text",
+        )
 
 
 def _page_url(base: str, page: str, source: str) -> str:
     """``page`` made absolute against ``base``; it must be on the TMS's own origin and carry no login."""
     try:
         absolute = urljoin(base, page.strip())
-        refuse_user_info(urlsplit(absolute), source,
-                         hint="give the page's path relative to --url, e.g. default.aspx?pageId=83")
+        refuse_user_info(
+            urlsplit(absolute), source, hint="give the page's path relative to --url, e.g. default.aspx?pageId=83"
+        )
         on_tms = same_origin(absolute, base)
     except ValueError as exc:  # a broken [IPv6] part or port; its text may name the value
-        raise ConfigError(f"{source}: got a value that is not a URL",
-                          hint="give a path relative to --url, e.g. default.aspx?pageId=83") from exc
+        raise ConfigError(
+            f"{source}: got a value that is not a URL",
+            hint="give a path relative to --url, e.g. default.aspx?pageId=83",
+        ) from exc
     if not on_tms:
-        raise ConfigError(f"{source}: got a page at {shown_url(absolute)}, expected a page on the TMS at {base}",
-                          hint="give a path relative to --url, e.g. default.aspx?pageId=83")
+        raise ConfigError(
+            f"{source}: got a page at {shown_url(absolute)}, expected a page on the TMS at {base}",
+            hint="give a path relative to --url, e.g. default.aspx?pageId=83",
+        )
     return absolute
 
 

@@ -304,4 +304,3 @@ def blank_form() -> SiteForm:
     values: dict[str, Any] = {k: "" for k in _SITE_VALUE_KEYS}
     values.update(bandwidth="Medium", default_site=False, use_global=True, tsp_audio=False, use_sso=False)
     return SiteForm(0, values, None)
-

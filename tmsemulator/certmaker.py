@@ -63,8 +63,9 @@ def cached_key(name: str) -> Any:
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tmsclient test")])
+    return x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tmsclient test")]
+    )
 
 
 def issue(
@@ -99,20 +100,41 @@ def issue(
     )
     if issuer:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
     if ca:
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                          encipher_only=False, decipher_only=False), critical=True)
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     else:
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                          encipher_only=False, decipher_only=False), critical=True)
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-            critical=False)
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
         names: list[x509.GeneralName] = []
         for san in sans or ([cn] if "." in cn else []):
             try:
@@ -143,8 +165,9 @@ def make_chain(
     ca_na = max(leaf_na, now) + dt.timedelta(days=3650)
     root = issue("tmsclient Test Root CA", ca=True, not_before=ca_nb, not_after=ca_na)
     inter = issue("tmsclient Test Issuing CA", issuer=root, ca=True, not_before=ca_nb, not_after=ca_na)
-    leaf = issue(leaf_cn, issuer=inter, key=new_key(key_kind, key_size), not_before=leaf_nb, not_after=leaf_na,
-                 sans=sans)
+    leaf = issue(
+        leaf_cn, issuer=inter, key=new_key(key_kind, key_size), not_before=leaf_nb, not_after=leaf_na, sans=sans
+    )
     return Chain(root, inter, leaf)
 
 

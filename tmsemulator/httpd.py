@@ -349,7 +349,6 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send(200, json.dumps(payload, indent=2).encode(), content_type="application/json")
 
 
-
 _UNAUTHORIZED = (
     b"<!DOCTYPE html><html><head>"
     b"<title>401 - Unauthorized: Access is denied due to invalid credentials.</title>"

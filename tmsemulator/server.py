@@ -206,7 +206,6 @@ class RunningEmulator:
         return f"RunningEmulator(url={self.url!r}, profile={self.config.page_profile!r})"
 
 
-
 def start(config: EmulatorConfig | None = None, **overrides: Any) -> RunningEmulator:
     """Start an emulator in this process (threads); ``overrides`` change fields of ``config``."""
     config = config or EmulatorConfig()

@@ -42,10 +42,12 @@ class Canaries:
 
     def register_key(self, key: Any) -> None:
         """Watch a private key object: its PKCS#8 PEM lines and its DER in base64 and hex."""
-        der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        der = key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         self.register(pem, "private-key")
         self.values[base64.b64encode(der).decode()[40:100]] = "private-key"
         self.values[der.hex()[80:200]] = "private-key"
@@ -164,8 +166,7 @@ class CliWatch:
             finally:
                 watch._end()
 
-        self._undo = [("Output", base_output), ("configure_logging", base_configure),
-                      ("restore_logging", base_restore)]
+        self._undo = [("Output", base_output), ("configure_logging", base_configure), ("restore_logging", base_restore)]
         _cli_module.Output = WatchedOutput  # type: ignore[misc]
         _cli_module.configure_logging = configure_logging
         _cli_module.restore_logging = restore_logging
@@ -184,8 +185,9 @@ class CliWatch:
         capture = run.capture
         # Every logger at DEBUG for the run; records reach the capture through the root, or directly for
         # loggers that do not propagate.
-        loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
-                                           if isinstance(lg, logging.Logger)]
+        loggers = [logging.getLogger()] + [
+            lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+        ]
         for lg in loggers:
             run.saved_levels.append((lg, lg.level))
             if lg.level != logging.NOTSET or lg is logging.getLogger():
@@ -233,7 +235,8 @@ class CliWatch:
             for name, text in (("stdout", run.out_text), ("stderr", run.err_text)):
                 assert text is not None, (
                     f"tmsclient.cli.main ran with a {name} the secret canaries cannot read back "
-                    f"({type(getattr(run, name)).__name__}); run it through the `cli` fixture")
+                    f"({type(getattr(run, name)).__name__}); run it through the `cli` fixture"
+                )
                 self.canaries.assert_clean(text, f"{name} of a tmsclient run")
             for text in run.records:
                 self.canaries.assert_clean(text, f"a log record of a tmsclient run ({text[:60]!r})")

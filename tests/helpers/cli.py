@@ -62,8 +62,9 @@ class CliRunner:
         self.written: set[Path] = set()
         self.base_env: dict[str, str] = {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ}
 
-    def __call__(self, *argv: str, env: Mapping[str, str] | None = None, stdin: str | None = None,
-                 cwd: Path | None = None) -> CliResult:
+    def __call__(
+        self, *argv: str, env: Mapping[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+    ) -> CliResult:
         environ = {**self.base_env, **(env or {})}
         stdout, stderr = io.StringIO(), io.StringIO()
         own_watch = self.watch is None
@@ -73,8 +74,14 @@ class CliRunner:
         if cwd is not None:
             os.chdir(cwd)
         try:
-            code = main(list(argv), stdout=stdout, stderr=stderr, stdin=io.StringIO(stdin or ""),
-                        environ=environ, interactive=False)
+            code = main(
+                list(argv),
+                stdout=stdout,
+                stderr=stderr,
+                stdin=io.StringIO(stdin or ""),
+                environ=environ,
+                interactive=False,
+            )
         finally:
             os.chdir(old_cwd)
             if own_watch:
@@ -146,21 +153,28 @@ def make_material(root: Path, port: int) -> Material:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tms.example.com")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("tms.example.com")]), critical=False)
         .sign(key, hashes.SHA256())
     )
     encryption = (
-        serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
-        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1())
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())
         .build(PFX_PASSWORD.encode())
     )
     pfx = root / "tms.pfx"
     pfx.write_bytes(pkcs12.serialize_key_and_certificates(b"tms-cert-key", key, cert, None, encryption))
     cert_pem, key_pem = root / "cert.pem", root / "key.pem"
     cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return Material(pfx, cert_pem, key_pem, f"https://127.0.0.1:{port}/tms/")

@@ -27,10 +27,14 @@ class Tms:
     def start(cls, emulator_factory: Any, admin_password: str, user_password: str, **overrides: Any) -> Tms:
         """An emulator from the plugin's ``emulator_factory`` with ADMIN as its Site Administrator and USER as a
         plain user; ``overrides`` are further emulator settings."""
-        config: dict[str, Any] = {"users": [(*ADMIN, admin_password), (*USER, user_password)], "admins": ["admin"],
-                                  **overrides}
-        return cls(emulator_factory(**config), admin_password, user_password,
-                   env={"TMSCLIENT_TMS_PASSWORD": admin_password})
+        config: dict[str, Any] = {
+            "users": [(*ADMIN, admin_password), (*USER, user_password)],
+            "admins": ["admin"],
+            **overrides,
+        }
+        return cls(
+            emulator_factory(**config), admin_password, user_password, env={"TMSCLIENT_TMS_PASSWORD": admin_password}
+        )
 
     @property
     def url(self) -> str:
@@ -82,8 +86,17 @@ class Target:
     def argv(self) -> list[str]:
         """Flags for a one-target run without a config file."""
         assert self.em.ca_file is not None, "the emulator runs without TLS"
-        return ["--url", self.em.url, "--username", "TMSLAB\\admin", "--ca-bundle", self.em.ca_file,
-                "--site", "acme", "--non-interactive"]
+        return [
+            "--url",
+            self.em.url,
+            "--username",
+            "TMSLAB\\admin",
+            "--ca-bundle",
+            self.em.ca_file,
+            "--site",
+            "acme",
+            "--non-interactive",
+        ]
 
 
 @dataclass

@@ -255,9 +255,7 @@ def good_pfx(chain: Chain, password: str, *, encryption: PfxEncryption = PfxEncr
         algorithm, mac = pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC, hashes.SHA1()
     else:
         algorithm, mac = pkcs12.PBES.PBESv2SHA256AndAES256CBC, hashes.SHA256()
-    protection = (
-        PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048).key_cert_algorithm(algorithm).hmac_hash(mac)
-    )
+    protection = PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048).key_cert_algorithm(algorithm).hmac_hash(mac)
     data = pkcs12.serialize_key_and_certificates(
         None,
         chain.leaf.key,

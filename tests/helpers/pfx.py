@@ -56,14 +56,18 @@ def make_pfx_bytes(kind: str, password: str, *, key_name: str = "leaf") -> tuple
     if kind in ("good", "expired", "future"):
         return serialize_pfx(key=cert.key, cert=cert.cert, password=secret), cert.cert
     if kind == "aes":
-        return serialize_pfx(key=cert.key, cert=cert.cert, password=secret,
-                             encryption=PfxEncryption.MODERN), cert.cert
-    builder = (PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
-               .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1()))
+        return serialize_pfx(key=cert.key, cert=cert.cert, password=secret, encryption=PfxEncryption.MODERN), cert.cert
+    builder = (
+        PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())
+    )
     other = None if kind == "nokey" else pfx_key("other")
     # cryptography refuses a key with a certificate it does not match: the certificate rides as an extra.
     data = pkcs12.serialize_key_and_certificates(
-        b"tms", other, None, [pkcs12.PKCS12Certificate(cert.cert, None)], builder.build(password.encode()))
+        b"tms", other, None, [pkcs12.PKCS12Certificate(cert.cert, None)], builder.build(password.encode())
+    )
     return data, cert.cert
 
 
@@ -103,7 +107,8 @@ class Renewed:
 
     def key_pem(self, passphrase: bytes | None = None) -> bytes:
         enc: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption())
+            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+        )
         pem: bytes = self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
         return pem
 
@@ -114,8 +119,13 @@ class Renewed:
         return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
 
     def pfx(self, password: str, *, modern: bool = False) -> bytes:
-        return serialize_pfx(key=self.key, cert=self.leaf, cas=list(self.chain), password=Secret(password, "test"),
-                             encryption=PfxEncryption.MODERN if modern else PfxEncryption.COMPATIBLE)
+        return serialize_pfx(
+            key=self.key,
+            cert=self.leaf,
+            cas=list(self.chain),
+            password=Secret(password, "test"),
+            encryption=PfxEncryption.MODERN if modern else PfxEncryption.COMPATIBLE,
+        )
 
 
 def renew(root: Issued, *, days: int = 90, key: str = "leaf", expired: bool = False) -> Renewed:

@@ -143,9 +143,7 @@ def postback(
             if not name:
                 continue
             fname, data = (files or {}).get(name, ("", b""))
-            parts.append(
-                (name, (fname, data, "application/x-pkcs12" if fname else "application/octet-stream"))
-            )
+            parts.append((name, (fname, data, "application/x-pkcs12" if fname else "application/octet-stream")))
         return session.post(action, files=parts, **kwargs)
     assert not files, "files given but the form is not multipart/form-data"
     return session.post(action, data=out, **kwargs)

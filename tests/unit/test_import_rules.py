@@ -145,8 +145,9 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 @pytest.mark.parametrize("argv", [["--help"], ["upload", "--help"], ["renew", "--help"], ["inspect", "--help"]])
 def test_help_loads_no_heavy_library(argv):
     """`python -m tmsclient --help` as a user runs it, in its own process: the parser only, no crypto or HTTP."""
-    run = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argv)], capture_output=True, text=True,
-                         timeout=60, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(argv)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["code"] in (0, None)

@@ -78,14 +78,19 @@ def own_watch(tmp_path: Path, cli_watch: Any, canaries: Any) -> Iterator[tuple[A
 
 
 CHANNELS = ("stdout", "stderr", "debug-log", "library-log", "scrubbed-log", "exception-log", "file")
-WHERE = {"stdout": "stdout of a tmsclient run", "stderr": "stderr of a tmsclient run",
-         "debug-log": "a log record", "library-log": "a log record", "scrubbed-log": "a log record",
-         "exception-log": "a log record", "file": "file written by the tool"}
+WHERE = {
+    "stdout": "stdout of a tmsclient run",
+    "stderr": "stderr of a tmsclient run",
+    "debug-log": "a log record",
+    "library-log": "a log record",
+    "scrubbed-log": "a log record",
+    "exception-log": "a log record",
+    "file": "file written by the tool",
+}
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_a_leak_through_each_channel_is_caught(channel: str, own_watch: Any, tmp_path: Path,
-                                               monkeypatch: Any) -> None:
+def test_a_leak_through_each_channel_is_caught(channel: str, own_watch: Any, tmp_path: Path, monkeypatch: Any) -> None:
     marks, watch = own_watch
     secret = marks.secret("pfx-password", extra=" &#")
     monkeypatch.setattr(cli_mod, "_load_commands", lambda: [leaky_command(channel, secret, tmp_path / "out.txt")])
@@ -136,8 +141,7 @@ def test_the_cli_runner_still_reports_what_it_wrote(cli: Any, tmp_path: Path) ->
     assert cli.written == set()
 
 
-def test_a_run_with_streams_the_watch_cannot_read_is_refused(own_watch: Any, cli_watch: Any,
-                                                            monkeypatch: Any) -> None:
+def test_a_run_with_streams_the_watch_cannot_read_is_refused(own_watch: Any, cli_watch: Any, monkeypatch: Any) -> None:
     """main() writing to the real sys.stdout (a test that bypasses the cli fixture and its StringIO) fails
     the check: nothing a test runs can escape the canaries unread."""
     _, watch = own_watch
@@ -156,9 +160,11 @@ def test_a_run_with_streams_the_watch_cannot_read_is_refused(own_watch: Any, cli
 def test_the_autouse_watch_covers_tests_that_bypass_the_cli_fixture(tmp_path: Path) -> None:
     """A separate pytest run, with the suite's conftest, of tests that call main() directly: a leak fails
     the test at teardown, a clean run passes, and a run on unreadable streams fails."""
-    (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text(encoding="utf-8"),
-                                          encoding="utf-8")
-    (tmp_path / "test_inner.py").write_text(textwrap.dedent('''
+    (tmp_path / "conftest.py").write_text(
+        (REPO / "tests" / "conftest.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "test_inner.py").write_text(
+        textwrap.dedent("""
         import io, sys
         import tmsclient.cli as cli_mod
         from tmsclient.cli import main
@@ -187,11 +193,28 @@ def test_the_autouse_watch_covers_tests_that_bypass_the_cli_fixture(tmp_path: Pa
         def test_real_stdout(monkeypatch):
             monkeypatch.setattr(cli_mod, "_load_commands", lambda: [_cmd("all fine")])
             assert main(["say"], environ={}) == 0
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir",
-         str(tmp_path), str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
         env={**os.environ, "PYTHONPATH": str(REPO)},  # the conftest imports its classes from tests.helpers
     )
     output = proc.stdout + proc.stderr

@@ -99,9 +99,7 @@ def finding(code: str, message: str) -> Finding:
 def report(findings: list[Finding], target_os: str) -> CheckReport:
     order = {ERROR: 0, WARNING: 1, INFO: 2}
     ordered = sorted(findings, key=lambda f: order[f.severity])  # stable: rule order within a severity
-    return CheckReport(
-        ok=not any(f.severity == ERROR for f in ordered), findings=tuple(ordered), target_os=target_os
-    )
+    return CheckReport(ok=not any(f.severity == ERROR for f in ordered), findings=tuple(ordered), target_os=target_os)
 
 
 def validate_target_os(target_os: str) -> str:
@@ -154,8 +152,7 @@ def check_algorithms(algorithms: Pkcs12Algorithms, *, target_os: str = DEFAULT_T
             out.append(
                 finding(
                     "PFX_NEWER_WINDOWS_ONLY",
-                    f"this .pfx imports on {os_name(target_os)} but not on "
-                    f"{', '.join(os_name(v) for v in older)}",
+                    f"this .pfx imports on {os_name(target_os)} but not on {', '.join(os_name(v) for v in older)}",
                 )
             )
     most = algorithms.max_iterations
@@ -216,8 +213,7 @@ def check_validity(cert: Any, *, warn_days: int = 30, now: dt.datetime | None = 
         return [
             finding(
                 "NOT_YET_VALID",
-                f"the certificate is valid only from {_when(s.not_before)} "
-                f"(in {days} day{'s' if days != 1 else ''})",
+                f"the certificate is valid only from {_when(s.not_before)} (in {days} day{'s' if days != 1 else ''})",
             )
         ]
     if now > s.not_after:
@@ -289,8 +285,7 @@ def check_names(cert: Any) -> list[Finding]:
         out.append(
             finding(
                 "KEY_USAGE_NO_SIGNATURE",
-                f"the key usage ({', '.join(s.key_usage)}) does not include digitalSignature, "
-                "which SAML signing needs",
+                f"the key usage ({', '.join(s.key_usage)}) does not include digitalSignature, which SAML signing needs",
             )
         )
     return out

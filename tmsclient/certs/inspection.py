@@ -109,9 +109,7 @@ class Inspection:
                 {os: v.importable for os, v in self.windows_import.items()} if self.windows_import else None
             ),
             "windows_import_reasons": (
-                {os: list(v.reasons) for os, v in self.windows_import.items()}
-                if self.windows_import
-                else None
+                {os: list(v.reasons) for os, v in self.windows_import.items()} if self.windows_import else None
             ),
             "notes": list(self.notes),
         }
@@ -121,9 +119,7 @@ def _chain_of(ordered: OrderedChain) -> tuple[tuple[ChainLink, ...], tuple[str, 
     return ordered.links, tuple(c.subject.rfc4514_string() for c in ordered.unrelated)
 
 
-def from_bundle(
-    bundle: PfxBundle, *, notes: tuple[str, ...] = (), now: dt.datetime | None = None
-) -> Inspection:
+def from_bundle(bundle: PfxBundle, *, notes: tuple[str, ...] = (), now: dt.datetime | None = None) -> Inspection:
     links, unrelated = _chain_of(bundle.chain_order)
     return Inspection(
         file=bundle.source,

@@ -15,13 +15,13 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tmsclient.certs.chain import OrderedChain, order_chain, pick_leaf
-from tmsclient.certs.files import MAX_INPUT_BYTES, read_input_file
 from tmsclient.certs.mac import mac_verifies
 from tmsclient.certs.parsing import find_private_key_blocks, load_certificates, looks_like_pem, pem_labels
 from tmsclient.certs.pkcs12_info import BagEncryption, Pkcs12Algorithms, read_pkcs12_algorithms
 from tmsclient.certs.summary import CertSummary, key_matches, summarize
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, PasswordError
+from tmsclient.files import MAX_INPUT_BYTES, read_input_file
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,7 @@ class PfxBundle:
     """The contents of a PKCS#12 file opened with its password."""
 
     key: Any = field(repr=False)  # a cryptography private key, or None when the file holds none
-    cert: (
-        x509.Certificate
-    )  # the leaf: the certificate of the key (or the end-entity one when there is no key)
+    cert: x509.Certificate  # the leaf: the certificate of the key (or the end-entity one when there is no key)
     chain: tuple[x509.Certificate, ...]  # leaf excluded, ordered leaf -> root
     friendly_name: str | None  # of the leaf
     algorithms: Pkcs12Algorithms
@@ -51,9 +49,7 @@ class PfxBundle:
     path: Path | None
     source: str = ""  # how to name the file in messages
     chain_friendly_names: tuple[str | None, ...] = ()  # aligned with ``chain``
-    extra_certs: tuple[
-        x509.Certificate, ...
-    ] = ()  # certificates in the file that are not on the leaf's chain
+    extra_certs: tuple[x509.Certificate, ...] = ()  # certificates in the file that are not on the leaf's chain
     extra_friendly_names: tuple[str | None, ...] = ()  # aligned with ``extra_certs``
     ordered: OrderedChain | None = field(default=None, repr=False, compare=False)
 
@@ -120,14 +116,12 @@ def diagnose_not_pkcs12(data: bytes, source: str, cause: InputFileError | None =
     announced = _der_total_length(data)
     if announced is not None and announced > len(data):
         return InputFileError(
-            f"{source} is truncated: got {len(data):,} bytes, expected {announced:,} "
-            "(the size its header announces)",
+            f"{source} is truncated: got {len(data):,} bytes, expected {announced:,} (the size its header announces)",
             hint="copy or download the file again (in binary mode)",
         )
     if announced is not None and announced < len(data):
         return InputFileError(
-            f"{source} has {len(data) - announced:,} unexpected bytes after its "
-            f"{announced:,}-byte ASN.1 structure",
+            f"{source} has {len(data) - announced:,} unexpected bytes after its {announced:,}-byte ASN.1 structure",
             hint="the file was damaged or concatenated; export it again",
         )
     if _is_der_certificate(data):
@@ -141,9 +135,7 @@ def diagnose_not_pkcs12(data: bytes, source: str, cause: InputFileError | None =
             hint="decode it first (`base64 -d FILE > OUT.pfx`)",
         )
     details = list(cause.details) if cause else []
-    return InputFileError(
-        f"{source} is not a PKCS#12 (.pfx/.p12) file: its structure cannot be read", details=details
-    )
+    return InputFileError(f"{source} is not a PKCS#12 (.pfx/.p12) file: its structure cannot be read", details=details)
 
 
 def _is_der_certificate(data: bytes) -> bool:

@@ -18,9 +18,7 @@ _MAC_KEY_ID = 3  # RFC 7292 B.3: ID byte 3 derives MAC keys
 _DIGESTS = {"sha1", "sha224", "sha256", "sha384", "sha512", "md5"}
 
 
-def pkcs12_kdf(
-    hash_name: str, password: bytes, salt: bytes, id_byte: int, iterations: int, length: int
-) -> bytes:
+def pkcs12_kdf(hash_name: str, password: bytes, salt: bytes, id_byte: int, iterations: int, length: int) -> bytes:
     """RFC 7292 B.2; ``password`` is already BMPString-encoded (UTF-16BE plus two zero bytes)."""
     u = hashlib.new(hash_name).digest_size
     v = hashlib.new(hash_name).block_size

@@ -175,9 +175,7 @@ def _load_key(
     try:
         key = loader(data, secret.encode())
     except UnsupportedAlgorithm as exc:
-        raise InputFileError(
-            f"the private key in {source} is encrypted with an unsupported cipher: {exc}"
-        ) from exc
+        raise InputFileError(f"the private key in {source} is encrypted with an unsupported cipher: {exc}") from exc
     except (ValueError, TypeError) as exc:
         raise PasswordError(
             f"the passphrase from {secret.source} does not decrypt the private key in {source}",

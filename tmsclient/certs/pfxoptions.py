@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tmsclient.certs.compat import DOTNET_ITERATION_LIMIT
-from tmsclient.certs.files import ensure_writable
 from tmsclient.credentials import Secret, SecretSpec, secret_flags_given
 from tmsclient.errors import UsageError
+from tmsclient.files import ensure_writable
 
 #: Windows' own exports use about 2,000 rounds; .NET since 2023 refuses uncommonly high counts.
 DEFAULT_ITERATIONS = 2048
@@ -57,8 +57,7 @@ def add_pfx_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--generate-password",
         metavar="FILE",
-        help="generate a strong password for the new .pfx and write it to FILE "
-        "(mode 0600; never overwritten)",
+        help="generate a strong password for the new .pfx and write it to FILE (mode 0600; never overwritten)",
     )
 
 
@@ -76,8 +75,7 @@ def output_options(args: argparse.Namespace, password_spec: SecretSpec) -> PfxOu
     ``password_spec``: the new .pfx's password, which --generate-password replaces."""
     if not MIN_ITERATIONS <= args.iterations <= DOTNET_ITERATION_LIMIT:
         raise UsageError(
-            f"--iterations {args.iterations} is out of range, expected {MIN_ITERATIONS} to "
-            f"{DOTNET_ITERATION_LIMIT:,}",
+            f"--iterations {args.iterations} is out of range, expected {MIN_ITERATIONS} to {DOTNET_ITERATION_LIMIT:,}",
             hint="leave it at the default 2048",
         )
     out = ensure_writable(args.out, force=args.force, what="output .pfx")

@@ -12,7 +12,6 @@ from cryptography import x509
 
 from tmsclient.certs.compat import ITERATION_WARN_ABOVE, import_verdicts
 from tmsclient.certs.facts import sha1_thumbprint
-from tmsclient.certs.files import create_exclusive, remove_quietly, write_file_atomic
 from tmsclient.certs.inspection import describe_encryption
 from tmsclient.certs.loading import PfxBundle, load_pfx_bytes
 from tmsclient.certs.pfxoptions import PfxEncryption, PfxOutputOptions
@@ -20,6 +19,7 @@ from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.certs.summary import public_key_der, summarize
 from tmsclient.credentials import Secret
 from tmsclient.errors import TmsClientError
+from tmsclient.files import create_exclusive, remove_quietly, write_file_atomic
 
 log = logging.getLogger(__name__)
 
@@ -108,22 +108,21 @@ def build_and_write(
     back = load_pfx_bytes(data, password, source=str(options.out), path=options.out)
     _verify_round_trip(back, key, cert, chain, name, chain_names, options.encryption)
     if options.iterations > ITERATION_WARN_ABOVE:
-        log.warning(
-            "%d iterations is far above Windows' own ~2,000; .NET may refuse the file", options.iterations
-        )
-    write_with_password(options.out, data, force=options.force, password=password,
-                        password_file=options.generate_password)
+        log.warning("%d iterations is far above Windows' own ~2,000; .NET may refuse the file", options.iterations)
+    write_with_password(
+        options.out, data, force=options.force, password=password, password_file=options.generate_password
+    )
     log.info("wrote %s (%d bytes, %s encryption)", options.out, len(data), options.encryption.value)
     return WrittenPfx(options.out, back, options.encryption, password.source, options.generate_password)
 
 
-def write_with_password(out: Path | None, data: bytes, *, force: bool, password: Secret,
-                        password_file: Path | None) -> None:
+def write_with_password(
+    out: Path | None, data: bytes, *, force: bool, password: Secret, password_file: Path | None
+) -> None:
     """Write a generated password (when ``password_file``) and then the .pfx (when ``out``): the password goes
     first so a .pfx never exists without it, and is removed again when the .pfx cannot be written."""
     if password_file is not None:
-        create_exclusive(password_file, (password.reveal() + "\n").encode("utf-8"), mode=0o600,
-                         what="password file")
+        create_exclusive(password_file, (password.reveal() + "\n").encode("utf-8"), mode=0o600, what="password file")
     if out is None:
         return
     try:
@@ -153,9 +152,7 @@ def _verify_round_trip(
     got_all = got_chain + [sha1_thumbprint(c) for c in back.extra_certs]
     if sorted(got_all) != sorted(wanted) or got_chain != [t for t in wanted if t in got_chain]:
         problems.append("chain")
-    names_in = dict(
-        zip(wanted, chain_names if chain_names is not None else [None] * len(wanted), strict=True)
-    )
+    names_in = dict(zip(wanted, chain_names if chain_names is not None else [None] * len(wanted), strict=True))
     names_back = dict(zip(got_chain, back.chain_friendly_names, strict=True))
     if back.friendly_name != name or any(names_in[t] != n for t, n in names_back.items()):
         problems.append("friendly names")

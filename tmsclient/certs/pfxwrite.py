@@ -38,16 +38,10 @@ def serialize_pfx(
     else:
         algorithm, mac = pkcs12.PBES.PBESv2SHA256AndAES256CBC, hashes.SHA256()
     builder = (
-        PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(iterations)
-        .key_cert_algorithm(algorithm)
-        .hmac_hash(mac)
+        PrivateFormat.PKCS12.encryption_builder().kdf_rounds(iterations).key_cert_algorithm(algorithm).hmac_hash(mac)
     )
     names = list(ca_names) if ca_names is not None else [None] * len(cas)
-    chain = [
-        pkcs12.PKCS12Certificate(ca, n.encode("utf-8") if n else None)
-        for ca, n in zip(cas, names, strict=True)
-    ]
+    chain = [pkcs12.PKCS12Certificate(ca, n.encode("utf-8") if n else None) for ca, n in zip(cas, names, strict=True)]
     if not key_matches(key, cert):
         raise CertificateUnfitError(
             f"the private key does not match the certificate: got a key with public-key fingerprint "

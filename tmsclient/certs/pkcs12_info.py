@@ -87,8 +87,7 @@ class Pkcs12Algorithms:
 
 
 def vars_of(enc: BagEncryption) -> dict[str, object]:
-    return {"scheme": enc.scheme, "name": enc.name, "cipher": enc.cipher, "prf": enc.prf,
-            "iterations": enc.iterations}
+    return {"scheme": enc.scheme, "name": enc.name, "cipher": enc.cipher, "prf": enc.prf, "iterations": enc.iterations}
 
 
 def _describe(alg: object) -> BagEncryption:

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.certs.files import read_input_file
 from tmsclient.certs.pfxoptions import (
     DEFAULT_FRIENDLY_NAME,
     MODERN_WARNING,
@@ -18,17 +17,16 @@ from tmsclient.certs.pfxoptions import (
 )
 from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments
 from tmsclient.errors import CertificateUnfitError, InputFileError, PasswordError, UsageError
+from tmsclient.files import read_input_file
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.credentials import Secret
 
 NAME = "bundle"
-HELP = (
-    "join certificate + private key (+ chain) into a Windows-compatible .pfx (openssl pkcs12 -export, safely)"
-)
+HELP = "join certificate + private key (+ chain) into a Windows-compatible .pfx (openssl pkcs12 -export, safely)"
 DESCRIPTION = """\
 Does what `openssl pkcs12 -export -inkey KEY -in CERT -certfile CHAIN -out OUT -name NAME` does, safely:
 PEM or DER input (CRLF and byte-order marks are fine), a certificate file that also holds the chain (or the
@@ -58,8 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--key",
         "-k",
         metavar="KEY",
-        help="the private key (PEM or DER, PKCS#8 or traditional, encrypted or not); "
-        "default: the key in CERT",
+        help="the private key (PEM or DER, PKCS#8 or traditional, encrypted or not); default: the key in CERT",
     )
     parser.add_argument(
         "--chain",
@@ -133,8 +130,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ordered = order_chain(leaf, [c for c in certs if c is not leaf] + chain_certs)
     for cert in ordered.unrelated:
         ctx.out.warning(
-            f"left out {cert.subject.rfc4514_string()}: it is not on the chain of "
-            f"{leaf.subject.rfc4514_string()}"
+            f"left out {cert.subject.rfc4514_string()}: it is not on the chain of {leaf.subject.rfc4514_string()}"
         )
     for link in ordered.broken_links:
         ctx.out.warning(
@@ -144,11 +140,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if options.encryption is PfxEncryption.MODERN:
         ctx.out.warning(MODERN_WARNING)
 
-    password = (
-        generate_password()
-        if options.generate_password
-        else ctx.secrets.new_password(NEW_PFX_PASSWORD, args)
-    )
+    password = generate_password() if options.generate_password else ctx.secrets.new_password(NEW_PFX_PASSWORD, args)
     written = build_and_write(
         key=key,
         cert=leaf,

@@ -7,19 +7,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tmsclient.certs.compat import DEFAULT_TARGET_OS, WINDOWS_VERSIONS
-from tmsclient.certs.files import read_input_file
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments, scrub
 from tmsclient.errors import PasswordError, UsageError
 from tmsclient.exitcodes import ExitCode
+from tmsclient.files import read_input_file
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
 
 NAME = "check"
 HELP = "is this .pfx fit for TMS? key matches, valid now, RSA 2048+, importable on the target Windows"
 DESCRIPTION = """\
 The preflight the upload runs. Exit 0 when the .pfx is fit for TMS (warnings allowed), 5 when it is not,
 4 when the password is wrong or missing. Each finding is one line with a stable code (see the docs)."""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the .pfx/.p12 to check")

@@ -18,7 +18,7 @@ from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_se
 from tmsclient.errors import CertificateUnfitError, PasswordError
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
 
 NAME = "convert"
 HELP = "re-encode a .pfx (e.g. an AES256-SHA256 export) as 3DES + SHA-1 MAC, keeping key, chain and names"
@@ -97,8 +97,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     }
     payload["findings"] = [f.to_json() for f in findings]
     was = ", ".join(os for os, ok in before.items() if ok) or "none"
-    text = written.text(
-        [f.line() for f in findings], verb=f"converted {bundle.source} (Windows import: {was}) ->"
-    )
+    text = written.text([f.line() for f in findings], verb=f"converted {bundle.source} (Windows import: {was}) ->")
     ctx.out.result(payload, text)
     return 0

@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tmsclient.certs.files import ensure_writable, write_file_atomic
 from tmsclient.commands.show import field_display
 from tmsclient.errors import PageNotUnderstoodError
+from tmsclient.files import ensure_writable, write_file_atomic
 from tmsclient.output import terminal_safe
 from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.tms.webforms import Form, Page
 
 NAME = "discover"
@@ -65,21 +65,23 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         stats = session.stats
     if site_page is not None and chosen is not None:
         site_form = _site_form(site_page, chosen.host_name)
-    suggested, comments = suggest_profile(profile, settings=settings, site_page=site_page,
-                                          site_form=site_form, menu_path=driver.menu_path_followed)
+    suggested, comments = suggest_profile(
+        profile, settings=settings, site_page=site_page, site_form=site_form, menu_path=driver.menu_path_followed
+    )
     report: dict[str, Any] = {
         "ok": True,
         "url": target.url,
         "menu_path": list(driver.menu_path_followed),
         "settings_page": settings.url,
         "settings_forms": [_form_json(f) for f in settings.forms],
-        "sites": [{"host_name": r.host_name, "site_name": r.site_name, "default": r.default,
-                   "opens_with": _opens_with(r)} for r in rows],
+        "sites": [
+            {"host_name": r.host_name, "site_name": r.site_name, "default": r.default, "opens_with": _opens_with(r)}
+            for r in rows
+        ],
         "site_opened": chosen.name if chosen else None,
         "site_page": site_page.url if site_page else None,
         "site_forms": [_form_json(f) for f in site_page.forms] if site_page else [],
-        "certificate_rows": [{"label": p.label, "value": p.value} for p in site_page.properties]
-        if site_page else [],
+        "certificate_rows": [{"label": p.label, "value": p.value} for p in site_page.properties] if site_page else [],
         "profile_notes": comments,
         "problems": problems,
         "profile_written": str(out_path) if out_path else None,
@@ -87,10 +89,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "elapsed_s": round(time.monotonic() - started, 3),
     }
     if out_path is not None:
-        text = render_profile(suggested, comments=comments, header=[
-            f"written by `tmsclient discover` from {settings.url}",
-            "entries marked GUESSED or NOT FOUND need a look before use",
-        ])
+        text = render_profile(
+            suggested,
+            comments=comments,
+            header=[
+                f"written by `tmsclient discover` from {settings.url}",
+                "entries marked GUESSED or NOT FOUND need a look before use",
+            ],
+        )
         # Not a secret (labels, control names, what TMS shows): readable like the .cer export.
         write_file_atomic(out_path, text.encode("utf-8"), mode=0o644, force=args.force, what="page profile")
     # Everything in the human text came from TMS pages: each value is one line without terminal controls.
@@ -123,11 +129,18 @@ def _form_json(form: Form) -> dict[str, Any]:
         "action": form.action,
         "method": form.method,
         "enctype": form.enctype,
-        "fields": [{"label": f.labels[0] if f.labels else None, "name": f.name, "type": f.kind,
-                    "value": field_display(form, f), "options": [o.label for o in f.options]}
-                   for f in form.fields if f.kind != "hidden"],
-        "buttons": [{"text": c.caption_text, "name": c.name, "type": c.type} for c in form.controls
-                    if c.is_button],
+        "fields": [
+            {
+                "label": f.labels[0] if f.labels else None,
+                "name": f.name,
+                "type": f.kind,
+                "value": field_display(form, f),
+                "options": [o.label for o in f.options],
+            }
+            for f in form.fields
+            if f.kind != "hidden"
+        ],
+        "buttons": [{"text": c.caption_text, "name": c.name, "type": c.type} for c in form.controls if c.is_button],
     }
 
 
@@ -139,8 +152,10 @@ def _human(r: dict[str, Any]) -> str:
     for form in r["settings_forms"]:
         lines += _form_lines(form)
     lines.append(f"sites ({len(r['sites'])}):")
-    lines += [f"  {s['host_name']}/{s['site_name']} (default: {s['default'] or '?'}; opens with "
-              f"{s['opens_with']})" for s in r["sites"]]
+    lines += [
+        f"  {s['host_name']}/{s['site_name']} (default: {s['default'] or '?'}; opens with {s['opens_with']})"
+        for s in r["sites"]
+    ]
     if r["site_page"]:
         lines.append(f"form of site {r['site_opened']}: {r['site_page']}")
         for form in r["site_forms"]:

@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.certs.files import ensure_writable, read_input_file, write_file_atomic
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
 from tmsclient.errors import UsageError
+from tmsclient.files import ensure_writable, read_input_file, write_file_atomic
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
 
 NAME = "export-cer"
 HELP = "write the certificate (no key) as a Base64 PEM .cer for the WebEx team; print thumbprint, serial"

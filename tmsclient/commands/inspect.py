@@ -6,19 +6,17 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmsclient.certs.files import read_input_file
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments, scrub, secret_flags_given
 from tmsclient.errors import PasswordError, UsageError
+from tmsclient.files import read_input_file
 
 if TYPE_CHECKING:
     from tmsclient.certs.loading import CertFile
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.credentials import Secret
 
 NAME = "inspect"
-HELP = (
-    "show a .pfx/.p12 or PEM/DER certificate: subject, thumbprint, validity, key, chain, PKCS#12 algorithms"
-)
+HELP = "show a .pfx/.p12 or PEM/DER certificate: subject, thumbprint, validity, key, chain, PKCS#12 algorithms"
 DESCRIPTION = """\
 Show a .pfx/.p12 or a PEM/DER certificate: subject, issuer, serial, SHA-1 thumbprint (as Windows shows it),
 SHA-256 fingerprint, validity, key, signature hash, SANs, key usages, friendly name, whether the private key

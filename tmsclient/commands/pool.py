@@ -18,7 +18,7 @@ from tmsclient.exitcodes import ExitCode
 from tmsclient.settings import TargetSettings, add_target_arguments, find_config, requested_profiles
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The target flags with a repeatable ``--profile`` and ``--all-profiles``, and how several targets run."""
     add_target_arguments(parser, many=True)
     group = parser.add_argument_group("several targets (--profile A --profile B, or --all-profiles)")
-    group.add_argument("--max-parallel", type=int, metavar="N", default=None,
-                       help=f"run at most N targets at once (default {DEFAULT_MAX_PARALLEL})")
-    group.add_argument("--stop-on-first-failure", action="store_true",
-                       help="staged rollout: one target at a time in the given order; after the first that "
-                            "fails (or does not verify) the rest are skipped, untouched")
+    group.add_argument(
+        "--max-parallel",
+        type=int,
+        metavar="N",
+        default=None,
+        help=f"run at most N targets at once (default {DEFAULT_MAX_PARALLEL})",
+    )
+    group.add_argument(
+        "--stop-on-first-failure",
+        action="store_true",
+        help="staged rollout: one target at a time in the given order; after the first that "
+        "fails (or does not verify) the rest are skipped, untouched",
+    )
 
 
 @dataclass(frozen=True)
@@ -69,18 +77,23 @@ def selection(args: argparse.Namespace, ctx: Context) -> Selection | None:
     if every:
         names = config.names if config is not None else ()
         if not names:
-            raise ConfigError("--all-profiles found no profiles: there is no config file, or it defines no "
-                              "[profiles.NAME] table",
-                              hint="point --config (or $TMSCLIENT_CONFIG) at a file with profiles")
+            raise ConfigError(
+                "--all-profiles found no profiles: there is no config file, or it defines no [profiles.NAME] table",
+                hint="point --config (or $TMSCLIENT_CONFIG) at a file with profiles",
+            )
     else:
         names = named
     if getattr(args, "url", None):
-        raise UsageError("--url names one TMS, but several targets were selected",
-                         hint="give each profile its own url in the config file")
+        raise UsageError(
+            "--url names one TMS, but several targets were selected",
+            hint="give each profile its own url in the config file",
+        )
     stop = bool(args.stop_on_first_failure)
     if stop and limit not in (None, 1):
-        raise UsageError(f"--stop-on-first-failure runs one target at a time; got --max-parallel {limit}",
-                         hint="drop --max-parallel, or drop --stop-on-first-failure to run them at once")
+        raise UsageError(
+            f"--stop-on-first-failure runs one target at a time; got --max-parallel {limit}",
+            hint="drop --max-parallel, or drop --stop-on-first-failure to run them at once",
+        )
     return Selection(tuple(names), 1 if stop else (limit or DEFAULT_MAX_PARALLEL), stop, config)
 
 
@@ -165,8 +178,7 @@ def run_targets(
     return [outcomes[name] for name in selection.names]
 
 
-def run_one(name: str, prepare: Callable[[str], Prepared[J]], work: Callable[[TargetSettings, J], R]
-            ) -> TargetOutcome:
+def run_one(name: str, prepare: Callable[[str], Prepared[J]], work: Callable[[TargetSettings, J], R]) -> TargetOutcome:
     """One target, here and now: a failure (settings or work) is the outcome, not an exception."""
     try:
         prep = prepare(name)
@@ -175,15 +187,16 @@ def run_one(name: str, prepare: Callable[[str], Prepared[J]], work: Callable[[Ta
     return _attempt(name, prep, work)
 
 
-def _staged(names: Sequence[str], prepare: Callable[[str], Prepared[J]],
-            work: Callable[[TargetSettings, J], R]) -> list[TargetOutcome]:
+def _staged(
+    names: Sequence[str], prepare: Callable[[str], Prepared[J]], work: Callable[[TargetSettings, J], R]
+) -> list[TargetOutcome]:
     outcomes: list[TargetOutcome] = []
     for i, name in enumerate(names):
         outcome = run_one(name, prepare, work)
         outcomes.append(outcome)
         if outcome.status != OK:
             why = f"not run: target {name} failed first (--stop-on-first-failure)"
-            outcomes += [TargetOutcome(rest, SKIPPED, note=why) for rest in names[i + 1:]]
+            outcomes += [TargetOutcome(rest, SKIPPED, note=why) for rest in names[i + 1 :]]
             break
     return outcomes
 
@@ -199,8 +212,9 @@ def _attempt(name: str, prep: Prepared[J], work: Callable[[TargetSettings, J], R
         error = err
     except Exception as exc:  # one target's bug must not lose the other targets' report
         log.debug("target %s: internal error", name, exc_info=True)
-        error = TmsClientError(f"internal error: {type(exc).__name__}",
-                               hint="rerun with -vv for details and report it as a bug")
+        error = TmsClientError(
+            f"internal error: {type(exc).__name__}", hint="rerun with -vv for details and report it as a bug"
+        )
     else:
         return TargetOutcome(name, OK, target.url, target.site, result=result, elapsed_s=_since(started))
     return TargetOutcome(name, FAILED, target.url, target.site, error=error, elapsed_s=_since(started))
@@ -219,8 +233,14 @@ def rows(outcomes: Sequence[TargetOutcome], detail: Callable[[Any], dict[str, An
     """One JSON object per target; ``detail`` turns a successful result into the row's own fields."""
     out = []
     for o in outcomes:
-        row: dict[str, Any] = {"target": o.name, "status": o.status, "url": o.url, "site": o.site,
-                               "exit_code": o.exit_code, "elapsed_s": o.elapsed_s}
+        row: dict[str, Any] = {
+            "target": o.name,
+            "status": o.status,
+            "url": o.url,
+            "site": o.site,
+            "exit_code": o.exit_code,
+            "elapsed_s": o.elapsed_s,
+        }
         if o.status == OK:
             row.update(detail(o.result))
         if o.error is not None:
@@ -231,8 +251,9 @@ def rows(outcomes: Sequence[TargetOutcome], detail: Callable[[Any], dict[str, An
     return out
 
 
-def report(outcomes: Sequence[TargetOutcome], detail: Callable[[Any], dict[str, Any]],
-           columns: Sequence[tuple[str, str]]) -> tuple[dict[str, Any], str]:
+def report(
+    outcomes: Sequence[TargetOutcome], detail: Callable[[Any], dict[str, Any]], columns: Sequence[tuple[str, str]]
+) -> tuple[dict[str, Any], str]:
     """The many-target report: ``(--json object, human table)``. ``columns`` adds (heading, row key) pairs
     from ``detail`` between the status and the time."""
     table_rows = rows(outcomes, detail)
@@ -245,8 +266,10 @@ def report(outcomes: Sequence[TargetOutcome], detail: Callable[[Any], dict[str, 
 def summary_line(counts: dict[str, int], code: int) -> str:
     total = sum(counts.values())
     name = ExitCode(code).name if code in ExitCode._value2member_map_ else str(code)
-    return (f"{counts[OK]} of {total} target{'s' if total != 1 else ''} ok, {counts[FAILED]} failed, "
-            f"{counts[SKIPPED]} skipped: exit {code} ({name})")
+    return (
+        f"{counts[OK]} of {total} target{'s' if total != 1 else ''} ok, {counts[FAILED]} failed, "
+        f"{counts[SKIPPED]} skipped: exit {code} ({name})"
+    )
 
 
 def render_table(table_rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
@@ -261,14 +284,12 @@ def render_table(table_rows: Sequence[dict[str, Any]], columns: Sequence[tuple[s
             detail = row.get("note", "")
         time_s = f"{row['elapsed_s']:.2f}s" if row["elapsed_s"] is not None else "-"
         exit_s = "-" if row["exit_code"] is None else str(row["exit_code"])
-        lines.append([row["target"], row["status"], *(_cell(row.get(k)) for _, k in columns), exit_s, time_s,
-                      detail])
+        lines.append([row["target"], row["status"], *(_cell(row.get(k)) for _, k in columns), exit_s, time_s, detail])
     widths = [max(len(str(c)) for c in col) for col in zip(heads, *lines, strict=False)]
     fmt = [f"{h:<{w}}" for h, w in zip(heads[:-1], widths, strict=False)]
     out = ["  ".join([*fmt, heads[-1]])]
     for cells in lines:
-        out.append("  ".join([*(f"{c!s:<{w}}" for c, w in zip(cells[:-1], widths, strict=False)),
-                              str(cells[-1])]))
+        out.append("  ".join([*(f"{c!s:<{w}}" for c, w in zip(cells[:-1], widths, strict=False)), str(cells[-1])]))
     return "\n".join(line.rstrip() for line in out)
 
 

@@ -28,7 +28,7 @@ from tmsclient.exitcodes import ExitCode
 from tmsclient.settings import resolve_target
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.commands.renew_steps import Built, Outputs
 
 NAME = "renew"
@@ -65,22 +65,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_secret_arguments(parser, PFX_PASSWORD)
     add_secret_arguments(parser, KEY_PASSPHRASE)
     files = parser.add_argument_group("files written (never over an existing file without --force)")
-    files.add_argument("--out", "-o", metavar="OUT.p12",
-                       help="keep the compatible .pfx here (mode 0600); default: in memory only")
+    files.add_argument(
+        "--out", "-o", metavar="OUT.p12", help="keep the compatible .pfx here (mode 0600); default: in memory only"
+    )
     files.add_argument("--cer-out", metavar="OUT.cer", help="write the Base64 PEM .cer for the WebEx team here")
-    files.add_argument("--generate-password", metavar="FILE",
-                       help="give the new .pfx a generated password and write it to FILE (mode 0600)")
+    files.add_argument(
+        "--generate-password",
+        metavar="FILE",
+        help="give the new .pfx a generated password and write it to FILE (mode 0600)",
+    )
     files.add_argument("--force", action="store_true", help="replace --out and --cer-out if they exist")
-    files.add_argument("--any-extension", action="store_true",
-                       help="write --cer-out even if its name does not end in .cer/.crt")
-    parser.add_argument("--name", default=DEFAULT_FRIENDLY_NAME,
-                        help=f"friendly name in the new .pfx (default {DEFAULT_FRIENDLY_NAME})")
-    parser.add_argument("--target-os", choices=TARGET_OS_CHOICES, default=None,
-                        help="Windows Server version of the TMS host (default 2016)")
-    parser.add_argument("--warn-days", type=int, default=30, metavar="N",
-                        help="warn when the certificate expires within N days (default 30)")
-    parser.add_argument("--reupload", action="store_true",
-                        help="upload even when TMS already shows this certificate")
+    files.add_argument(
+        "--any-extension", action="store_true", help="write --cer-out even if its name does not end in .cer/.crt"
+    )
+    parser.add_argument(
+        "--name", default=DEFAULT_FRIENDLY_NAME, help=f"friendly name in the new .pfx (default {DEFAULT_FRIENDLY_NAME})"
+    )
+    parser.add_argument(
+        "--target-os",
+        choices=TARGET_OS_CHOICES,
+        default=None,
+        help="Windows Server version of the TMS host (default 2016)",
+    )
+    parser.add_argument(
+        "--warn-days",
+        type=int,
+        default=30,
+        metavar="N",
+        help="warn when the certificate expires within N days (default 30)",
+    )
+    parser.add_argument("--reupload", action="store_true", help="upload even when TMS already shows this certificate")
     add_targets_arguments(parser)
 
 
@@ -162,8 +176,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if built is not None:
         outcomes = steps.upload(args, many, prepared, built)
         _record_targets(rec, outcomes, many=many is not None)
-    payload = _payload(source, outputs, rec, outcomes, warnings, started, convert_step,
-                       certificate=steps.certificate_facts(built), targets=steps.target_rows(outcomes), built=built)
+    payload = _payload(
+        source,
+        outputs,
+        rec,
+        outcomes,
+        warnings,
+        started,
+        convert_step,
+        certificate=steps.certificate_facts(built),
+        targets=steps.target_rows(outcomes),
+        built=built,
+    )
     ctx.out.result(payload, _human(payload))
     if payload["error"] is not None:
         err = rec.first_error if rec.first_error is not None else _targets_error(outcomes)
@@ -171,8 +195,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return int(payload["exit_code"])
 
 
-def _resolve_targets(args: argparse.Namespace, ctx: Context, many: Selection | None
-                     ) -> tuple[dict[str, Prepared[None] | TmsClientError], str]:
+def _resolve_targets(
+    args: argparse.Namespace, ctx: Context, many: Selection | None
+) -> tuple[dict[str, Prepared[None] | TmsClientError], str]:
     """Every target's settings and TMS password, before anything is read or written. One target: its error
     ends the run. Several: a target that cannot be resolved fails alone, the others go on."""
     if many is None:
@@ -182,8 +207,9 @@ def _resolve_targets(args: argparse.Namespace, ctx: Context, many: Selection | N
     out: dict[str, Prepared[None] | TmsClientError] = {}
     for name in many.names:
         try:
-            target = resolve_target(args, ctx, profile=name, several_targets=True, need_password=True,
-                                    config=many.config)
+            target = resolve_target(
+                args, ctx, profile=name, several_targets=True, need_password=True, config=many.config
+            )
             target.require("site")
             out[name] = Prepared(target, None)
         except TmsClientError as err:
@@ -205,8 +231,10 @@ def _record_targets(rec: Recorder, outcomes: list[TargetOutcome], *, many: bool)
         if o.status == OK:
             p = o.result.payload
             site = f"{p['site']['host_name']}/{p['site']['site_name']}"
-            action = {"uploaded": f"uploaded to site {site}",
-                      "unchanged": f"site {site} already has this certificate: nothing uploaded"}[p["action"]]
+            action = {
+                "uploaded": f"uploaded to site {site}",
+                "unchanged": f"site {site} already has this certificate: nothing uploaded",
+            }[p["action"]]
             rec.add("upload", OK, action, target=o.name)
             rec.add("verify", OK, f"{p['verification']}: " + _level(p["verification"]), target=o.name)
         elif o.status == SKIPPED:
@@ -229,16 +257,27 @@ def _level(level: str) -> str:
 
 def _targets_error(outcomes: list[TargetOutcome]) -> TmsClientError:
     bad = [f"{o.name} (exit {o.exit_code})" for o in outcomes if o.status == FAILED]
-    return TargetsFailedError(f"{len(bad)} of {len(outcomes)} targets failed: {', '.join(bad)}",
-                              hint="see the per-target report")
+    return TargetsFailedError(
+        f"{len(bad)} of {len(outcomes)} targets failed: {', '.join(bad)}", hint="see the per-target report"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ the report
 
 
-def _payload(source: RenewalSource, outputs: Outputs, rec: Recorder, outcomes: list[TargetOutcome],
-             warnings: list[str], started: float, convert_step: str, *, certificate: dict[str, Any] | None,
-             targets: list[dict[str, Any]], built: Built | None) -> dict[str, Any]:
+def _payload(
+    source: RenewalSource,
+    outputs: Outputs,
+    rec: Recorder,
+    outcomes: list[TargetOutcome],
+    warnings: list[str],
+    started: float,
+    convert_step: str,
+    *,
+    certificate: dict[str, Any] | None,
+    targets: list[dict[str, Any]],
+    built: Built | None,
+) -> dict[str, Any]:
     ran = {(s.step, s.target) for s in rec.steps}
     steps = list(rec.steps)
     for name in (*STEPS_BEFORE_TMS[:3], convert_step, STEPS_BEFORE_TMS[4]):
@@ -258,8 +297,9 @@ def _payload(source: RenewalSource, outputs: Outputs, rec: Recorder, outcomes: l
         "code": ExitCode(code).name if code in ExitCode._value2member_map_ else str(code),
         "source": source.to_json(),
         "certificate": certificate,
-        "pfx": None if built is None else {"out": built.path, "reencoded": built.reencoded,
-                                           "password": built.password_note},
+        "pfx": None
+        if built is None
+        else {"out": built.path, "reencoded": built.reencoded, "password": built.password_note},
         "cer": outputs.cer if any(s.step == "export-cer" and s.status == OK for s in steps) else None,
         "steps": [s.to_json() for s in steps],
         "targets": targets,
@@ -278,12 +318,17 @@ def _human(p: dict[str, Any]) -> str:
         who = f"[{s['target']}] " if s.get("target") and len(p["targets"]) > 1 else ""
         lines.append(f"  {s['step']:<{width}}  {s['status']:<7}  {who}{s['detail']}".rstrip())
     if len(p["targets"]) > 1:
-        lines += ["", *render_table(p["targets"], [("action", "action"), ("verification", "verification")])
-                  .splitlines(), ""]
+        lines += [
+            "",
+            *render_table(p["targets"], [("action", "action"), ("verification", "verification")]).splitlines(),
+            "",
+        ]
     c = p["certificate"]
     if c is not None:
-        lines.append(f"for the WebEx team: {c['subject']}, thumbprint {c['thumbprint_sha1']}, serial {c['serial']}, "
-                     f"expires {c['not_after']:%Y-%m-%d %H:%M} UTC ({c['days_left']} days left)")
+        lines.append(
+            f"for the WebEx team: {c['subject']}, thumbprint {c['thumbprint_sha1']}, serial {c['serial']}, "
+            f"expires {c['not_after']:%Y-%m-%d %H:%M} UTC ({c['days_left']} days left)"
+        )
     lines += [f"  warning: {w}" for w in p["warnings"]]
     lines.append(f"  {p['elapsed_s']:.2f} s")
     return "\n".join(lines)

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 from tmsclient.certs.chain import OrderedChain, order_chain, pick_leaf
 from tmsclient.certs.checks import check_contents
 from tmsclient.certs.compat import import_verdicts
-from tmsclient.certs.files import ensure_writable, read_input_file, write_file_atomic
 from tmsclient.certs.loading import PfxBundle, load_pfx_bytes, load_pfx_file
 from tmsclient.certs.parsing import find_private_key_blocks, load_certificates, load_private_key
 from tmsclient.certs.pfxoptions import PfxEncryption, generate_password
@@ -27,10 +26,11 @@ from tmsclient.commands.pool import Prepared, Selection, TargetOutcome, rows, ru
 from tmsclient.commands.sources import WIN_ACME, RenewalSource
 from tmsclient.credentials import PFX_PASSWORD, Secret, secret_flags_given
 from tmsclient.errors import CertificateUnfitError, PasswordError, TmsClientError, UsageError
+from tmsclient.files import ensure_writable, read_input_file, write_file_atomic
 from tmsclient.tms.upload import UploadJob, summary_row, upload_to_target
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,10 @@ def outputs_of(args: argparse.Namespace) -> Outputs:
     if args.cer_out:
         cer = Path(args.cer_out)
         if cer.suffix.lower() not in CER_SUFFIXES and not args.any_extension:
-            raise UsageError(f"--cer-out {cer} has the extension {cer.suffix or '(none)'}, expected .cer or .crt",
-                             hint="name it like tms-cert.cer, or add --any-extension to write it anyway")
+            raise UsageError(
+                f"--cer-out {cer} has the extension {cer.suffix or '(none)'}, expected .cer or .crt",
+                hint="name it like tms-cert.cer, or add --any-extension to write it anyway",
+            )
         ensure_writable(cer, force=args.force, what="output certificate")
     gen = Path(args.generate_password) if args.generate_password else None
     if gen is not None:
@@ -127,20 +129,23 @@ def read_pem_source(source: RenewalSource, passphrase: Callable[[], Secret]) -> 
     # A key that belongs to none of them is for the check step to judge (KEY_MISMATCH), with the leaf the
     # certificates themselves point at.
     leaf = owners[0] if owners else pick_leaf(certs)
-    log.debug("the key in %s %s %s", key_path, "belongs to" if owners else "does not belong to",
-              leaf.subject.rfc4514_string())
+    log.debug(
+        "the key in %s %s %s", key_path, "belongs to" if owners else "does not belong to", leaf.subject.rfc4514_string()
+    )
     return KeyAndChain(key, order_chain(leaf, [c for c in certs if c is not leaf]))
 
 
 def read_input(source: RenewalSource, args: argparse.Namespace, ctx: Context) -> tuple[Material, str]:
     """The input step: the key, certificate and chain of PEM files, or the contents of a .pfx."""
     if not source.is_pfx:
+
         def passphrase() -> Secret:
             try:
                 secret = ctx.secrets.resolve(KEY_PASSPHRASE, args)
             except PasswordError as err:
-                raise PasswordError(f"the private key of {source.description} is encrypted and no passphrase "
-                                    "was given", hint=err.hint) from err
+                raise PasswordError(
+                    f"the private key of {source.description} is encrypted and no passphrase was given", hint=err.hint
+                ) from err
             assert secret is not None
             return secret
 
@@ -156,8 +161,12 @@ def read_input(source: RenewalSource, args: argparse.Namespace, ctx: Context) ->
 def _input_password(source: RenewalSource, args: argparse.Namespace, ctx: Context) -> Secret:
     """A .pfx's password; win-acme's {CachePassword} comes on stdin unless a flag or the environment has it
     (and may be empty: win-acme can leave its cache unprotected)."""
-    if (source.kind == WIN_ACME and not ctx.interactive and not secret_flags_given(args, PFX_PASSWORD)
-            and PFX_PASSWORD.default_env not in ctx.environ):
+    if (
+        source.kind == WIN_ACME
+        and not ctx.interactive
+        and not secret_flags_given(args, PFX_PASSWORD)
+        and PFX_PASSWORD.default_env not in ctx.environ
+    ):
         return ctx.secrets.stdin.read_secret(f"{PFX_PASSWORD.what} (win-acme's {{CachePassword}})")
     secret = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
     assert secret is not None
@@ -180,37 +189,49 @@ def check(material: Material, warn_days: int, warnings: list[str]) -> tuple[None
     warnings += [f"{f.code}: {f.message}" for f in findings if f.severity == "warning"]
     s = summarize(material.ordered.leaf)
     noted = len([f for f in findings if f.severity == "warning"])
-    return None, (f"{s.subject}: valid until {s.not_after:%Y-%m-%d} ({s.days_left()} days left), key matches, "
-                  f"{noted} warning{'s' if noted != 1 else ''}")
+    return None, (
+        f"{s.subject}: valid until {s.not_after:%Y-%m-%d} ({s.days_left()} days left), key matches, "
+        f"{noted} warning{'s' if noted != 1 else ''}"
+    )
 
 
 def build(material: Material, args: argparse.Namespace, ctx: Context, outputs: Outputs) -> tuple[Built, str]:
     """The compatible .pfx in memory (a .pfx that already imports everywhere goes as it is), read back."""
     password, note = _new_password(material, args, ctx, outputs)
     original = material.pfx
-    keep = (original is not None and password is material.password and bool(password)
-            and all(v.importable for v in import_verdicts(original.algorithms).values()))
+    keep = (
+        original is not None
+        and password is material.password
+        and bool(password)
+        and all(v.importable for v in import_verdicts(original.algorithms).values())
+    )
     if keep:
         assert original is not None
         data = original.data
     else:
         chain = material.ordered.chain
-        data = serialize_pfx(key=material.key, cert=material.ordered.leaf, cas=chain, password=password,
-                             name=args.name or None,
-                             ca_names=material.names if len(material.names) == len(chain) else None,
-                             encryption=PfxEncryption.COMPATIBLE)
+        data = serialize_pfx(
+            key=material.key,
+            cert=material.ordered.leaf,
+            cas=chain,
+            password=password,
+            name=args.name or None,
+            ca_names=material.names if len(material.names) == len(chain) else None,
+            encryption=PfxEncryption.COMPATIBLE,
+        )
     where = str(outputs.pfx) if outputs.pfx else "the new .pfx (in memory)"
     back = load_pfx_bytes(data, password, source=where, path=outputs.pfx)
-    write_with_password(outputs.pfx, data, force=outputs.force, password=password,
-                        password_file=outputs.password_file)
-    form = ("already Windows-compatible, sent as it is" if keep
-            else "3DES + SHA-1 MAC, 2048 iterations: imports on every Windows Server")
+    write_with_password(outputs.pfx, data, force=outputs.force, password=password, password_file=outputs.password_file)
+    form = (
+        "already Windows-compatible, sent as it is"
+        if keep
+        else "3DES + SHA-1 MAC, 2048 iterations: imports on every Windows Server"
+    )
     kept = f"written to {outputs.pfx} (mode 0600)" if outputs.pfx else "in memory only, not written"
     return Built(back, password, note, outputs.pfx, not keep), f"{form}; {kept}; password {note}"
 
 
-def _new_password(material: Material, args: argparse.Namespace, ctx: Context,
-                  outputs: Outputs) -> tuple[Secret, str]:
+def _new_password(material: Material, args: argparse.Namespace, ctx: Context, outputs: Outputs) -> tuple[Secret, str]:
     if outputs.password_file is not None:
         return generate_password(), f"generated, written to {outputs.password_file} (mode 0600)"
     if material.pfx is not None:
@@ -223,8 +244,10 @@ def _new_password(material: Material, args: argparse.Namespace, ctx: Context,
         try:
             secret = ctx.secrets.new_password(PFX_PASSWORD, args)
         except PasswordError as err:
-            raise PasswordError(f"{outputs.pfx} needs a password and none was given",
-                                hint="--generate-password FILE, or " + (err.hint or "a password flag")) from err
+            raise PasswordError(
+                f"{outputs.pfx} needs a password and none was given",
+                hint="--generate-password FILE, or " + (err.hint or "a password flag"),
+            ) from err
         return secret, f"from {secret.source}"
     return generate_password(), "generated for this upload and kept nowhere"
 
@@ -239,13 +262,16 @@ def export_cer(material: Material, outputs: Outputs) -> tuple[None, str]:
 # ------------------------------------------------------------------------------------------------ TMS
 
 
-def upload(args: argparse.Namespace, many: Selection | None,
-           prepared: dict[str, Prepared[None] | TmsClientError], built: Built) -> list[TargetOutcome]:
+def upload(
+    args: argparse.Namespace, many: Selection | None, prepared: dict[str, Prepared[None] | TmsClientError], built: Built
+) -> list[TargetOutcome]:
     """Upload (and verify) the built .pfx on each target resolved in the settings step."""
     job = UploadJob(
         pfx_name=built.path.name if built.path else DEFAULT_PFX_NAME,
         pfx_source=str(built.path) if built.path else "in memory",
-        bundle=built.bundle, password=built.password, force=args.reupload,
+        bundle=built.bundle,
+        password=built.password,
+        force=args.reupload,
     )
 
     def prepare(name: str) -> Prepared[None]:
@@ -268,8 +294,13 @@ def certificate_facts(built: Built | None) -> dict[str, Any] | None:
     if built is None:
         return None
     s = summarize(built.bundle.cert)
-    return {"subject": s.subject, "thumbprint_sha1": s.thumbprint_sha1, "serial": s.serial,
-            "not_after": s.not_after, "days_left": s.days_left()}
+    return {
+        "subject": s.subject,
+        "thumbprint_sha1": s.thumbprint_sha1,
+        "serial": s.serial,
+        "not_after": s.not_after,
+        "days_left": s.days_left(),
+    }
 
 
 def target_rows(outcomes: list[TargetOutcome]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from tmsclient.output import terminal_safe
 from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.tms.driver import SiteView
     from tmsclient.tms.pageprofile import CertificateDetails
 
@@ -46,10 +46,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             # A postback opens one site per page view, so every site after the first is opened afresh.
             view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
             # The form repeats the WebEx Configuration fields, which "global" already shows.
-            shared = {located.field.name for key in GLOBAL_FIELDS
-                      if (located := locate_field(view.form, key, view.profile.global_fields[key], required=False))}
-            sites.append(describe_site(view, certificate_details(view.page, view.profile), skip=shared,
-                                       label=display_label))
+            shared = {
+                located.field.name
+                for key in GLOBAL_FIELDS
+                if (located := locate_field(view.form, key, view.profile.global_fields[key], required=False))
+            }
+            sites.append(
+                describe_site(view, certificate_details(view.page, view.profile), skip=shared, label=display_label)
+            )
         stats = session.stats
     payload = {
         "ok": True,
@@ -67,8 +71,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def describe_site(view: SiteView, details: CertificateDetails, *, skip: set[str],
-                  label: Callable[[str], str]) -> dict[str, Any]:
+def describe_site(
+    view: SiteView, details: CertificateDetails, *, skip: set[str], label: Callable[[str], str]
+) -> dict[str, Any]:
     """A site's fields in page order (logical ones named by their key), never a password's value; ``skip``: the
     names of fields not to list, ``label``: a label on the page as a person would name the field."""
     form = view.form
@@ -77,21 +82,27 @@ def describe_site(view: SiteView, details: CertificateDetails, *, skip: set[str]
     for f in form.fields:
         if f.kind == "hidden" or f.name in skip:
             continue
-        fields.append({
-            "key": key_of.get(f.name),
-            "label": label(f.labels[0]) if f.labels else None,
-            "name": f.name,
-            "type": f.kind,
-            "value": field_display(form, f),
-            "secret": f.kind == "password",
-        })
+        fields.append(
+            {
+                "key": key_of.get(f.name),
+                "label": label(f.labels[0]) if f.labels else None,
+                "name": f.name,
+                "type": f.kind,
+                "value": field_display(form, f),
+                "secret": f.kind == "password",
+            }
+        )
     return {
         "host_name": view.row.host_name,
         "site_name": view.row.site_name,
         "default": view.row.default,
         "fields": fields,
-        "certificate": {"subject": details.subject, "expires": details.expires,
-                        "thumbprint": details.thumbprint, "installed": details.installed},
+        "certificate": {
+            "subject": details.subject,
+            "expires": details.expires,
+            "thumbprint": details.thumbprint,
+            "installed": details.installed,
+        },
         "verification_possible": "certificate" if details.shown else "fields-only",
     }
 
@@ -128,8 +139,10 @@ def _human(p: dict[str, Any]) -> str:
             lines.append(f"  {label}: {shown}")
         cert = site["certificate"]
         if site["verification_possible"] == "certificate":
-            lines.append(f"  certificate: {cert['subject'] or '?'}, expires {cert['expires'] or '?'}, "
-                         f"thumbprint {cert['thumbprint'] or '?'}")
+            lines.append(
+                f"  certificate: {cert['subject'] or '?'}, expires {cert['expires'] or '?'}, "
+                f"thumbprint {cert['thumbprint'] or '?'}"
+            )
         else:
             installed = cert["installed"] or "not shown"
             lines.append(f"  certificate installed: {installed} (TMS shows no details)")

@@ -30,41 +30,74 @@ class RenewalSource:
         return self.pfx is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "description": self.description, "cert": self.cert, "key": self.key,
-                "chain": list(self.chain), "pfx": self.pfx}
+        return {
+            "kind": self.kind,
+            "description": self.description,
+            "cert": self.cert,
+            "key": self.key,
+            "chain": list(self.chain),
+            "pfx": self.pfx,
+        }
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """One source: --cert (with --key, --chain), --pfx, or one hook mode."""
     group = parser.add_argument_group("the renewed certificate (one of)")
     which = group.add_mutually_exclusive_group()
-    which.add_argument("--cert", "-c", metavar="CERT",
-                       help="the certificate (PEM or DER); may also hold the chain and the key")
+    which.add_argument(
+        "--cert", "-c", metavar="CERT", help="the certificate (PEM or DER); may also hold the chain and the key"
+    )
     which.add_argument("--pfx", metavar="FILE", help="a .pfx/.p12 with the key (converted if need be)")
-    which.add_argument("--from-certbot", nargs="?", const="", metavar="LINEAGE",
-                       help="certbot --deploy-hook: privkey.pem and fullchain.pem from LINEAGE "
-                            "(default: $RENEWED_LINEAGE, which certbot sets)")
-    which.add_argument("--from-win-acme", metavar="CACHEFILE",
-                       help="win-acme script step: the {CacheFile} .pfx; its {CachePassword} comes on stdin "
-                            "(or --pfx-password-env VAR / $TMSCLIENT_PFX_PASSWORD), never as an argument")
-    which.add_argument("--from-acme-sh", nargs=5, metavar=("DOMAIN", "KEY", "CERT", "CA", "FULLCHAIN"),
-                       help="acme.sh deploy hook: the five paths acme.sh passes to <name>_deploy")
-    group.add_argument("--key", "-k", metavar="KEY",
-                       help="with --cert: the private key (PEM or DER, encrypted or not); default: the key in "
-                            "CERT")
-    group.add_argument("--chain", action="append", default=[], metavar="CHAIN",
-                       help="with --cert: intermediate/root certificates; repeatable")
+    which.add_argument(
+        "--from-certbot",
+        nargs="?",
+        const="",
+        metavar="LINEAGE",
+        help="certbot --deploy-hook: privkey.pem and fullchain.pem from LINEAGE "
+        "(default: $RENEWED_LINEAGE, which certbot sets)",
+    )
+    which.add_argument(
+        "--from-win-acme",
+        metavar="CACHEFILE",
+        help="win-acme script step: the {CacheFile} .pfx; its {CachePassword} comes on stdin "
+        "(or --pfx-password-env VAR / $TMSCLIENT_PFX_PASSWORD), never as an argument",
+    )
+    which.add_argument(
+        "--from-acme-sh",
+        nargs=5,
+        metavar=("DOMAIN", "KEY", "CERT", "CA", "FULLCHAIN"),
+        help="acme.sh deploy hook: the five paths acme.sh passes to <name>_deploy",
+    )
+    group.add_argument(
+        "--key",
+        "-k",
+        metavar="KEY",
+        help="with --cert: the private key (PEM or DER, encrypted or not); default: the key in CERT",
+    )
+    group.add_argument(
+        "--chain",
+        action="append",
+        default=[],
+        metavar="CHAIN",
+        help="with --cert: intermediate/root certificates; repeatable",
+    )
 
 
 def source_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> RenewalSource:
     """The one source the flags name; ``--key``/``--chain`` only with ``--cert``."""
     if (args.key or args.chain) and not args.cert:
-        raise UsageError("--key and --chain go with --cert",
-                         hint="a .pfx and the hook modes bring their own key and chain")
+        raise UsageError(
+            "--key and --chain go with --cert", hint="a .pfx and the hook modes bring their own key and chain"
+        )
     if args.cert:
         key = Path(args.key) if args.key else None
-        return RenewalSource(PEM, f"PEM files {args.cert}" + (f" and {args.key}" if args.key else ""),
-                             cert=Path(args.cert), key=key, chain=tuple(Path(c) for c in args.chain))
+        return RenewalSource(
+            PEM,
+            f"PEM files {args.cert}" + (f" and {args.key}" if args.key else ""),
+            cert=Path(args.cert),
+            key=key,
+            chain=tuple(Path(c) for c in args.chain),
+        )
     if args.pfx:
         return RenewalSource(PFX, f".pfx file {args.pfx}", pfx=Path(args.pfx))
     if args.from_certbot is not None:
@@ -73,22 +106,27 @@ def source_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Re
         return win_acme_source(args.from_win_acme)
     if args.from_acme_sh:
         return acme_sh_source(args.from_acme_sh)
-    raise UsageError("no certificate given",
-                     hint="give --cert CERT --key KEY, --pfx FILE, or a hook mode: --from-certbot, "
-                          "--from-win-acme CACHEFILE, --from-acme-sh ...")
+    raise UsageError(
+        "no certificate given",
+        hint="give --cert CERT --key KEY, --pfx FILE, or a hook mode: --from-certbot, "
+        "--from-win-acme CACHEFILE, --from-acme-sh ...",
+    )
 
 
 def certbot_source(lineage: str | None, environ: Mapping[str, str]) -> RenewalSource:
     """certbot's renewed lineage: its ``privkey.pem`` and ``fullchain.pem`` (leaf first, then the chain)."""
     folder = lineage or environ.get("RENEWED_LINEAGE", "").strip()
     if not folder:
-        raise UsageError("--from-certbot: $RENEWED_LINEAGE is not set and no lineage folder was given",
-                         hint="run it as certbot's --deploy-hook, or name the folder: "
-                              "--from-certbot /etc/letsencrypt/live/NAME")
+        raise UsageError(
+            "--from-certbot: $RENEWED_LINEAGE is not set and no lineage folder was given",
+            hint="run it as certbot's --deploy-hook, or name the folder: --from-certbot /etc/letsencrypt/live/NAME",
+        )
     path = Path(folder)
     if not path.is_dir():
-        raise InputFileError(f"the certbot lineage {path} is not a folder",
-                             hint="expected certbot's live/NAME folder holding privkey.pem and fullchain.pem")
+        raise InputFileError(
+            f"the certbot lineage {path} is not a folder",
+            hint="expected certbot's live/NAME folder holding privkey.pem and fullchain.pem",
+        )
     domains = environ.get("RENEWED_DOMAINS", "").split()
     about = f"certbot lineage {path} ({CERTBOT_KEY}, {CERTBOT_FULLCHAIN})"
     if domains:

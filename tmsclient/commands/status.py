@@ -14,7 +14,7 @@ from tmsclient.errors import TmsClientError, UsageError
 from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.tms.pageprofile import CertificateDetails
 
 NAME = "status"
@@ -51,13 +51,22 @@ class State(enum.IntEnum):
 def configure(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--pfx", metavar="FILE", help="read the local .pfx instead of TMS (password needed)")
-    which.add_argument("--cert", metavar="FILE",
-                       help="read a local certificate (.cer/.crt/.pem/.pfx without key) instead of TMS")
+    which.add_argument(
+        "--cert", metavar="FILE", help="read a local certificate (.cer/.crt/.pem/.pfx without key) instead of TMS"
+    )
     add_secret_arguments(parser, PFX_PASSWORD)
-    parser.add_argument("--warn-days", metavar="N", default=str(DEFAULT_WARN_DAYS),
-                        help=f"WARNING below N days left (default {DEFAULT_WARN_DAYS})")
-    parser.add_argument("--crit-days", metavar="N", default=str(DEFAULT_CRIT_DAYS),
-                        help=f"CRITICAL below N days left (default {DEFAULT_CRIT_DAYS})")
+    parser.add_argument(
+        "--warn-days",
+        metavar="N",
+        default=str(DEFAULT_WARN_DAYS),
+        help=f"WARNING below N days left (default {DEFAULT_WARN_DAYS})",
+    )
+    parser.add_argument(
+        "--crit-days",
+        metavar="N",
+        default=str(DEFAULT_CRIT_DAYS),
+        help=f"CRITICAL below N days left (default {DEFAULT_CRIT_DAYS})",
+    )
     add_target_arguments(parser)
 
 
@@ -94,8 +103,9 @@ def shown_expiry(readings: Sequence[tuple[dt.datetime, dt.datetime]]) -> dt.date
     return min(low + (high - low) / 2 for low, high in readings)
 
 
-def site_reading(name: str, details: CertificateDetails, readings: Sequence[tuple[dt.datetime, dt.datetime]],
-                 *, none_installed: bool) -> Reading:
+def site_reading(
+    name: str, details: CertificateDetails, readings: Sequence[tuple[dt.datetime, dt.datetime]], *, none_installed: bool
+) -> Reading:
     """A site's expiry from the certificate rows its form shows (``readings``: of the expiry shown)."""
     if details.expires:
         when = shown_expiry(readings)
@@ -103,9 +113,13 @@ def site_reading(name: str, details: CertificateDetails, readings: Sequence[tupl
         return Reading(name, when, details.expires, details.thumbprint, problem)
     if none_installed:
         return Reading(name, None, None, None, "no certificate installed")
-    return Reading(name, None, None, details.thumbprint,
-                   "TMS does not show the certificate's expiry on this page "
-                   "(check the uploaded file with --pfx FILE instead)")
+    return Reading(
+        name,
+        None,
+        None,
+        details.thumbprint,
+        "TMS does not show the certificate's expiry on this page (check the uploaded file with --pfx FILE instead)",
+    )
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -145,9 +159,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     view = driver.open_site(page, row) if i == 0 else driver.reopen(row)
                     details = certificate_details(view.page, profile)
                     none_installed = yes_no(profile, details.installed) is False if details.installed else False
-                    readings.append(site_reading(f"site {row.host_name}/{row.site_name}", details,
-                                                 parse_expiry(details.expires) if details.expires else [],
-                                                 none_installed=none_installed))
+                    readings.append(
+                        site_reading(
+                            f"site {row.host_name}/{row.site_name}",
+                            details,
+                            parse_expiry(details.expires) if details.expires else [],
+                            none_installed=none_installed,
+                        )
+                    )
             chosen = bool(target.site)
     except TmsClientError as err:
         return _unknown(ctx, err, (warn, crit))
@@ -170,8 +189,7 @@ def _thresholds(args: argparse.Namespace) -> tuple[int, int]:
     return warn, crit
 
 
-def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit: int,
-            now: dt.datetime) -> int:
+def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit: int, now: dt.datetime) -> int:
     """The worst state among the readings that count: every reading when one site or a file was chosen, else
     only the sites that hold a certificate (a site without SSO needs none)."""
     rows = []
@@ -197,15 +215,18 @@ def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit
     else:
         assert reading.expires is not None
         verb = "expired" if days < 0 else "expires"
-        summary = (f"{reading.name}: certificate {verb} {reading.expires:%Y-%m-%d %H:%M} UTC ({days} days)"
-                   + (f"; {len(counted)} certificates checked" if len(counted) > 1 else ""))
+        summary = f"{reading.name}: certificate {verb} {reading.expires:%Y-%m-%d %H:%M} UTC ({days} days)" + (
+            f"; {len(counted)} certificates checked" if len(counted) > 1 else ""
+        )
     perf = f" | days_left={days};{warn};{crit}" if days is not None else ""
     first = f"{PLUGIN} {state.name} - {summary}{perf}"
     lines = [first]
     for r, d, st in rows:
         if d is not None:
-            lines.append(f"{st.name}: {r.name} expires {r.shown or f'{r.expires:%Y-%m-%d %H:%M} UTC'} "
-                         f"({d} days), thumbprint {r.thumbprint or 'not shown'}")
+            lines.append(
+                f"{st.name}: {r.name} expires {r.shown or f'{r.expires:%Y-%m-%d %H:%M} UTC'} "
+                f"({d} days), thumbprint {r.thumbprint or 'not shown'}"
+            )
         else:
             lines.append(f"{st.name if st != State.OK else 'INFO'}: {r.name}: {r.problem}")
     payload: dict[str, Any] = {
@@ -215,9 +236,18 @@ def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit
         "days_left": days,
         "warn_days": warn,
         "crit_days": crit,
-        "certificates": [{"name": r.name, "state": st.name, "days_left": d, "expires": r.expires,
-                          "shown": r.shown, "thumbprint": r.thumbprint, "problem": r.problem}
-                         for r, d, st in rows],
+        "certificates": [
+            {
+                "name": r.name,
+                "state": st.name,
+                "days_left": d,
+                "expires": r.expires,
+                "shown": r.shown,
+                "thumbprint": r.thumbprint,
+                "problem": r.problem,
+            }
+            for r, d, st in rows
+        ],
     }
     ctx.out.result(payload, "\n".join(lines))
     return int(state)
@@ -226,9 +256,15 @@ def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit
 def _unknown(ctx: Context, err: TmsClientError, thresholds: tuple[int, int] | None) -> int:
     """Any failure to read is UNKNOWN (3), reported on the plugin line, never a traceback or exit 10-24."""
     first = f"{PLUGIN} UNKNOWN - {err.message}"
-    payload = {"state": State.UNKNOWN.name, "exit_code": int(State.UNKNOWN), "message": first, "days_left": None,
-               "warn_days": thresholds[0] if thresholds else None,
-               "crit_days": thresholds[1] if thresholds else None, "certificates": [],
-               "error": err.to_json()}
+    payload = {
+        "state": State.UNKNOWN.name,
+        "exit_code": int(State.UNKNOWN),
+        "message": first,
+        "days_left": None,
+        "warn_days": thresholds[0] if thresholds else None,
+        "crit_days": thresholds[1] if thresholds else None,
+        "certificates": [],
+        "error": err.to_json(),
+    }
     ctx.out.result(payload, first + (f"\n{err.hint}" if err.hint else ""))
     return int(State.UNKNOWN)

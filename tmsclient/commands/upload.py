@@ -14,7 +14,7 @@ from tmsclient.settings import resolve_target
 
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
     from tmsclient.tms.upload import UploadJob
 
 NAME = "upload"
@@ -39,19 +39,28 @@ and credentials, at most --max-parallel at once, and prints one row per target; 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pfx", metavar="FILE", help="the PKCS#12 file (.pfx/.p12) to upload")
     add_secret_arguments(parser, PFX_PASSWORD)
-    parser.add_argument("--target-os", choices=TARGET_OS_CHOICES, default=None,
-                        help="Windows Server version of the TMS host, for the preflight (default 2016)")
-    parser.add_argument("--no-preflight", action="store_true",
-                        help="upload even when the preflight finds errors (TMS then judges the file itself)")
+    parser.add_argument(
+        "--target-os",
+        choices=TARGET_OS_CHOICES,
+        default=None,
+        help="Windows Server version of the TMS host, for the preflight (default 2016)",
+    )
+    parser.add_argument(
+        "--no-preflight",
+        action="store_true",
+        help="upload even when the preflight finds errors (TMS then judges the file itself)",
+    )
     sso = parser.add_argument_group("SSO fields (changed only when given)")
     sso.add_argument("--enable-sso", action="store_true", help="set Use Single Sign On to Yes")
     sso.add_argument("--partner-name", metavar="TEXT", help="set SSO Partner Name")
     sso.add_argument("--account-name", metavar="TEXT", help="set SSO Account Name")
     sso.add_argument("--authn-context", metavar="TEXT", help="set SSO AuthnContextClassRef")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="do everything up to the Save and print the plan (field: before -> after)")
-    parser.add_argument("--reupload", action="store_true",
-                        help="upload even when TMS already shows this certificate")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="do everything up to the Save and print the plan (field: before -> after)",
+    )
+    parser.add_argument("--reupload", action="store_true", help="upload even when TMS already shows this certificate")
     add_targets_arguments(parser)
 
 
@@ -67,9 +76,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     def prepare(name: str | None) -> Prepared[UploadJob]:
         """A target resolved and its .pfx preflighted: opened and judged by the `check` rules (once per file
         and Windows version), so an unfit file stops here, before any login."""
-        target = resolve_target(args, rctx, profile=name, several_targets=many is not None, need_password=True,
-                                need_pfx_password=True, config=many.config if many else None,
-                                required=("site", "pfx"))
+        target = resolve_target(
+            args,
+            rctx,
+            profile=name,
+            several_targets=many is not None,
+            need_password=True,
+            need_pfx_password=True,
+            config=many.config if many else None,
+            required=("site", "pfx"),
+        )
         pfx_path = Path(target.require("pfx"))
         password = target.pfx_password
         assert password is not None  # resolved, or a PasswordError was raised
@@ -81,12 +97,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             for warning in judge_pfx(bundle, target.target_os, skip=args.no_preflight):
                 ctx.out.warning(warning)
             judged.add((id(bundle), target.target_os))
-        return Prepared(target, UploadJob(
-            pfx_name=pfx_path.name, pfx_source=str(pfx_path), bundle=bundle, password=password,
-            enable_sso=args.enable_sso, partner_name=args.partner_name, account_name=args.account_name,
-            authn_context=args.authn_context, dry_run=args.dry_run, force=args.reupload,
-            no_preflight=args.no_preflight,
-        ))
+        return Prepared(
+            target,
+            UploadJob(
+                pfx_name=pfx_path.name,
+                pfx_source=str(pfx_path),
+                bundle=bundle,
+                password=password,
+                enable_sso=args.enable_sso,
+                partner_name=args.partner_name,
+                account_name=args.account_name,
+                authn_context=args.authn_context,
+                dry_run=args.dry_run,
+                force=args.reupload,
+                no_preflight=args.no_preflight,
+            ),
+        )
 
     if many is None:
         one = prepare(None)

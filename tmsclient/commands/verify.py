@@ -11,7 +11,7 @@ from tmsclient.errors import VerificationFailedError
 from tmsclient.settings import add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
-    from tmsclient.cli import Context
+    from tmsclient.commands.context import Context
 
 NAME = "verify"
 HELP = "check (read-only) that a WebEx site on TMS has this certificate and SSO on"
@@ -27,14 +27,16 @@ that changes anything. The verification level is `certificate` when TMS shows th
 def configure(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--pfx", metavar="FILE", help="the PKCS#12 file that should be on TMS")
-    which.add_argument("--cert", metavar="FILE",
-                       help="or its certificate alone (.cer/.crt/.pem, no password needed)")
+    which.add_argument("--cert", metavar="FILE", help="or its certificate alone (.cer/.crt/.pem, no password needed)")
     add_secret_arguments(parser, PFX_PASSWORD)
     parser.add_argument("--partner-name", metavar="TEXT", help="SSO Partner Name must be TEXT")
     parser.add_argument("--account-name", metavar="TEXT", help="SSO Account Name must be TEXT")
     parser.add_argument("--authn-context", metavar="TEXT", help="SSO AuthnContextClassRef must be TEXT")
-    parser.add_argument("--require-certificate", action="store_true",
-                        help="fail unless TMS shows the certificate's thumbprint or expiry")
+    parser.add_argument(
+        "--require-certificate",
+        action="store_true",
+        help="fail unless TMS shows the certificate's thumbprint or expiry",
+    )
     add_target_arguments(parser)
 
 
@@ -49,8 +51,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     started = time.monotonic()
     with_pfx = not args.cert
-    target = resolve_target(args, ctx, need_password=True, need_pfx_password=with_pfx,
-                            required=("site", "pfx") if with_pfx else ("site",))
+    target = resolve_target(
+        args, ctx, need_password=True, need_pfx_password=with_pfx, required=("site", "pfx") if with_pfx else ("site",)
+    )
     site = target.require("site")
     if args.cert:
         cert = load_cert_file(args.cert).cert
@@ -61,10 +64,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         cert = load_pfx_file(pfx_path, target.pfx_password).cert
         source = str(pfx_path)
     summary = summarize(cert)
-    wanted = {k: v for k, v in (("partner_name", args.partner_name), ("account_name", args.account_name),
-                                ("authn_context", args.authn_context)) if v is not None}
-    expectation = Expectation(thumbprint_sha1=summary.thumbprint_sha1, not_after=summary.not_after,
-                              sso_on=True, fields=wanted)
+    wanted = {
+        k: v
+        for k, v in (
+            ("partner_name", args.partner_name),
+            ("account_name", args.account_name),
+            ("authn_context", args.authn_context),
+        )
+        if v is not None
+    }
+    expectation = Expectation(
+        thumbprint_sha1=summary.thumbprint_sha1, not_after=summary.not_after, sso_on=True, fields=wanted
+    )
     profile = load_profile(target.page_profile)
     with TmsSession(target) as session:
         driver = Driver(session, profile, page_url=target.page_url)

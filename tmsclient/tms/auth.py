@@ -125,12 +125,13 @@ def kerberos_auth(username: str | None) -> AuthBase:
         raise ConfigError(
             "--auth negotiate needs the kerberos extra (requests-kerberos), which is not installed",
             hint="pip install 'tmsclient[kerberos]' and kinit; or use --auth ntlm, which also answers a "
-                 "server that offers only Negotiate",
+            "server that offers only Negotiate",
         )
     # A UPN names the ticket-cache principal; DOMAIN\user is not a Kerberos principal, so the default is used.
     principal = username if username and "@" in username and "\\" not in username else None
-    auth: AuthBase = requests_kerberos.HTTPKerberosAuth(mutual_authentication=requests_kerberos.OPTIONAL,
-                                                        principal=principal)
+    auth: AuthBase = requests_kerberos.HTTPKerberosAuth(
+        mutual_authentication=requests_kerberos.OPTIONAL, principal=principal
+    )
     return auth
 
 
@@ -180,9 +181,12 @@ class AutoAuth(AuthBase):
         if scheme is None:
             return r
         if scheme == "basic":
-            log.warning("--auth auto: TMS at %s offers only Basic login, so the password of '%s' goes with every "
-                        "request, protected only by TLS; enable Windows Authentication (NTLM) in IIS to avoid it",
-                        urlsplit(r.url).hostname, self.username)
+            log.warning(
+                "--auth auto: TMS at %s offers only Basic login, so the password of '%s' goes with every "
+                "request, protected only by TLS; enable Windows Authentication (NTLM) in IIS to avoid it",
+                urlsplit(r.url).hostname,
+                self.username,
+            )
         self.scheme = scheme
         if scheme == "ntlm":
             ntlm = SecretNtlmAuth(self.username, self._password)
@@ -281,8 +285,14 @@ class NtlmPostHandshake:
 
     def __init__(self, username: str, secret: Secret, hostname: str, scheme: str = "NTLM") -> None:
         self.scheme = scheme
-        self._client = spnego.client(username, secret.reveal(), hostname=hostname, service="http",
-                                     protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+        self._client = spnego.client(
+            username,
+            secret.reveal(),
+            hostname=hostname,
+            service="http",
+            protocol="ntlm",
+            options=spnego.NegotiateOptions.use_ntlm,
+        )
 
     def negotiate(self) -> str:
         return f"{self.scheme} {base64.b64encode(self._client.step() or b'').decode()}"
@@ -292,13 +302,16 @@ class NtlmPostHandshake:
 
         ``cert_hash``: :func:`peer_certificate_hash` of the 401 that carried the challenge (None over http).
         """
-        bindings = (spnego.channel_bindings.GssChannelBindings(
-            application_data=b"tls-server-end-point:" + cert_hash) if cert_hash else None)
+        bindings = (
+            spnego.channel_bindings.GssChannelBindings(application_data=b"tls-server-end-point:" + cert_hash)
+            if cert_hash
+            else None
+        )
         prefix = f"{self.scheme.lower()} "
         for piece in www_authenticate.split(","):
             piece = piece.strip()
             if piece.lower().startswith(prefix) and len(piece) > len(prefix):
-                challenge = base64.b64decode(piece[len(prefix):])
+                challenge = base64.b64decode(piece[len(prefix) :])
                 token = self._client.step(challenge, channel_bindings=bindings)
                 return f"{self.scheme} {base64.b64encode(token or b'').decode()}"
         return None

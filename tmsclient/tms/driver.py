@@ -64,12 +64,16 @@ class SiteRow:
 def find_menu_link(page: Page, profile: PageProfile) -> Link:
     """The link at the end of the profile's menu path: the full path first, then the entries in order."""
     path = profile.menu_path
-    exact = [link for link in page.links if len(link.menu_path) == len(path)
-             and all(label_matches(w, s) for w, s in zip(path, link.menu_path, strict=True))]
+    exact = [
+        link
+        for link in page.links
+        if len(link.menu_path) == len(path)
+        and all(label_matches(w, s) for w, s in zip(path, link.menu_path, strict=True))
+    ]
     candidates = exact or [
-        link for link in page.links
-        if link.menu_path and label_matches(path[-1], link.menu_path[-1])
-        and _in_order(path[:-1], link.menu_path)
+        link
+        for link in page.links
+        if link.menu_path and label_matches(path[-1], link.menu_path[-1]) and _in_order(path[:-1], link.menu_path)
     ]
     usable = [link for link in candidates if link.url or link.postback]
     targets = {(link.url, link.postback) for link in usable}
@@ -85,7 +89,7 @@ def find_menu_link(page: Page, profile: PageProfile) -> Link:
         raise PageNotUnderstoodError(
             f"no menu entry {' > '.join(path)} on {page.url}",
             hint="give the WebEx Settings page with --page-url, or set menu_path in a page profile "
-                 f"(--page-profile); top-level entries seen: {seen}",
+            f"(--page-profile); top-level entries seen: {seen}",
         )
     return usable[0]
 
@@ -108,7 +112,7 @@ def find_sites(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
             if host_i is None or site_i is None:
                 continue
             default_i = next((i for i, t in enumerate(texts) if normalized_in(t, ("default",))), None)
-            return tuple(_site_rows(page, table.rows[r + 1:], host_i, site_i, default_i, profile))
+            return tuple(_site_rows(page, table.rows[r + 1 :], host_i, site_i, default_i, profile))
     raise PageNotUnderstoodError(
         f"no WebEx Sites grid on {page.url} (a table with the columns "
         f"{' or '.join(repr(c) for c in profile.host_column)} and "
@@ -122,8 +126,9 @@ def normalized_in(text: str, words: Sequence[str]) -> bool:
     return any(w in low for w in words)
 
 
-def _site_rows(page: Page, rows: Sequence[Any], host_i: int, site_i: int, default_i: int | None,
-               profile: PageProfile) -> list[SiteRow]:
+def _site_rows(
+    page: Page, rows: Sequence[Any], host_i: int, site_i: int, default_i: int | None, profile: PageProfile
+) -> list[SiteRow]:
     out = []
     for row in rows:
         cells = row.cells
@@ -133,23 +138,28 @@ def _site_rows(page: Page, rows: Sequence[Any], host_i: int, site_i: int, defaul
         if not host and not site:
             continue
         links = [page.links[i] for c in cells for i in c.links]
-        buttons = [(fi, page.forms[fi].controls[ci]) for c in cells for fi, ci in c.controls
-                   if page.forms[fi].controls[ci].is_submit_button]
+        buttons = [
+            (fi, page.forms[fi].controls[ci])
+            for c in cells
+            for fi, ci in c.controls
+            if page.forms[fi].controls[ci].is_submit_button
+        ]
         link = next((lk for lk in links if label_matches(profile.edit_labels, lk.text)), None)
         if link is None:
             link = next((lk for lk in links if label_matches((host, site), lk.text)), None)
         if link is None and len(links) == 1 and not buttons:
             link = links[0]
-        button = next(((fi, b) for fi, b in buttons
-                       if label_matches(profile.edit_labels, b.caption_text)), None)
-        out.append(SiteRow(
-            host_name=host,
-            site_name=site,
-            default=cells[default_i].text if default_i is not None and default_i < len(cells) else None,
-            link=link if link is not None and (link.url or link.postback) else None,
-            button=button[1] if button and link is None else None,
-            form_index=button[0] if button and link is None else None,
-        ))
+        button = next(((fi, b) for fi, b in buttons if label_matches(profile.edit_labels, b.caption_text)), None)
+        out.append(
+            SiteRow(
+                host_name=host,
+                site_name=site,
+                default=cells[default_i].text if default_i is not None and default_i < len(cells) else None,
+                link=link if link is not None and (link.url or link.postback) else None,
+                button=button[1] if button and link is None else None,
+                form_index=button[0] if button and link is None else None,
+            )
+        )
     return out
 
 
@@ -161,8 +171,7 @@ def match_site(rows: Sequence[SiteRow], wanted: str) -> SiteRow:
         parts = urlsplit(spec if "://" in spec else "https://" + spec)
         host = (parts.hostname or "").casefold()
         site = parts.path.strip("/").split("/")[0].casefold()
-        hits = [r for r in rows if r.host_name.casefold() == host
-                and (not site or r.site_name.casefold() == site)]
+        hits = [r for r in rows if r.host_name.casefold() == host and (not site or r.site_name.casefold() == site)]
     else:
         hits = [r for r in rows if key in (r.host_name.casefold(), r.site_name.casefold())]
     if len(hits) == 1:
@@ -198,8 +207,9 @@ class SiteView:
         found = self.fields.get(key)
         if found is not None:
             return found
-        located = locate_field(self.form, key, self.profile.site_locator(key), required=True,
-                               where=f"the form of site {self.row.name}")
+        located = locate_field(
+            self.form, key, self.profile.site_locator(key), required=True, where=f"the form of site {self.row.name}"
+        )
         assert located is not None  # required=True raises instead
         return located
 
@@ -225,11 +235,15 @@ def read_site_form(page: Page, row: SiteRow, profile: PageProfile) -> SiteView:
             raise not_admin(page)
         errors = page_errors(page, profile)
         if errors:
-            raise PageNotUnderstoodError(f"TMS did not open the form of site {row.name}: {errors[0]}",
-                                         hint="rerun; if it repeats, open the site in a browser")
+            raise PageNotUnderstoodError(
+                f"TMS did not open the form of site {row.name}: {errors[0]}",
+                hint="rerun; if it repeats, open the site in a browser",
+            )
         if not page.forms:
-            raise PageNotUnderstoodError(f"the page opened for site {row.name} ({page.url}) holds no form",
-                                         hint="check --page-url and the page profile")
+            raise PageNotUnderstoodError(
+                f"the page opened for site {row.name} ({page.url}) holds no form",
+                hint="check --page-url and the page profile",
+            )
         locate_field(page.forms[0], "host_name", profile.site_locator("host_name"), where=where)
         raise AssertionError("unreachable: locate_field raises for a required field")  # pragma: no cover
     form, fields = best
@@ -249,8 +263,7 @@ def read_site_form(page: Page, row: SiteRow, profile: PageProfile) -> SiteView:
 def pick_save_button(form: Form, profile: PageProfile, anchor: LocatedField) -> Control | None:
     """The Save button of the site's part of the form: of the buttons labelled Save, the one that shares the
     innermost container with the certificate field (a page can hold a second Save for the global part)."""
-    saves = [c for c in form.submit_buttons()
-             if not c.disabled and label_matches(profile.save_labels, c.caption_text)]
+    saves = [c for c in form.submit_buttons() if not c.disabled and label_matches(profile.save_labels, c.caption_text)]
     if len(saves) <= 1:
         return saves[0] if saves else None
     target = form.controls[anchor.field.controls[0]]
@@ -295,8 +308,11 @@ class UploadIntent:
     authn_context: str | None = None
 
     def text_fields(self) -> dict[str, str]:
-        values = {"partner_name": self.partner_name, "account_name": self.account_name,
-                  "authn_context": self.authn_context}
+        values = {
+            "partner_name": self.partner_name,
+            "account_name": self.account_name,
+            "authn_context": self.authn_context,
+        }
         return {k: v for k, v in values.items() if v is not None}
 
 
@@ -331,22 +347,28 @@ def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
     form = view.form
     if view.save is None:
         labels = " or ".join(repr(x) for x in view.profile.save_labels)
-        raise PageNotUnderstoodError(f"no Save button ({labels}) in the form of site {view.row.name}",
-                                     hint="set save_labels in a page profile (`tmsclient discover`)")
+        raise PageNotUnderstoodError(
+            f"no Save button ({labels}) in the form of site {view.row.name}",
+            hint="set save_labels in a page profile (`tmsclient discover`)",
+        )
     cert = view.require("sso_certificate")
     password = view.require("certificate_password")
     if cert.field.kind != "file":
-        raise PageNotUnderstoodError(f"the field found for the SSO certificate ({cert.how}) is a "
-                                     f"{cert.field.kind} field, expected a file input",
-                                     hint="fix [fields].sso_certificate in the page profile")
+        raise PageNotUnderstoodError(
+            f"the field found for the SSO certificate ({cert.how}) is a {cert.field.kind} field, expected a file input",
+            hint="fix [fields].sso_certificate in the page profile",
+        )
     if not form.is_multipart:
         raise PageNotUnderstoodError(
-            f"the form of site {view.row.name} is not multipart/form-data, so a browser would send only the "
-            "file name", hint="check --page-url and the page profile")
+            f"the form of site {view.row.name} is not multipart/form-data, so a browser would send only the file name",
+            hint="check --page-url and the page profile",
+        )
     if password.field.kind not in ("password", "text"):
-        raise PageNotUnderstoodError(f"the field found for the certificate password ({password.how}) is a "
-                                     f"{password.field.kind} field, expected a password box",
-                                     hint="fix [fields].certificate_password in the page profile")
+        raise PageNotUnderstoodError(
+            f"the field found for the certificate password ({password.how}) is a "
+            f"{password.field.kind} field, expected a password box",
+            hint="fix [fields].certificate_password in the page profile",
+        )
     sub = Submission.of(form, submitter=view.save)
     sub = sub.set(cert.field.name, FileField(intent.pfx_name, intent.pfx_data, PFX_CONTENT_TYPE))
     sub = sub.set(password.field.name, intent.pfx_password)
@@ -366,20 +388,25 @@ def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
         located = view.require(key)
         if located.field.kind not in ("text", "textarea", "search", "url", "email"):
             raise PageNotUnderstoodError(
-                f"the field found for {key} ({located.how}) is a {located.field.kind} field, "
-                "expected a text box",
-                hint=f"fix [fields].{key} in the page profile")
+                f"the field found for {key} ({located.how}) is a {located.field.kind} field, expected a text box",
+                hint=f"fix [fields].{key} in the page profile",
+            )
         sub = sub.set(located.field.name, value)
         expected[key] = value
         changed_names.add(located.field.name)
-    label_of = {lf.field.name: (key, display_label(lf.field.labels[0]) if lf.field.labels else key)
-                for key, lf in view.fields.items()}
+    label_of = {
+        lf.field.name: (key, display_label(lf.field.labels[0]) if lf.field.labels else key)
+        for key, lf in view.fields.items()
+    }
     rows = []
     for change in sub.changes():
         key, label = label_of.get(change.name, (change.name, change.name))
         rows.append(PlanRow(key, label, change.before, change.after))
-    unchanged = {f.name: form.current_value(f.name) for f in form.fields
-                 if f.name not in changed_names and f.kind not in ("hidden", "password", "file")}
+    unchanged = {
+        f.name: form.current_value(f.name)
+        for f in form.fields
+        if f.name not in changed_names and f.kind not in ("hidden", "password", "file")
+    }
     return Plan(view, sub, tuple(rows), expected, unchanged)
 
 
@@ -427,8 +454,9 @@ class Driver:
         if is_access_denied(page, self.profile):
             raise not_admin(page)
         if page.aspnet_error is not None:
-            raise PageNotUnderstoodError(f"TMS showed an error page for {what}: {page.aspnet_error.message}",
-                                         hint="see the TMS event log")
+            raise PageNotUnderstoodError(
+                f"TMS showed an error page for {what}: {page.aspnet_error.message}", hint="see the TMS event log"
+            )
         return page
 
     def get(self, url: str, what: str, source: str | None = None) -> Page:
@@ -447,8 +475,7 @@ class Driver:
         url, source = sub.url, submission_source(sub, what)
         log.info("POST %s (%s)", url, what)
         if self.post_handshake:
-            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True,
-                                     source=source)
+            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True, source=source)
         try:
             return self.session.post(url, fields, multipart=sub.is_multipart, what=what, source=source)
         except SessionExpiredError:
@@ -456,10 +483,12 @@ class Driver:
             # POST itself. A second 401 is a login failure (AuthenticationError), never a third try.
             self.posts_refused_with_401 += 1
             self.post_handshake = True
-            log.warning("TMS answered %s with 401 (the login did not carry over from the page read); "
-                        "nothing was applied, sending it once more with its own login", what)
-            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True,
-                                     source=source)
+            log.warning(
+                "TMS answered %s with 401 (the login did not carry over from the page read); "
+                "nothing was applied, sending it once more with its own login",
+                what,
+            )
+            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True, source=source)
 
     # ---- navigation
     def settings_page(self) -> Page:
@@ -471,8 +500,11 @@ class Driver:
             self.menu_path_followed = link.menu_path
             log.info("menu: %s", " > ".join(link.menu_path))
             if link.url:
-                page = self.get(link.url, "the WebEx Settings page",
-                                source=f"the menu entry {' > '.join(link.menu_path)} on the start page")
+                page = self.get(
+                    link.url,
+                    "the WebEx Settings page",
+                    source=f"the menu entry {' > '.join(link.menu_path)} on the start page",
+                )
             else:
                 assert link.postback is not None
                 form = _form_with(start, "__EVENTTARGET")
@@ -491,11 +523,14 @@ class Driver:
         out: dict[str, tuple[str, Any]] = {}
         for form in page.forms:
             for key in GLOBAL_FIELDS:
-                located = locate_field(form, key, self.profile.global_fields[key], required=False,
-                                       where="the WebEx Settings page")
+                located = locate_field(
+                    form, key, self.profile.global_fields[key], required=False, where="the WebEx Settings page"
+                )
                 if located is not None and key not in out:
-                    out[key] = (display_label(located.field.labels[0]) if located.field.labels else key,
-                                _shown(form, located))
+                    out[key] = (
+                        display_label(located.field.labels[0]) if located.field.labels else key,
+                        _shown(form, located),
+                    )
         return out
 
     def open_site(self, page: Page, row: SiteRow) -> SiteView:
@@ -550,8 +585,9 @@ class Driver:
         if errors:
             raise rejection(plan.view.row, errors)
         if result.status != 200:
-            raise PageNotUnderstoodError(f"TMS answered HTTP {result.status} to {what}",
-                                         hint="re-run `tmsclient verify` to see what TMS stored")
+            raise PageNotUnderstoodError(
+                f"TMS answered HTTP {result.status} to {what}", hint="re-run `tmsclient verify` to see what TMS stored"
+            )
         info = page_info(page, self.profile)
         if info:
             log.info("TMS says: %s", info[0])
@@ -574,7 +610,8 @@ def _form_with(page: Page, name: str) -> Form:
             return form
     raise PageNotUnderstoodError(
         f"the page {page.url} has no form with {name}, so its links cannot post back",
-        hint="check --page-url; the page is not an ASP.NET WebForms page")
+        hint="check --page-url; the page is not an ASP.NET WebForms page",
+    )
 
 
 def _shown(form: Form, located: LocatedField) -> Any:
@@ -588,24 +625,34 @@ def _shown(form: Form, located: LocatedField) -> Any:
 
 #: Hints for TMS's refusals we know the words of (Windows' own, and the emulator's guesses).
 _REJECTION_HINTS: tuple[tuple[str, str], ...] = (
-    ("network password is not correct",
-     "check the .pfx password; Windows Server 2012 R2/2016 also says this for an AES-256 or SHA-256-MAC "
-     ".pfx: run `tmsclient check --target-os 2016 FILE` and re-export with `tmsclient convert`"),
-    ("private key does not match",
-     "bundle the certificate with the key that made its CSR (`tmsclient bundle`)"),
-    ("does not have a private key",
-     "export the .pfx with its private key (`tmsclient bundle` joins key and certificate)"),
+    (
+        "network password is not correct",
+        "check the .pfx password; Windows Server 2012 R2/2016 also says this for an AES-256 or SHA-256-MAC "
+        ".pfx: run `tmsclient check --target-os 2016 FILE` and re-export with `tmsclient convert`",
+    ),
+    ("private key does not match", "bundle the certificate with the key that made its CSR (`tmsclient bundle`)"),
+    (
+        "does not have a private key",
+        "export the .pfx with its private key (`tmsclient bundle` joins key and certificate)",
+    ),
     ("has expired", "upload the renewed certificate, not the old one"),
     ("not yet valid", "wait until the certificate's start date, or check the TMS server's clock"),
     ("password is required", "give the .pfx password"),
-    ("cannot find the requested object", "the file is not a PKCS#12 file TMS can read: check it with "
-     "`tmsclient inspect`"),
+    (
+        "cannot find the requested object",
+        "the file is not a PKCS#12 file TMS can read: check it with `tmsclient inspect`",
+    ),
 )
 
 
 def rejection(row: SiteRow, errors: Sequence[str]) -> RejectedByTmsError:
     text = errors[0]
-    hint = next((h for key, h in _REJECTION_HINTS if key in text.casefold()),
-                "fix what TMS reports, then rerun; nothing was changed")
-    return RejectedByTmsError(f"TMS refused the Save of site {row.name}: {text}", hint=hint,
-                              details=[f"TMS also says: {e}" for e in errors[1:]])
+    hint = next(
+        (h for key, h in _REJECTION_HINTS if key in text.casefold()),
+        "fix what TMS reports, then rerun; nothing was changed",
+    )
+    return RejectedByTmsError(
+        f"TMS refused the Save of site {row.name}: {text}",
+        hint=hint,
+        details=[f"TMS also says: {e}" for e in errors[1:]],
+    )

@@ -89,8 +89,9 @@ class SessionExpiredError(AuthenticationError):
 class PostInterruptedError(ConnectionFailedError):
     """The connection failed during a POST. ``body_may_have_arrived`` says whether TMS may have applied it."""
 
-    def __init__(self, message: str, *, body_may_have_arrived: bool, hint: str | None = None,
-                 timed_out: bool = False) -> None:
+    def __init__(
+        self, message: str, *, body_may_have_arrived: bool, hint: str | None = None, timed_out: bool = False
+    ) -> None:
         super().__init__(message, hint=hint)
         self.body_may_have_arrived = body_may_have_arrived
         #: TMS did not answer in time: it may still be working on the request when we re-read.
@@ -100,8 +101,9 @@ class PostInterruptedError(ConnectionFailedError):
 class HttpServerError(ServerError):
     """HTTP 5xx: ``status``, TMS's own words (``tms_text``, the error page's first line) and the page."""
 
-    def __init__(self, message: str, *, status: int, tms_text: str | None, result: HttpResult,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int, tms_text: str | None, result: HttpResult, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.tms_text = tms_text
@@ -115,8 +117,9 @@ class OffOriginError(PageNotUnderstoodError):
     when TMS itself answered a POST with the redirect: TMS got the form and may have applied it.
     """
 
-    def __init__(self, message: str, *, origin: str, hint: str | None = None,
-                 body_may_have_arrived: bool = False) -> None:
+    def __init__(
+        self, message: str, *, origin: str, hint: str | None = None, body_may_have_arrived: bool = False
+    ) -> None:
         super().__init__(message, hint=hint)
         self.origin = origin
         self.body_may_have_arrived = body_may_have_arrived
@@ -195,24 +198,43 @@ class _TargetAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self._owner = owner
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         owner = self._owner
         owner._check_url(request.url or "")
         nbytes = _body_length(request.body)
         owner._count(requests=1, bytes_sent=nbytes)
         try:
             # verify is the target's, whatever the caller or the environment (REQUESTS_CA_BUNDLE) says.
-            response = super().send(request, stream=stream, timeout=timeout or owner._read_timeout,
-                                    verify=owner.verify, cert=cert, proxies=proxies)
+            response = super().send(
+                request,
+                stream=stream,
+                timeout=timeout or owner._read_timeout,
+                verify=owner.verify,
+                cert=cert,
+                proxies=proxies,
+            )
         except Exception as exc:
             log.debug("%s %s -> %s (%d bytes sent)", request.method, request.url, type(exc).__name__, nbytes)
             raise
         if response.status_code == 401:
             owner._count(responses_401=1)
             owner._offered = offered_schemes(response.headers.get("WWW-Authenticate", "")) or owner._offered
-        log.debug("%s %s -> %d (%d bytes sent, %s bytes received)", request.method, request.url,
-                  response.status_code, nbytes, response.headers.get("Content-Length", "?"))
+        log.debug(
+            "%s %s -> %d (%d bytes sent, %s bytes received)",
+            request.method,
+            request.url,
+            response.status_code,
+            nbytes,
+            response.headers.get("Content-Length", "?"),
+        )
         return response
 
 
@@ -261,8 +283,9 @@ class TmsSession:
     * **Logging** (debug): method, URL, status and byte counts; never headers or bodies.
     """
 
-    def __init__(self, target: TargetSettings, *, get_retries: int = GET_RETRIES,
-                 retry_backoff: float = RETRY_BACKOFF_S) -> None:
+    def __init__(
+        self, target: TargetSettings, *, get_retries: int = GET_RETRIES, retry_backoff: float = RETRY_BACKOFF_S
+    ) -> None:
         self.target = target
         parts = urlsplit(target.url)
         if parts.scheme == "http" and not target.allow_http:
@@ -278,14 +301,19 @@ class TmsSession:
         self._read_timeout = (target.timeout, target.timeout)
         self._post_timeout = (target.timeout, target.upload_timeout)
         self.verify: bool | str = self._verify_setting(target)
-        self._stats: dict[str, float] = {k: 0 for k in ("requests", "responses_401", "bytes_sent", "retries",
-                                                        "elapsed")}
+        self._stats: dict[str, float] = {
+            k: 0 for k in ("requests", "responses_401", "bytes_sent", "retries", "elapsed")
+        }
         self._got_page = False
         self._offered: tuple[str, ...] = ()  # schemes in the last 401
         self._auth = session_auth(target.auth, target.username, target.password)
         if parts.scheme == "http" and target.username:
-            log.warning("--allow-http: the login of %s to %s crosses the network unencrypted (and with it any "
-                        ".pfx and its password); use https", self._user(), self.origin)
+            log.warning(
+                "--allow-http: the login of %s to %s crosses the network unencrypted (and with it any "
+                ".pfx and its password); use https",
+                self._user(),
+                self.origin,
+            )
 
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"tmsclient/{__version__} (python-requests)"
@@ -297,12 +325,18 @@ class TmsSession:
     @staticmethod
     def _verify_setting(target: TargetSettings) -> bool | str:
         if target.insecure:
-            log.warning("TLS verification is OFF for %s (--insecure): anyone on the network path can read "
-                        "the password and the .pfx; use --ca-bundle instead", target.host)
+            log.warning(
+                "TLS verification is OFF for %s (--insecure): anyone on the network path can read "
+                "the password and the .pfx; use --ca-bundle instead",
+                target.host,
+            )
             # Silence urllib3's per-request warning for this host only, and only because the user asked.
             host = re.escape(target.host)
-            warnings.filterwarnings("ignore", category=InsecureRequestWarning,
-                                    message=rf"Unverified HTTPS request is being made to host '{host}'")
+            warnings.filterwarnings(
+                "ignore",
+                category=InsecureRequestWarning,
+                message=rf"Unverified HTTPS request is being made to host '{host}'",
+            )
             return False
         if target.ca_bundle is not None:
             return str(target.ca_bundle)
@@ -313,8 +347,9 @@ class TmsSession:
     def __enter__(self) -> TmsSession:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -325,8 +360,13 @@ class TmsSession:
     @property
     def stats(self) -> SessionStats:
         s = self._stats
-        return SessionStats(requests=int(s["requests"]), responses_401=int(s["responses_401"]),
-                            bytes_sent=int(s["bytes_sent"]), retries=int(s["retries"]), elapsed=s["elapsed"])
+        return SessionStats(
+            requests=int(s["requests"]),
+            responses_401=int(s["responses_401"]),
+            bytes_sent=int(s["bytes_sent"]),
+            retries=int(s["retries"]),
+            elapsed=s["elapsed"],
+        )
 
     @property
     def auth_scheme(self) -> str | None:
@@ -349,8 +389,9 @@ class TmsSession:
         try:
             while True:
                 try:
-                    response = self._session.get(url, timeout=self._read_timeout, verify=self.verify,
-                                                 allow_redirects=True)
+                    response = self._session.get(
+                        url, timeout=self._read_timeout, verify=self.verify, allow_redirects=True
+                    )
                     break
                 except requests.exceptions.ConnectionError as exc:
                     final = isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout))
@@ -358,8 +399,13 @@ class TmsSession:
                         raise
                     attempt += 1
                     self._count(retries=1)
-                    log.info("retrying GET %s after %s (attempt %d of %d)", url, type(exc).__name__,
-                             attempt + 1, self._get_retries + 1)
+                    log.info(
+                        "retrying GET %s after %s (attempt %d of %d)",
+                        url,
+                        type(exc).__name__,
+                        attempt + 1,
+                        self._get_retries + 1,
+                    )
                     time.sleep(self._retry_backoff * 2 ** (attempt - 1))
         except TmsClientError:
             raise
@@ -392,8 +438,10 @@ class TmsSession:
         self.require_origin(url, what=what, source=source)
         auth = post_auth(self._auth)
         if not self._got_page or auth is None:
-            raise RuntimeError("TmsSession.post() before a successful get(): the form must be read first "
-                               "so the POST travels on an authenticated connection")
+            raise RuntimeError(
+                "TmsSession.post() before a successful get(): the form must be read first "
+                "so the POST travels on an authenticated connection"
+            )
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         started = time.monotonic()
         try:
@@ -402,8 +450,13 @@ class TmsSession:
             body, headers["Content-Type"] = encode_form(fields, files, multipart=multipart)
             try:
                 response = self._session.post(
-                    url, data=body, headers=headers, auth=auth,
-                    timeout=self._post_timeout, verify=self.verify, allow_redirects=False,
+                    url,
+                    data=body,
+                    headers=headers,
+                    auth=auth,
+                    timeout=self._post_timeout,
+                    verify=self.verify,
+                    allow_redirects=False,
                 )
             finally:
                 del body
@@ -431,15 +484,15 @@ class TmsSession:
                     f"TMS answered {what} with {response.status_code} to {foreign}, another origin than "
                     f"{self.origin} (--url); tmsclient did not follow it and sent nothing there, so what TMS "
                     "did with the form is unknown",
-                    origin=foreign, body_may_have_arrived=True,
+                    origin=foreign,
+                    body_may_have_arrived=True,
                     hint="run `tmsclient verify` (or look at the site in TMS) to see what TMS stored",
                 )
         if response.status_code in (301, 302, 303):
             response.close()
             log.debug("POST answered %d; following to %s with GET", response.status_code, location)
             after = self.get(location, what=f"{what} (after its redirect)")
-            return HttpResult("POST", after.url, after.status, after.text, after.headers,
-                              time.monotonic() - started)
+            return HttpResult("POST", after.url, after.status, after.text, after.headers, time.monotonic() - started)
         if response.status_code in (307, 308):
             location = response.headers.get("Location", "?")
             raise PageNotUnderstoodError(
@@ -462,7 +515,7 @@ class TmsSession:
             "sends nothing outside the scheme, host and port of --url, so nothing was sent there",
             origin=foreign,
             hint="this is not the page tmsclient expects from TMS: look at it in a browser, and check any "
-                 "proxy in front of TMS",
+            "proxy in front of TMS",
         )
 
     # -- internals
@@ -477,9 +530,13 @@ class TmsSession:
         try:
             # Streamed, so the connection's socket is still there to name the certificate the binding is for.
             first = self._session.post(
-                url, data=b"", headers={"Authorization": hs.negotiate(),
-                                        "Content-Type": "application/x-www-form-urlencoded"},
-                auth=KeepAliveOnly(), timeout=self._read_timeout, verify=self.verify, allow_redirects=False,
+                url,
+                data=b"",
+                headers={"Authorization": hs.negotiate(), "Content-Type": "application/x-www-form-urlencoded"},
+                auth=KeepAliveOnly(),
+                timeout=self._read_timeout,
+                verify=self.verify,
+                allow_redirects=False,
                 stream=True,
             )
             binding = peer_certificate_hash(first)
@@ -488,9 +545,9 @@ class TmsSession:
             raise self._tls_error(exc, what) from exc
         except requests.exceptions.RequestException as exc:
             raise PostInterruptedError(
-                f"the login on {what} failed before the form went out ({_short_reason(exc)}); "
-                "nothing was sent",
-                body_may_have_arrived=False, hint="check the connection to TMS, then rerun",
+                f"the login on {what} failed before the form went out ({_short_reason(exc)}); nothing was sent",
+                body_may_have_arrived=False,
+                hint="check the connection to TMS, then rerun",
             ) from exc
         challenge = first.headers.get("WWW-Authenticate", "")
         answer = hs.authenticate(challenge, binding) if first.status_code == 401 else None
@@ -539,7 +596,9 @@ class TmsSession:
             text = aspnet_error_text(result.text)
             raise HttpServerError(
                 f"TMS answered HTTP {status} for {what}" + (f": {text}" if text else ""),
-                status=status, tms_text=text, result=result,
+                status=status,
+                tms_text=text,
+                result=result,
                 hint="see the TMS server's event log; rerun with -vv to see the requests",
             )
 
@@ -562,7 +621,7 @@ class TmsSession:
         return AuthenticationError(
             f"TMS refused the login of {self._user()} with {scheme} (HTTP 401 for {what})",
             hint="check the user name (DOMAIN\\user, user@domain or user) and the TMS password "
-                 "($TMSCLIENT_TMS_PASSWORD or --tms-password-*)",
+            "($TMSCLIENT_TMS_PASSWORD or --tms-password-*)",
         )
 
     def _map_exception(self, exc: BaseException, url: str, what: str, method: str) -> Exception:
@@ -575,14 +634,13 @@ class TmsSession:
                 "does not follow it, and nothing was sent there",
                 origin=foreign,
                 hint="check that --url is the address TMS serves its pages at (scheme, host and port), and "
-                     "any proxy or load balancer in front of TMS",
+                "any proxy or load balancer in front of TMS",
             )
         if isinstance(exc, PermissionError):
             # requests-ntlm raises it when the answer to its NTLM negotiate message holds no challenge.
             return AuthenticationError(
                 f"TMS at {host} did not answer the NTLM negotiate message with a challenge for {what}",
-                hint="check that IIS Windows Authentication (NTLM provider) is on for /tms, "
-                     "or try --auth basic",
+                hint="check that IIS Windows Authentication (NTLM provider) is on for /tms, or try --auth basic",
             )
         if isinstance(exc, KeyError) and str(exc).strip("'\"").lower() == "www-authenticate":
             return AuthenticationError(
@@ -596,7 +654,9 @@ class TmsSession:
             if after_body:
                 return PostInterruptedError(
                     f"connecting to {host} timed out before {what} was sent; nothing was sent",
-                    body_may_have_arrived=False, hint="check that TMS is up, then rerun")
+                    body_may_have_arrived=False,
+                    hint="check that TMS is up, then rerun",
+                )
             return RequestTimeoutError(
                 f"connecting to {host} timed out after {self.target.timeout:g} s while fetching {what}",
                 hint="check the host and port, firewalls and proxies; or raise --timeout",
@@ -605,29 +665,34 @@ class TmsSession:
             if after_body:
                 return PostInterruptedError(
                     f"TMS did not answer {what} within {self.target.upload_timeout:g} s; it may or may not "
-                    "have applied it", body_may_have_arrived=True, timed_out=True,
-                    hint="re-read the page to see what TMS stored; raise --upload-timeout for a slow server")
+                    "have applied it",
+                    body_may_have_arrived=True,
+                    timed_out=True,
+                    hint="re-read the page to see what TMS stored; raise --upload-timeout for a slow server",
+                )
             return RequestTimeoutError(
                 f"TMS at {host} did not answer within {self.target.timeout:g} s while fetching {what}",
                 hint="raise --timeout (or `timeout` in the profile) if TMS is slow",
             )
         if isinstance(exc, requests.exceptions.ConnectionError):
             if _is_dns_failure(exc):
-                return ConnectionFailedError(f"cannot resolve the TMS host name {host} (fetching {what})",
-                                             hint="check --url and DNS")
+                return ConnectionFailedError(
+                    f"cannot resolve the TMS host name {host} (fetching {what})", hint="check --url and DNS"
+                )
             refused = _find(exc, ConnectionRefusedError) is not None
             port = urlsplit(url).port or (443 if url.startswith("https") else 80)
             if refused:
                 msg = f"connection to {host}:{port} refused ({method} {what})"
                 hint = "check --url (host and port) and that IIS is running on TMS"
                 if after_body:
-                    return PostInterruptedError(msg + "; nothing was sent", body_may_have_arrived=False,
-                                                hint=hint)
+                    return PostInterruptedError(msg + "; nothing was sent", body_may_have_arrived=False, hint=hint)
                 return ConnectionFailedError(msg, hint=hint)
             if after_body:
                 return PostInterruptedError(
                     f"the connection to {host} broke during {what}; TMS may or may not have applied it",
-                    body_may_have_arrived=True, hint="re-read the page to see what TMS stored")
+                    body_may_have_arrived=True,
+                    hint="re-read the page to see what TMS stored",
+                )
             return ConnectionFailedError(
                 f"the connection to {host}:{port} broke while fetching {what} ({_short_reason(exc)})",
                 hint="check the network path and any proxy; rerun",
@@ -637,8 +702,9 @@ class TmsSession:
         if isinstance(exc, requests.exceptions.InvalidURL) or type(exc).__name__ == "LocationParseError":
             return ConfigError(f"invalid URL {url} for {what}", hint="check --url and --page-url")
         if isinstance(exc, requests.exceptions.RequestException):
-            return ConnectionFailedError(f"{method} {what} at {host} failed: {type(exc).__name__}",
-                                         hint="rerun with -vv for details")
+            return ConnectionFailedError(
+                f"{method} {what} at {host} failed: {type(exc).__name__}", hint="rerun with -vv for details"
+            )
         if type(exc).__module__.startswith("spnego"):
             return AuthenticationError(
                 f"the NTLM handshake with {host} failed: {type(exc).__name__}",
@@ -650,16 +716,21 @@ class TmsSession:
         host = self._host
         verr = _find(exc, ssl.SSLCertVerificationError)
         reason = getattr(verr, "verify_message", None) or (_short_reason(exc) if verr is None else str(verr))
-        trusted = (f"the CA bundle {self.target.ca_bundle}" if self.target.ca_bundle
-                   else "the default CA bundle (certifi; REQUESTS_CA_BUNDLE is ignored)")
+        trusted = (
+            f"the CA bundle {self.target.ca_bundle}"
+            if self.target.ca_bundle
+            else "the default CA bundle (certifi; REQUESTS_CA_BUNDLE is ignored)"
+        )
         if verr is not None:
             return TLSError(
                 f"TLS verification of {host} failed ({reason}) against {trusted} while fetching {what}",
                 hint="give the CA that signed the TMS certificate with --ca-bundle FILE "
-                     "(or TMSCLIENT_CA_BUNDLE); --insecure skips the check, for a lab only",
+                "(or TMSCLIENT_CA_BUNDLE); --insecure skips the check, for a lab only",
             )
-        return TLSError(f"TLS with {host} failed while fetching {what} ({reason})",
-                        hint="check that --url points at the HTTPS port of TMS")
+        return TLSError(
+            f"TLS with {host} failed while fetching {what} ({reason})",
+            hint="check that --url points at the HTTPS port of TMS",
+        )
 
 
 def _resolve(base: str, location: str) -> str:
@@ -678,9 +749,11 @@ def _short_reason(exc: BaseException) -> str:
     """The innermost readable cause, one line, without URLs or object reprs."""
     inner = exc
     for _ in range(10):
-        nxt = getattr(inner, "reason", None) or inner.__cause__ or (inner.args[0] if inner.args and
-                                                                    isinstance(inner.args[0], BaseException)
-                                                                    else None)
+        nxt = (
+            getattr(inner, "reason", None)
+            or inner.__cause__
+            or (inner.args[0] if inner.args and isinstance(inner.args[0], BaseException) else None)
+        )
         if not isinstance(nxt, BaseException):
             break
         inner = nxt

@@ -50,8 +50,12 @@ class UploadJob:
 
     def intent(self) -> UploadIntent:
         return UploadIntent(
-            pfx_name=self.pfx_name, pfx_data=self.bundle.data, pfx_password=self.password,
-            enable_sso=self.enable_sso, partner_name=self.partner_name, account_name=self.account_name,
+            pfx_name=self.pfx_name,
+            pfx_data=self.bundle.data,
+            pfx_password=self.password,
+            enable_sso=self.enable_sso,
+            partner_name=self.partner_name,
+            account_name=self.account_name,
             authn_context=self.authn_context,
         )
 
@@ -103,32 +107,42 @@ def judge_pfx(bundle: PfxBundle, target_os: str, *, skip: bool) -> list[str]:
                 hint="fix the file (see `tmsclient check`); nothing was sent to TMS",
                 details=report.lines(),
             )
-        warnings.append(f"{bundle.source} fails the preflight ({first.code}: {first.message}); uploading "
-                        "anyway (--no-preflight)")
+        warnings.append(
+            f"{bundle.source} fails the preflight ({first.code}: {first.message}); uploading anyway (--no-preflight)"
+        )
     return warnings
 
 
 def judge_form_values(job: UploadJob) -> list[str]:
     """Values ASP.NET's request validation would answer with HTTP 500 before TMS's page runs: refused before
     any login (the .pfx password as a PasswordError), or warnings with --no-preflight."""
-    why = ("ASP.NET request validation answers HTTP 500 to a posted value holding '<' followed by a letter, "
-           "'!', '/' or '?', or '&#'")
+    why = (
+        "ASP.NET request validation answers HTTP 500 to a posted value holding '<' followed by a letter, "
+        "'!', '/' or '?', or '&#'"
+    )
     warnings: list[str] = []
-    texts = {"--partner-name": job.partner_name, "--account-name": job.account_name,
-             "--authn-context": job.authn_context}
+    texts = {
+        "--partner-name": job.partner_name,
+        "--account-name": job.account_name,
+        "--authn-context": job.authn_context,
+    }
     for flag, text in texts.items():
         found = request_validation_trigger(text) if text else None
         if found and not job.no_preflight:
-            raise UsageError(f"{flag} holds {found!r}, which TMS would refuse: {why}",
-                             hint=f"give {flag} without it; nothing was sent to TMS")
+            raise UsageError(
+                f"{flag} holds {found!r}, which TMS would refuse: {why}",
+                hint=f"give {flag} without it; nothing was sent to TMS",
+            )
         if found:
             warnings.append(f"{flag} holds {found!r}; TMS may answer the Save with HTTP 500 ({why})")
     found = request_validation_trigger(job.password.reveal())
     if found and not job.no_preflight:
         # Only the offending pair of characters is named, never the password.
-        raise PasswordError(f"the .pfx password holds {found!r}, which TMS would refuse: {why}",
-                            hint="re-export the .pfx (`tmsclient convert --out-password-...`) with a password "
-                                 "without it; nothing was sent to TMS")
+        raise PasswordError(
+            f"the .pfx password holds {found!r}, which TMS would refuse: {why}",
+            hint="re-export the .pfx (`tmsclient convert --out-password-...`) with a password "
+            "without it; nothing was sent to TMS",
+        )
     if found:
         warnings.append(f"the .pfx password holds {found!r}; TMS may answer the Save with HTTP 500 ({why})")
     return warnings
@@ -152,7 +166,8 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
         outcome.retried_after_401 = True
         outcome.warnings.append(
             "TMS answered a POST with 401 (the login did not carry over from the page read, or IIS logs in "
-            "every request); IIS refused it before the page ran, so it was sent once more with its own login")
+            "every request); IIS refused it before the page ran, so it was sent once more with its own login"
+        )
     payload = {
         "ok": True,
         "action": outcome.action,
@@ -165,8 +180,10 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
         "thumbprint_sha1": cert.thumbprint_sha1,
         "serial": cert.serial,
         "not_after": cert.not_after,
-        "changes": [{"field": r.key, "label": r.label, "before": r.before, "after": r.after}
-                    for r in (plan.rows if plan else ())],
+        "changes": [
+            {"field": r.key, "label": r.label, "before": r.before, "after": r.after}
+            for r in (plan.rows if plan else ())
+        ],
         "checks": outcome.verification.to_json()["checks"] if outcome.verification else [],
         "notes": list(outcome.verification.notes) if outcome.verification else [],
         "tms_message": outcome.tms_message,
@@ -186,13 +203,16 @@ def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
     return row, driver.open_site(page, row)
 
 
-def _expectation(view: SiteView, plan: Plan | None, intent: UploadIntent, thumbprint: str,
-                 not_after: Any, outcome: Outcome) -> Expectation:
+def _expectation(
+    view: SiteView, plan: Plan | None, intent: UploadIntent, thumbprint: str, not_after: Any, outcome: Outcome
+) -> Expectation:
     sso = view.fields.get("use_sso")
     was_on = bool_state(view.form, sso.field, view.profile) if sso else None
     if not intent.enable_sso and was_on is False:
-        outcome.warnings.append(f"Use Single Sign On is off for site {view.row.name}; the certificate is "
-                                "stored but not used until it is on (pass --enable-sso)")
+        outcome.warnings.append(
+            f"Use Single Sign On is off for site {view.row.name}; the certificate is "
+            "stored but not used until it is on (pass --enable-sso)"
+        )
     return Expectation(
         thumbprint_sha1=thumbprint,
         not_after=not_after,
@@ -218,8 +238,16 @@ def _already_there(view: SiteView, intent: UploadIntent, thumbprint: str) -> boo
     return all(view.value(key) == value for key, value in intent.text_fields().items())
 
 
-def _upload(driver: Driver, row: SiteRow, view: SiteView, intent: UploadIntent,
-            thumbprint: str, not_after: Any, job: UploadJob, outcome: Outcome) -> Plan | None:
+def _upload(
+    driver: Driver,
+    row: SiteRow,
+    view: SiteView,
+    intent: UploadIntent,
+    thumbprint: str,
+    not_after: Any,
+    job: UploadJob,
+    outcome: Outcome,
+) -> Plan | None:
     if not job.force and _already_there(view, intent, thumbprint):
         outcome.action = "unchanged"
         expectation = _expectation(view, None, intent, thumbprint, not_after, outcome)
@@ -239,8 +267,9 @@ def _upload(driver: Driver, row: SiteRow, view: SiteView, intent: UploadIntent,
     return plan
 
 
-def _save(driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation: Expectation,
-          outcome: Outcome) -> str | None:
+def _save(
+    driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation: Expectation, outcome: Outcome
+) -> str | None:
     """The Save, once. A 401 is re-sent once by the driver (IIS refused it before the page ran); a broken
     connection or a 500 is never re-sent: a re-read decides what happened."""
     try:
@@ -261,8 +290,7 @@ def _save(driver: Driver, row: SiteRow, view: SiteView, plan: Plan, expectation:
     return info[0] if info else None
 
 
-def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
-                       tms_message: str | None) -> Verification:
+def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation, tms_message: str | None) -> Verification:
     """Re-read after a Save TMS accepted. If the re-read itself fails, the error must still say that TMS
     accepted the Save: the change happened, only its check did not."""
     try:
@@ -273,7 +301,7 @@ def _verify_after_save(driver: Driver, row: SiteRow, expectation: Expectation,
             f"TMS accepted the Save of site {row.name}{said}, but re-reading the site to verify it failed: "
             f"{exc.message}",
             hint="the certificate is most likely stored: run `tmsclient verify` (or look at the site in TMS) "
-                 "before uploading again",
+            "before uploading again",
         ) from exc
 
 
@@ -290,13 +318,16 @@ def _describe_reread(driver: Driver, row: SiteRow, expectation: Expectation) -> 
         return f"a re-read shows the site unchanged (certificate thumbprint {tp})"
     installed = check.certificate.installed
     if installed:
-        return (f"a re-read shows 'Certificate Installed: {installed}' but no thumbprint or expiry, so it cannot "
-                "tell which certificate TMS holds")
+        return (
+            f"a re-read shows 'Certificate Installed: {installed}' but no thumbprint or expiry, so it cannot "
+            "tell which certificate TMS holds"
+        )
     return "a re-read cannot show which certificate TMS holds (no certificate details on the page)"
 
 
-def _after_drop(driver: Driver, row: SiteRow, view: SiteView, err: Exception, expectation: Expectation,
-                outcome: Outcome) -> None:
+def _after_drop(
+    driver: Driver, row: SiteRow, view: SiteView, err: Exception, expectation: Expectation, outcome: Outcome
+) -> None:
     """The connection broke after the Save went out: re-read, and say what actually happened."""
     try:
         reread = driver.reopen(row)
@@ -318,24 +349,24 @@ def _after_drop(driver: Driver, row: SiteRow, view: SiteView, err: Exception, ex
                     f"certificate (thumbprint {tp_check.got}, expected {tp_check.expected}); TMS may still "
                     "be applying the Save",
                     hint="run `tmsclient verify` in a few minutes; upload again only if it still shows the old "
-                         "certificate (and raise --upload-timeout)",
+                    "certificate (and raise --upload-timeout)",
                 ) from err
             raise ConnectionFailedError(
                 f"the connection broke during the Save of site {row.name}; a re-read right after shows TMS "
                 f"did not store the new certificate (thumbprint {tp_check.got}, expected {tp_check.expected})",
                 hint="rerun the upload: it uploads only while TMS shows the old certificate",
             ) from err
-        outcome.warnings.append("the connection broke after the Save was sent; the re-read shows TMS "
-                                "stored it")
+        outcome.warnings.append("the connection broke after the Save was sent; the re-read shows TMS stored it")
         outcome.verification = check
         return
     # fields-only: a field the Save changed that now shows its new value proves the Save ran, because TMS
     # stores all of a Save or nothing of it.
-    proof = [key for key, want in expectation.fields.items()
-             if view.value(key) != want and reread.value(key) == want]
+    proof = [key for key, want in expectation.fields.items() if view.value(key) != want and reread.value(key) == want]
     if proof and check.ok:
-        outcome.warnings.append("the connection broke after the Save was sent; the re-read shows the changed "
-                                f"fields ({', '.join(proof)}), so TMS applied it")
+        outcome.warnings.append(
+            "the connection broke after the Save was sent; the re-read shows the changed "
+            f"fields ({', '.join(proof)}), so TMS applied it"
+        )
         outcome.verification = check
         return
     raise OutcomeUnknownError(
@@ -351,18 +382,22 @@ def describe_upload(p: dict[str, Any], plan: Plan | None) -> str:
     action = p["action"]
     head = {
         "uploaded": f"uploaded {Path(p['pfx']).name} to site {site}",
-        "unchanged": f"site {site} already has this certificate: nothing uploaded "
-                     "(use --reupload to upload anyway)",
+        "unchanged": f"site {site} already has this certificate: nothing uploaded (use --reupload to upload anyway)",
         "dry-run": f"dry run: the Save of site {site} would change",
     }[action]
     lines = [head]
     if action == "dry-run" and plan is not None:
         lines += [f"  {r.line()}" for r in plan.rows]
-    lines.append(f"  certificate: {p['subject']}, thumbprint {p['thumbprint_sha1']}, expires "
-                 f"{p['not_after'].strftime('%Y-%m-%d %H:%M:%SZ')}")
+    lines.append(
+        f"  certificate: {p['subject']}, thumbprint {p['thumbprint_sha1']}, expires "
+        f"{p['not_after'].strftime('%Y-%m-%d %H:%M:%SZ')}"
+    )
     if p["verification"]:
-        what = ("TMS shows the certificate's details and they match" if p["verification"] == "certificate"
-                else "TMS shows no certificate details; the fields were checked")
+        what = (
+            "TMS shows the certificate's details and they match"
+            if p["verification"] == "certificate"
+            else "TMS shows no certificate details; the fields were checked"
+        )
         lines.append(f"  verification: {p['verification']} ({what})")
     if action == "uploaded":
         lines += [f"  changed {c['label']}: {c['before']} -> {c['after']}" for c in p["changes"]]

@@ -71,11 +71,13 @@ class Verification:
         return {
             "ok": self.ok,
             "level": self.level,
-            "checks": [{"what": c.what, "ok": c.ok, "got": c.got, "expected": c.expected}
-                       for c in self.checks],
-            "certificate_shown": {"subject": self.certificate.subject, "expires": self.certificate.expires,
-                                  "thumbprint": self.certificate.thumbprint,
-                                  "installed": self.certificate.installed},
+            "checks": [{"what": c.what, "ok": c.ok, "got": c.got, "expected": c.expected} for c in self.checks],
+            "certificate_shown": {
+                "subject": self.certificate.subject,
+                "expires": self.certificate.expires,
+                "thumbprint": self.certificate.thumbprint,
+                "installed": self.certificate.installed,
+            },
             "notes": list(self.notes),
         }
 
@@ -116,8 +118,7 @@ def verify_site(view: Any, expected: Expectation) -> Verification:
     errors = page_errors(page, profile)
     checks.append(Check("page error", not errors, repr(errors[0]) if errors else "none", "none"))
 
-    label_of = {key: (display_label(lf.field.labels[0]) if lf.field.labels else key)
-                for key, lf in view.fields.items()}
+    label_of = {key: (display_label(lf.field.labels[0]) if lf.field.labels else key) for key, lf in view.fields.items()}
     if expected.sso_on:
         sso = view.require("use_sso")
         state = bool_state(form, sso.field, profile)
@@ -146,23 +147,36 @@ def verify_site(view: Any, expected: Expectation) -> Verification:
             shown_tp = normalize_thumbprint(details.thumbprint)
         except (ThumbprintError, UsageError):
             shown_tp = details.thumbprint
-        checks.append(Check("certificate thumbprint", shown_tp == expected.thumbprint_sha1.upper(),
-                            shown_tp, expected.thumbprint_sha1.upper()))
+        checks.append(
+            Check(
+                "certificate thumbprint",
+                shown_tp == expected.thumbprint_sha1.upper(),
+                shown_tp,
+                expected.thumbprint_sha1.upper(),
+            )
+        )
     if details.expires and expected.not_after:
         verdict = expiry_matches(details.expires, expected.not_after)
         if verdict is None:
-            notes.append(f"the expiry shown ({details.expires!r}) is not a date tmsclient reads; "
-                         "not compared")
+            notes.append(f"the expiry shown ({details.expires!r}) is not a date tmsclient reads; not compared")
         else:
             level = CERTIFICATE
-            checks.append(Check("certificate expiry", verdict, str(details.expires),
-                                expected.not_after.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")))
+            checks.append(
+                Check(
+                    "certificate expiry",
+                    verdict,
+                    str(details.expires),
+                    expected.not_after.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
+                )
+            )
     if level == FIELDS_ONLY:
         installed = yes_no(profile, details.installed) if details.installed else None
         if installed is False:
             checks.append(Check("certificate installed", False, str(details.installed), "Yes"))
-        notes.append("TMS does not show the stored certificate's thumbprint or expiry on this page, so only "
-                     "the fields could be checked (verification level fields-only)")
+        notes.append(
+            "TMS does not show the stored certificate's thumbprint or expiry on this page, so only "
+            "the fields could be checked (verification level fields-only)"
+        )
     return Verification(level, tuple(checks), details, tuple(notes))
 
 
@@ -170,9 +184,17 @@ def verify_site(view: Any, expected: Expectation) -> Verification:
 
 _ZONE = re.compile(r"\s*(?:Z|UTC|GMT|\+00:?00)\s*$", re.I)
 _FORMATS_TIME = (
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%A, %B %d, %Y %I:%M:%S %p",
-    "%d %B %Y %H:%M:%S", "%b %d %H:%M:%S %Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+    "%A, %B %d, %Y %I:%M:%S %p",
+    "%d %B %Y %H:%M:%S",
+    "%b %d %H:%M:%S %Y",
 )
 _FORMATS_DATE = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d %B %Y", "%B %d, %Y", "%A, %B %d, %Y")
 

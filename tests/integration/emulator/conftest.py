@@ -83,8 +83,13 @@ def config(tmp_path: Path) -> Callable[..., Config]:
     def make(*targets: Target, extra: str = "") -> Config:
         lines = ["[defaults]", "username = 'TMSLAB\\admin'", 'site = "acme"', extra, ""]
         for t in targets:
-            lines += [f"[profiles.{t.name}]", f'url = "{t.em.url}"', f'ca_bundle = "{t.em.ca_file}"',
-                      f'password = "env:{t.password_var}"', ""]
+            lines += [
+                f"[profiles.{t.name}]",
+                f'url = "{t.em.url}"',
+                f'ca_bundle = "{t.em.ca_file}"',
+                f'password = "env:{t.password_var}"',
+                "",
+            ]
         path = tmp_path / "config.toml"
         path.write_text("\n".join(lines), encoding="utf-8")
         path.chmod(0o600)

@@ -148,94 +148,321 @@ ROWS: tuple[Row, ...] = (
     # The .pfx's certificate is seeded in the site (_seed_certificate): nothing to do, no Save posted.
     Row("already-installed", ("idempotent",), ExitCode.OK, "", "unchanged", verification="certificate"),
     # -- a Save that fails on the server
-    Row("save-500", ("save_500",), ExitCode.SERVER_ERROR,
-        "TMS answered HTTP 500 to the Save of site acme.webex.com/acme: Timeout", "unchanged",
-        emulator={"faults": {"save_500": True}}),
-    Row("save-500-reread-fails", ("save_500", "delay_ms"), ExitCode.SERVER_ERROR,
-        "TMS answered HTTP 500 to the Save", "unchanged",
-        emulator={"faults": {"save_500": True}}, args=("--timeout", "0.4"), around_save=reread_times_out),
-    Row("request-too-large", ("max_request_bytes",), ExitCode.SERVER_ERROR,
-        "Maximum request length exceeded", "unchanged", emulator={"max_request_bytes": 4000}),
-    # -- the connection breaks after the Save's body went out
-    Row("drop-applied", ("drop_after_save",), ExitCode.OK, "connection broke", "changed",
-        emulator={"faults": {"drop_after_save": "applied"}}, verification="certificate"),
-    Row("drop-not-applied", ("drop_after_save",), ExitCode.CONNECTION,
-        "TMS did not store the new certificate", "unchanged",
-        emulator={"faults": {"drop_after_save": "not-applied"}}),
-    Row("drop-applied-no-details", ("drop_after_save", "cert_details"), ExitCode.OUTCOME_UNKNOWN,
-        "whether the Save was applied is unknown", "changed",
-        emulator={"faults": {"drop_after_save": "applied"}, "cert_details": "none"}),
-    Row("drop-not-applied-no-details", ("drop_after_save", "cert_details"), ExitCode.OUTCOME_UNKNOWN,
-        "whether the Save was applied is unknown", "unchanged",
-        emulator={"faults": {"drop_after_save": "not-applied"}, "cert_details": "none"}),
-    Row("drop-applied-no-details-changed-field", ("drop_after_save", "cert_details"), ExitCode.OK,
-        "use_sso", "changed", emulator={"faults": {"drop_after_save": "applied"}, "cert_details": "none"},
-        args=("--enable-sso",), site="acmeeu", verification="fields-only"),
-    Row("drop-applied-reread-fails", ("drop_after_save", "delay_ms"), ExitCode.OUTCOME_UNKNOWN,
-        "TMS may or may not have stored the certificate", "changed",
-        emulator={"faults": {"drop_after_save": "applied"}}, args=("--timeout", "0.4"),
-        around_save=reread_times_out),
-    # -- slow answers
-    Row("slow-timeout-shorter", ("delay_ms",), ExitCode.TIMEOUT, "did not answer within 0.15 s", "unchanged",
-        emulator={"faults": {"delay_ms": 400}}, args=("--timeout", "0.15")),
-    Row("slow-timeout-longer", ("delay_ms",), ExitCode.OK, "", "changed",
-        emulator={"faults": {"delay_ms": 40}}, args=("--timeout", "5"), verification="certificate"),
-    Row("slow-save-done-before-reread", ("delay_ms", "upload_timeout"), ExitCode.OK, "TMS stored it", "changed",
-        args=("--upload-timeout", "0.2"), around_save=slow_save_done_before_reread, verification="certificate"),
-    Row("slow-save-done-after-reread", ("delay_ms", "upload_timeout"), ExitCode.OUTCOME_UNKNOWN, "may",
-        "changed", args=("--upload-timeout", "0.2"), around_save=slow_save_done_after_reread),
-    # -- the login does not carry over from the form's read to its Save
-    Row("session-expiry-requests", ("session_expiry_requests",), ExitCode.OK, "answered a POST with 401",
-        "changed", emulator={"faults": {"session_expiry_requests": 3}}, verification="certificate"),
-    Row("session-expiry-before-reread", ("session_expiry_requests",), ExitCode.OK, "", "changed",
-        emulator={"faults": {"session_expiry_requests": 4}}, verification="certificate"),
-    Row("session-expiry-seconds", ("session_expiry_seconds",), ExitCode.OK, "answered a POST with 401", "changed",
-        emulator={"faults": {"session_expiry_seconds": 60.0}}, setup=fake_clock,
-        around_save=clock_jumps_before_save, verification="certificate"),
-    Row("sessions-expired-between-get-and-post", ("expire_sessions",), ExitCode.OK, "answered a POST with 401",
-        "changed", around_save=expire_sessions_before_save, verification="certificate"),
-    Row("reauth-every-request", ("reauth_every_request",), ExitCode.OK, "answered a POST with 401", "changed",
-        emulator={"faults": {"reauth_every_request": True}}, verification="certificate"),
-    # -- the page changes while the client walks it
-    Row("layout-relabelled-after-get", ("layout_change",), ExitCode.PAGE_NOT_UNDERSTOOD,
-        "matches sso_certificate", "unchanged", emulator={"faults": {"layout_change": "tms15-relabelled"}}),
-    Row("layout-cells-after-get", ("layout_change",), ExitCode.SERVER_ERROR, "Failed to load viewstate",
-        "unchanged", emulator={"faults": {"layout_change": "tms15-cells"}}),
-    Row("layout-labelfor-after-get", ("layout_change",), ExitCode.SERVER_ERROR, "Failed to load viewstate",
+    Row(
+        "save-500",
+        ("save_500",),
+        ExitCode.SERVER_ERROR,
+        "TMS answered HTTP 500 to the Save of site acme.webex.com/acme: Timeout",
         "unchanged",
-        emulator={"faults": {"layout_change": "tms15-labelfor"}}),
-    Row("layout-cells-before-save", ("layout_change",), ExitCode.SERVER_ERROR, "Failed to load viewstate",
-        "unchanged", around_save=layout_switches_before_save("tms15-cells")),
-    Row("layout-relabelled-before-save", ("layout_change",), ExitCode.VERIFY_FAILED, "TMS accepted the Save",
-        "changed", around_save=layout_switches_before_save("tms15-relabelled")),
+        emulator={"faults": {"save_500": True}},
+    ),
+    Row(
+        "save-500-reread-fails",
+        ("save_500", "delay_ms"),
+        ExitCode.SERVER_ERROR,
+        "TMS answered HTTP 500 to the Save",
+        "unchanged",
+        emulator={"faults": {"save_500": True}},
+        args=("--timeout", "0.4"),
+        around_save=reread_times_out,
+    ),
+    Row(
+        "request-too-large",
+        ("max_request_bytes",),
+        ExitCode.SERVER_ERROR,
+        "Maximum request length exceeded",
+        "unchanged",
+        emulator={"max_request_bytes": 4000},
+    ),
+    # -- the connection breaks after the Save's body went out
+    Row(
+        "drop-applied",
+        ("drop_after_save",),
+        ExitCode.OK,
+        "connection broke",
+        "changed",
+        emulator={"faults": {"drop_after_save": "applied"}},
+        verification="certificate",
+    ),
+    Row(
+        "drop-not-applied",
+        ("drop_after_save",),
+        ExitCode.CONNECTION,
+        "TMS did not store the new certificate",
+        "unchanged",
+        emulator={"faults": {"drop_after_save": "not-applied"}},
+    ),
+    Row(
+        "drop-applied-no-details",
+        ("drop_after_save", "cert_details"),
+        ExitCode.OUTCOME_UNKNOWN,
+        "whether the Save was applied is unknown",
+        "changed",
+        emulator={"faults": {"drop_after_save": "applied"}, "cert_details": "none"},
+    ),
+    Row(
+        "drop-not-applied-no-details",
+        ("drop_after_save", "cert_details"),
+        ExitCode.OUTCOME_UNKNOWN,
+        "whether the Save was applied is unknown",
+        "unchanged",
+        emulator={"faults": {"drop_after_save": "not-applied"}, "cert_details": "none"},
+    ),
+    Row(
+        "drop-applied-no-details-changed-field",
+        ("drop_after_save", "cert_details"),
+        ExitCode.OK,
+        "use_sso",
+        "changed",
+        emulator={"faults": {"drop_after_save": "applied"}, "cert_details": "none"},
+        args=("--enable-sso",),
+        site="acmeeu",
+        verification="fields-only",
+    ),
+    Row(
+        "drop-applied-reread-fails",
+        ("drop_after_save", "delay_ms"),
+        ExitCode.OUTCOME_UNKNOWN,
+        "TMS may or may not have stored the certificate",
+        "changed",
+        emulator={"faults": {"drop_after_save": "applied"}},
+        args=("--timeout", "0.4"),
+        around_save=reread_times_out,
+    ),
+    # -- slow answers
+    Row(
+        "slow-timeout-shorter",
+        ("delay_ms",),
+        ExitCode.TIMEOUT,
+        "did not answer within 0.15 s",
+        "unchanged",
+        emulator={"faults": {"delay_ms": 400}},
+        args=("--timeout", "0.15"),
+    ),
+    Row(
+        "slow-timeout-longer",
+        ("delay_ms",),
+        ExitCode.OK,
+        "",
+        "changed",
+        emulator={"faults": {"delay_ms": 40}},
+        args=("--timeout", "5"),
+        verification="certificate",
+    ),
+    Row(
+        "slow-save-done-before-reread",
+        ("delay_ms", "upload_timeout"),
+        ExitCode.OK,
+        "TMS stored it",
+        "changed",
+        args=("--upload-timeout", "0.2"),
+        around_save=slow_save_done_before_reread,
+        verification="certificate",
+    ),
+    Row(
+        "slow-save-done-after-reread",
+        ("delay_ms", "upload_timeout"),
+        ExitCode.OUTCOME_UNKNOWN,
+        "may",
+        "changed",
+        args=("--upload-timeout", "0.2"),
+        around_save=slow_save_done_after_reread,
+    ),
+    # -- the login does not carry over from the form's read to its Save
+    Row(
+        "session-expiry-requests",
+        ("session_expiry_requests",),
+        ExitCode.OK,
+        "answered a POST with 401",
+        "changed",
+        emulator={"faults": {"session_expiry_requests": 3}},
+        verification="certificate",
+    ),
+    Row(
+        "session-expiry-before-reread",
+        ("session_expiry_requests",),
+        ExitCode.OK,
+        "",
+        "changed",
+        emulator={"faults": {"session_expiry_requests": 4}},
+        verification="certificate",
+    ),
+    Row(
+        "session-expiry-seconds",
+        ("session_expiry_seconds",),
+        ExitCode.OK,
+        "answered a POST with 401",
+        "changed",
+        emulator={"faults": {"session_expiry_seconds": 60.0}},
+        setup=fake_clock,
+        around_save=clock_jumps_before_save,
+        verification="certificate",
+    ),
+    Row(
+        "sessions-expired-between-get-and-post",
+        ("expire_sessions",),
+        ExitCode.OK,
+        "answered a POST with 401",
+        "changed",
+        around_save=expire_sessions_before_save,
+        verification="certificate",
+    ),
+    Row(
+        "reauth-every-request",
+        ("reauth_every_request",),
+        ExitCode.OK,
+        "answered a POST with 401",
+        "changed",
+        emulator={"faults": {"reauth_every_request": True}},
+        verification="certificate",
+    ),
+    # -- the page changes while the client walks it
+    Row(
+        "layout-relabelled-after-get",
+        ("layout_change",),
+        ExitCode.PAGE_NOT_UNDERSTOOD,
+        "matches sso_certificate",
+        "unchanged",
+        emulator={"faults": {"layout_change": "tms15-relabelled"}},
+    ),
+    Row(
+        "layout-cells-after-get",
+        ("layout_change",),
+        ExitCode.SERVER_ERROR,
+        "Failed to load viewstate",
+        "unchanged",
+        emulator={"faults": {"layout_change": "tms15-cells"}},
+    ),
+    Row(
+        "layout-labelfor-after-get",
+        ("layout_change",),
+        ExitCode.SERVER_ERROR,
+        "Failed to load viewstate",
+        "unchanged",
+        emulator={"faults": {"layout_change": "tms15-labelfor"}},
+    ),
+    Row(
+        "layout-cells-before-save",
+        ("layout_change",),
+        ExitCode.SERVER_ERROR,
+        "Failed to load viewstate",
+        "unchanged",
+        around_save=layout_switches_before_save("tms15-cells"),
+    ),
+    Row(
+        "layout-relabelled-before-save",
+        ("layout_change",),
+        ExitCode.VERIFY_FAILED,
+        "TMS accepted the Save",
+        "changed",
+        around_save=layout_switches_before_save("tms15-relabelled"),
+    ),
     # -- TMS refuses the certificate on Save (its words in the message)
-    Row("tms-sees-wrong-password", ("password",), ExitCode.REJECTED,
-        "The specified network password is not correct.", "unchanged", around_save=tms_sees_another_password),
-    Row("aes-on-2016", ("server_os",), ExitCode.REJECTED, "The specified network password is not correct.",
-        "unchanged", pfx="aes", args=("--target-os", "2019"), emulator={"server_os": "2016"}),
-    Row("aes-on-2019", ("server_os",), ExitCode.OK, "", "changed", pfx="aes", args=("--target-os", "2019"),
-        emulator={"server_os": "2019"}, verification="certificate"),
-    Row("no-key", ("private-key",), ExitCode.REJECTED, "The certificate does not have a private key.",
-        "unchanged", pfx="nokey", args=("--no-preflight",)),
-    Row("key-mismatch", ("key-match",), ExitCode.REJECTED, "The private key does not match the certificate.",
-        "unchanged", pfx="mismatch", args=("--no-preflight",)),
-    Row("expired", ("expired",), ExitCode.REJECTED, "The certificate has expired.", "unchanged", pfx="expired",
-        args=("--no-preflight",)),
-    Row("not-yet-valid", ("not-yet-valid",), ExitCode.REJECTED, "The certificate is not yet valid.",
-        "unchanged", pfx="future", args=("--no-preflight",)),
-    Row("preflight-refuses-aes", ("preflight",), ExitCode.CERT_UNFIT, "not fit for TMS on Windows Server 2016",
-        "unchanged", pfx="aes", requests=0),
+    Row(
+        "tms-sees-wrong-password",
+        ("password",),
+        ExitCode.REJECTED,
+        "The specified network password is not correct.",
+        "unchanged",
+        around_save=tms_sees_another_password,
+    ),
+    Row(
+        "aes-on-2016",
+        ("server_os",),
+        ExitCode.REJECTED,
+        "The specified network password is not correct.",
+        "unchanged",
+        pfx="aes",
+        args=("--target-os", "2019"),
+        emulator={"server_os": "2016"},
+    ),
+    Row(
+        "aes-on-2019",
+        ("server_os",),
+        ExitCode.OK,
+        "",
+        "changed",
+        pfx="aes",
+        args=("--target-os", "2019"),
+        emulator={"server_os": "2019"},
+        verification="certificate",
+    ),
+    Row(
+        "no-key",
+        ("private-key",),
+        ExitCode.REJECTED,
+        "The certificate does not have a private key.",
+        "unchanged",
+        pfx="nokey",
+        args=("--no-preflight",),
+    ),
+    Row(
+        "key-mismatch",
+        ("key-match",),
+        ExitCode.REJECTED,
+        "The private key does not match the certificate.",
+        "unchanged",
+        pfx="mismatch",
+        args=("--no-preflight",),
+    ),
+    Row(
+        "expired",
+        ("expired",),
+        ExitCode.REJECTED,
+        "The certificate has expired.",
+        "unchanged",
+        pfx="expired",
+        args=("--no-preflight",),
+    ),
+    Row(
+        "not-yet-valid",
+        ("not-yet-valid",),
+        ExitCode.REJECTED,
+        "The certificate is not yet valid.",
+        "unchanged",
+        pfx="future",
+        args=("--no-preflight",),
+    ),
+    Row(
+        "preflight-refuses-aes",
+        ("preflight",),
+        ExitCode.CERT_UNFIT,
+        "not fit for TMS on Windows Server 2016",
+        "unchanged",
+        pfx="aes",
+        requests=0,
+    ),
     # -- who logs in
     Row("not-site-administrator", ("admins",), ExitCode.NOT_ADMIN, "Access Denied", "unchanged", user="bob"),
     Row("wrong-tms-password", ("users",), ExitCode.AUTH, "refused the login", "unchanged", user="wrong-password"),
-    Row("basic-auth", ("auth",), ExitCode.OK, "", "changed", emulator={"auth": "basic"},
-        verification="certificate"),
-    Row("extended-protection", ("extended_protection",), ExitCode.OK, "", "changed",
-        emulator={"extended_protection": True}, verification="certificate"),
-    Row("fields-only-details", ("cert_details",), ExitCode.OK, "fields-only", "changed",
-        emulator={"cert_details": "none"}, verification="fields-only"),
-    Row("other-webex-page-id", ("webex_page_id",), ExitCode.OK, "", "changed", emulator={"webex_page_id": 4242},
-        verification="certificate"),
+    Row("basic-auth", ("auth",), ExitCode.OK, "", "changed", emulator={"auth": "basic"}, verification="certificate"),
+    Row(
+        "extended-protection",
+        ("extended_protection",),
+        ExitCode.OK,
+        "",
+        "changed",
+        emulator={"extended_protection": True},
+        verification="certificate",
+    ),
+    Row(
+        "fields-only-details",
+        ("cert_details",),
+        ExitCode.OK,
+        "fields-only",
+        "changed",
+        emulator={"cert_details": "none"},
+        verification="fields-only",
+    ),
+    Row(
+        "other-webex-page-id",
+        ("webex_page_id",),
+        ExitCode.OK,
+        "",
+        "changed",
+        emulator={"webex_page_id": 4242},
+        verification="certificate",
+    ),
 )
 
 
@@ -259,8 +486,10 @@ def _seed_certificate(pfx_file: Any) -> list[Any]:
         data = site.to_json()
         if site.site_name == "acme":
             data["certificate"] = {
-                "subject": cert.subject.rfc4514_string(), "thumbprint_sha1": pfx_file.thumbprint,
-                "not_after": cert.not_valid_after_utc.isoformat().replace("+00:00", "Z")}
+                "subject": cert.subject.rfc4514_string(),
+                "thumbprint_sha1": pfx_file.thumbprint,
+                "not_after": cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+            }
         sites.append(SiteData.from_json(data))
     return sites
 
@@ -277,12 +506,13 @@ def admits_possible_change(code: int, error: dict[str, Any]) -> bool:
     denies = ("nothing was changed", "nothing was applied", "did not store", "was not applied", "nothing was sent")
     if any(w in words for w in denies):
         return False
-    return any(w in words for w in ("may or may not", "may have", "may still", "anyway", "tms stored",
-                                    "tms accepted", "tms applied"))
+    return any(
+        w in words
+        for w in ("may or may not", "may have", "may still", "anyway", "tms stored", "tms accepted", "tms applied")
+    )
 
 
-def assert_invariant(result: Any, before: dict[str, Any], after: dict[str, Any], site: str,
-                     thumbprint: str) -> None:
+def assert_invariant(result: Any, before: dict[str, Any], after: dict[str, Any], site: str, thumbprint: str) -> None:
     """Never changed while failure is reported without saying so; never unchanged while success is."""
     target_before = next(s for s in before["sites"] if s["site_name"] == site)
     target_after = next(s for s in after["sites"] if s["site_name"] == site)
@@ -294,14 +524,17 @@ def assert_invariant(result: Any, before: dict[str, Any], after: dict[str, Any],
         report = result.json
         if report["action"] == "uploaded":
             assert changed or target_before["certificate"] == target_after["certificate"] is not None, (
-                f"'uploaded' reported but nothing on TMS changed: {result!r}")
+                f"'uploaded' reported but nothing on TMS changed: {result!r}"
+            )
             assert after["counters"]["saves_applied"] > before["counters"]["saves_applied"], (
-                "'uploaded' reported but TMS applied no Save")
+                "'uploaded' reported but TMS applied no Save"
+            )
     else:
         assert result.json["ok"] is False
         if changed:
             assert admits_possible_change(result.code, result.json["error"]), (
-                f"TMS changed, but the failure report does not say the Save may have been applied: {result!r}")
+                f"TMS changed, but the failure report does not say the Save may have been applied: {result!r}"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ the test
@@ -374,15 +607,25 @@ def test_every_fault_knob_has_a_row() -> None:
     assert len(ROWS) >= 12
 
 
-@pytest.mark.parametrize(("code", "error", "admits"), [
-    (ExitCode.OUTCOME_UNKNOWN, {"message": "x"}, True),
-    (ExitCode.CONNECTION, {"message": "the connection broke and TMS did not store it",
-                           "hint": "rerun; nothing was changed"}, False),
-    (ExitCode.SERVER_ERROR, {"message": "HTTP 500", "details": ["a re-read shows the new certificate anyway"]}, True),
-    (ExitCode.REJECTED, {"message": "TMS refused the Save", "hint": "fix it; nothing was changed"}, False),
-    (ExitCode.AUTH, {"message": "TMS answered the Save with 401; nothing was applied"}, False),
-    (ExitCode.VERIFY_FAILED, {"message": "TMS accepted the Save, but the re-read does not show it"}, True),
-])
+@pytest.mark.parametrize(
+    ("code", "error", "admits"),
+    [
+        (ExitCode.OUTCOME_UNKNOWN, {"message": "x"}, True),
+        (
+            ExitCode.CONNECTION,
+            {"message": "the connection broke and TMS did not store it", "hint": "rerun; nothing was changed"},
+            False,
+        ),
+        (
+            ExitCode.SERVER_ERROR,
+            {"message": "HTTP 500", "details": ["a re-read shows the new certificate anyway"]},
+            True,
+        ),
+        (ExitCode.REJECTED, {"message": "TMS refused the Save", "hint": "fix it; nothing was changed"}, False),
+        (ExitCode.AUTH, {"message": "TMS answered the Save with 401; nothing was applied"}, False),
+        (ExitCode.VERIFY_FAILED, {"message": "TMS accepted the Save, but the re-read does not show it"}, True),
+    ],
+)
 def test_the_invariant_can_fail(code: ExitCode, error: dict[str, Any], admits: bool) -> None:
     """The generic check is not a tautology: a failure that says nothing of a possible change is caught."""
     assert admits_possible_change(code, error) is admits

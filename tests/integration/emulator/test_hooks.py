@@ -16,8 +16,12 @@ def certbot_lineage(root, r):
     live = root / "live" / DOMAIN
     archive.mkdir(parents=True)
     live.mkdir(parents=True)
-    files = {"cert": r.cert_pem(), "chain": r.chain_pem(), "fullchain": r.cert_pem() + r.chain_pem(),
-             "privkey": r.key_pem()}
+    files = {
+        "cert": r.cert_pem(),
+        "chain": r.chain_pem(),
+        "fullchain": r.cert_pem() + r.chain_pem(),
+        "privkey": r.key_pem(),
+    }
     for name, data in files.items():
         (archive / f"{name}2.pem").write_bytes(data)
         os.symlink(f"../../archive/{DOMAIN}/{name}2.pem", live / f"{name}.pem")
@@ -50,8 +54,14 @@ def test_certbot_deploy_hook_with_settings_from_the_environment(cli, target, ren
     t = target()
     r = renewed()
     live = certbot_lineage(tmp_path / "letsencrypt", r)
-    env = {"TMSCLIENT_URL": t.em.url, "TMSCLIENT_TMS_USERNAME": "TMSLAB\\admin", "TMSCLIENT_CA_BUNDLE": t.em.ca_file,
-           "TMSCLIENT_SITE": "acme", "TMSCLIENT_TMS_PASSWORD": t.password, "RENEWED_LINEAGE": str(live)}
+    env = {
+        "TMSCLIENT_URL": t.em.url,
+        "TMSCLIENT_TMS_USERNAME": "TMSLAB\\admin",
+        "TMSCLIENT_CA_BUNDLE": t.em.ca_file,
+        "TMSCLIENT_SITE": "acme",
+        "TMSCLIENT_TMS_PASSWORD": t.password,
+        "RENEWED_LINEAGE": str(live),
+    }
     result = cli("renew", "--from-certbot", "--non-interactive", env=env)
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
@@ -88,8 +98,19 @@ def win_acme_setup(target, config, renewed, tmp_path, canaries):
 def test_win_acme_script_step_password_on_stdin(cli, target, config, renewed, tmp_path, canaries):
     t, cfg, r, cache, cache_password = win_acme_setup(target, config, renewed, tmp_path, canaries)
     # The wrapper script pipes {CachePassword} in: PowerShell ends the line with CRLF.
-    result = cli("renew", "--from-win-acme", str(cache), "--config", str(cfg.path), "--profile", "production",
-                 "--non-interactive", "--json", env=cfg.env, stdin=cache_password + "\r\n")
+    result = cli(
+        "renew",
+        "--from-win-acme",
+        str(cache),
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "production",
+        "--non-interactive",
+        "--json",
+        env=cfg.env,
+        stdin=cache_password + "\r\n",
+    )
     assert result.code == 0, result
     assert cache_password not in result.argv
     assert t.thumbprint() == r.thumbprint
@@ -99,17 +120,35 @@ def test_win_acme_script_step_password_on_stdin(cli, target, config, renewed, tm
 
 def test_win_acme_script_step_password_in_the_environment(cli, target, config, renewed, tmp_path, canaries):
     t, cfg, r, cache, cache_password = win_acme_setup(target, config, renewed, tmp_path, canaries)
-    result = cli("renew", "--from-win-acme", str(cache), "--config", str(cfg.path), "--profile", "production",
-                 "--pfx-password-env", "WACS_CACHE_PASSWORD",
-                 env={**cfg.env, "WACS_CACHE_PASSWORD": cache_password})
+    result = cli(
+        "renew",
+        "--from-win-acme",
+        str(cache),
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "production",
+        "--pfx-password-env",
+        "WACS_CACHE_PASSWORD",
+        env={**cfg.env, "WACS_CACHE_PASSWORD": cache_password},
+    )
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
 
 
 def test_win_acme_wrong_password_on_stdin_stops_before_tms(cli, target, config, renewed, tmp_path, canaries):
     t, cfg, _, cache, _ = win_acme_setup(target, config, renewed, tmp_path, canaries)
-    result = cli("renew", "--from-win-acme", str(cache), "--config", str(cfg.path), "--profile", "production",
-                 env=cfg.env, stdin=canaries.secret("wrong") + "\r\n")
+    result = cli(
+        "renew",
+        "--from-win-acme",
+        str(cache),
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "production",
+        env=cfg.env,
+        stdin=canaries.secret("wrong") + "\r\n",
+    )
     assert result.code == ExitCode.BAD_PASSWORD
     assert t.counters()["requests"] == 0
 
@@ -118,8 +157,12 @@ def acme_sh_home(root, r):
     """~/.acme.sh/<domain>/ as acme.sh leaves it: <domain>.key, <domain>.cer, ca.cer, fullchain.cer."""
     folder = root / ".acme.sh" / DOMAIN
     folder.mkdir(parents=True)
-    files = {f"{DOMAIN}.key": r.key_pem(), f"{DOMAIN}.cer": r.cert_pem(), "ca.cer": r.chain_pem(),
-             "fullchain.cer": r.cert_pem() + r.chain_pem()}
+    files = {
+        f"{DOMAIN}.key": r.key_pem(),
+        f"{DOMAIN}.cer": r.cert_pem(),
+        "ca.cer": r.chain_pem(),
+        "fullchain.cer": r.cert_pem() + r.chain_pem(),
+    }
     for name, data in files.items():
         (folder / name).write_bytes(data)
     (folder / f"{DOMAIN}.key").chmod(0o600)
@@ -132,10 +175,26 @@ def test_acme_sh_deploy_hook_passes_the_paths_as_arguments(cli, target, config, 
     r = renewed()
     home = acme_sh_home(tmp_path, r)
     # tmsclient_deploy() { tmsclient renew --from-acme-sh "$1" "$2" "$3" "$4" "$5" ...; }
-    args = [DOMAIN, str(home / f"{DOMAIN}.key"), str(home / f"{DOMAIN}.cer"), str(home / "ca.cer"),
-            str(home / "fullchain.cer")]
-    result = cli("renew", "--from-acme-sh", *args, "--config", str(cfg.path), "--profile", "staging",
-                 "--cer-out", str(tmp_path / "tms-cert.cer"), "--json", env=cfg.env)
+    args = [
+        DOMAIN,
+        str(home / f"{DOMAIN}.key"),
+        str(home / f"{DOMAIN}.cer"),
+        str(home / "ca.cer"),
+        str(home / "fullchain.cer"),
+    ]
+    result = cli(
+        "renew",
+        "--from-acme-sh",
+        *args,
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "staging",
+        "--cer-out",
+        str(tmp_path / "tms-cert.cer"),
+        "--json",
+        env=cfg.env,
+    )
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
     assert result.json["source"]["kind"] == "acme.sh"

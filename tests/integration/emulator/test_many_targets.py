@@ -26,8 +26,20 @@ def test_two_profiles_each_with_its_own_credentials(cli, target, config, renewed
     pfx, password = write_pfx(tmp_path, r, canaries)
     # A generic TMS password in the environment must not reach either TMS: each profile names its own.
     env = {**cfg.env, "TMSCLIENT_PFX_PASSWORD": password, "TMSCLIENT_TMS_PASSWORD": canaries.secret("generic")}
-    result = cli("upload", "--config", str(cfg.path), "--profile", "staging", "--profile", "production",
-                 "--pfx", str(pfx), "--non-interactive", "--json", env=env)
+    result = cli(
+        "upload",
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "staging",
+        "--profile",
+        "production",
+        "--pfx",
+        str(pfx),
+        "--non-interactive",
+        "--json",
+        env=env,
+    )
     assert result.code == 0, result
     out = result.json
     assert out["ok"] is True and out["exit_code"] == 0
@@ -66,16 +78,28 @@ def test_all_profiles_one_failing_exits_24_with_a_row_each(cli, target, config, 
     assert lines[-1] == "2 of 3 targets ok, 1 failed, 0 skipped: exit 24 (TARGETS_FAILED)"
 
 
-def test_staged_rollout_leaves_production_untouched_after_staging_fails(cli, target, config, renewed, tmp_path,
-                                                                         canaries):
+def test_staged_rollout_leaves_production_untouched_after_staging_fails(
+    cli, target, config, renewed, tmp_path, canaries
+):
     staging = target("staging", faults={"save_500": True})
     production = target("production")
     cfg = config(staging, production)
     pfx, password = write_pfx(tmp_path, renewed(), canaries)
     before = production.state()
-    result = cli("upload", "--config", str(cfg.path), "--profile", "staging", "--profile", "production",
-                 "--stop-on-first-failure", "--pfx", str(pfx), "--json",
-                 env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password})
+    result = cli(
+        "upload",
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "staging",
+        "--profile",
+        "production",
+        "--stop-on-first-failure",
+        "--pfx",
+        str(pfx),
+        "--json",
+        env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password},
+    )
     assert result.code == ExitCode.TARGETS_FAILED
     staged, prod = result.json["targets"]
     assert staged["status"] == "failed" and staged["exit_code"] == ExitCode.SERVER_ERROR
@@ -91,13 +115,26 @@ def test_staged_rollout_goes_on_when_staging_verifies(cli, target, config, renew
     cfg = config(staging, production)
     r = renewed()
     pfx, password = write_pfx(tmp_path, r, canaries)
-    result = cli("upload", "--config", str(cfg.path), "--profile", "staging", "--profile", "production",
-                 "--stop-on-first-failure", "--pfx", str(pfx), "--json",
-                 env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password})
+    result = cli(
+        "upload",
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "staging",
+        "--profile",
+        "production",
+        "--stop-on-first-failure",
+        "--pfx",
+        str(pfx),
+        "--json",
+        env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password},
+    )
     assert result.code == 0, result
     assert staging.thumbprint() == production.thumbprint() == r.thumbprint
-    assert [(row["target"], row["status"]) for row in result.json["targets"]] == [("staging", "ok"),
-                                                                                   ("production", "ok")]
+    assert [(row["target"], row["status"]) for row in result.json["targets"]] == [
+        ("staging", "ok"),
+        ("production", "ok"),
+    ]
 
 
 def test_renew_to_all_profiles(cli, target, config, renewed, tmp_path):
@@ -107,8 +144,18 @@ def test_renew_to_all_profiles(cli, target, config, renewed, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert.write_bytes(r.cert_pem() + r.chain_pem())
     key.write_bytes(r.key_pem())
-    result = cli("renew", "--cert", str(cert), "--key", str(key), "--config", str(cfg.path), "--all-profiles",
-                 "--json", env=cfg.env)
+    result = cli(
+        "renew",
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        "--config",
+        str(cfg.path),
+        "--all-profiles",
+        "--json",
+        env=cfg.env,
+    )
     assert result.code == 0, result
     ups = [(s["target"], s["status"]) for s in result.json["steps"] if s["step"] == "upload"]
     assert ups == [("staging", "ok"), ("production", "ok")]
@@ -123,12 +170,30 @@ def test_renew_staged_failure_exits_24_and_skips_production(cli, target, config,
     cert.write_bytes(r.cert_pem())
     key.write_bytes(r.key_pem())
     env = {**cfg.env, "TMS_PW_STAGING": canaries.secret("wrong")}
-    result = cli("renew", "--cert", str(cert), "--key", str(key), "--config", str(cfg.path), "--profile", "staging",
-                 "--profile", "production", "--stop-on-first-failure", "--json", env=env)
+    result = cli(
+        "renew",
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        "--config",
+        str(cfg.path),
+        "--profile",
+        "staging",
+        "--profile",
+        "production",
+        "--stop-on-first-failure",
+        "--json",
+        env=env,
+    )
     assert result.code == ExitCode.TARGETS_FAILED
     per_target = [(s["step"], s.get("target"), s["status"]) for s in result.json["steps"][5:]]
-    assert per_target == [("upload", "staging", "failed"), ("verify", "staging", "not-run"),
-                          ("upload", "production", "not-run"), ("verify", "production", "not-run")]
+    assert per_target == [
+        ("upload", "staging", "failed"),
+        ("verify", "staging", "not-run"),
+        ("upload", "production", "not-run"),
+        ("verify", "production", "not-run"),
+    ]
     assert production.counters()["requests"] == 0
 
 
@@ -136,11 +201,22 @@ def test_one_password_on_stdin_serves_every_target(cli, target, config, renewed,
     shared = canaries.secret("tms-password")
     a, b = target("a", password=shared), target("b", password=shared)
     cfg = config(a, b)
-    cfg.path.write_text(cfg.path.read_text().replace('password = "env:TMS_PW_A"\n', "")
-                        .replace('password = "env:TMS_PW_B"\n', ""))
+    cfg.path.write_text(
+        cfg.path.read_text().replace('password = "env:TMS_PW_A"\n', "").replace('password = "env:TMS_PW_B"\n', "")
+    )
     pfx, password = write_pfx(tmp_path, renewed(), canaries)
-    result = cli("upload", "--config", str(cfg.path), "--all-profiles", "--tms-password-stdin", "--pfx", str(pfx),
-                 "--json", env={"TMSCLIENT_PFX_PASSWORD": password}, stdin=shared + "\n")
+    result = cli(
+        "upload",
+        "--config",
+        str(cfg.path),
+        "--all-profiles",
+        "--tms-password-stdin",
+        "--pfx",
+        str(pfx),
+        "--json",
+        env={"TMSCLIENT_PFX_PASSWORD": password},
+        stdin=shared + "\n",
+    )
     assert result.code == 0, result
     assert a.counters()["logins"] == b.counters()["logins"] == 1
 
@@ -150,8 +226,16 @@ def test_a_broken_profile_fails_alone(cli, target, config, renewed, tmp_path, ca
     cfg = config(good, extra="")
     cfg.path.write_text(cfg.path.read_text() + '\n[profiles.nourl]\npassword = "env:NOPE"\n')
     pfx, password = write_pfx(tmp_path, renewed(), canaries)
-    result = cli("upload", "--config", str(cfg.path), "--all-profiles", "--pfx", str(pfx), "--json",
-                 env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password})
+    result = cli(
+        "upload",
+        "--config",
+        str(cfg.path),
+        "--all-profiles",
+        "--pfx",
+        str(pfx),
+        "--json",
+        env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password},
+    )
     assert result.code == ExitCode.TARGETS_FAILED
     rows = {row["target"]: row for row in result.json["targets"]}
     assert rows["good"]["status"] == "ok"
@@ -159,12 +243,15 @@ def test_a_broken_profile_fails_alone(cli, target, config, renewed, tmp_path, ca
     assert rows["nourl"]["note"] == "settings"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--all-profiles", "--profile", "a"], "--all-profiles conflicts with --profile"),
-    (["--profile", "a", "--profile", "b", "--url", "https://x.example/tms/"], "--url names one TMS"),
-    (["--all-profiles", "--max-parallel", "0"], "--max-parallel 0 is out of range"),
-    (["--all-profiles", "--stop-on-first-failure", "--max-parallel", "3"], "runs one target at a time"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--all-profiles", "--profile", "a"], "--all-profiles conflicts with --profile"),
+        (["--profile", "a", "--profile", "b", "--url", "https://x.example/tms/"], "--url names one TMS"),
+        (["--all-profiles", "--max-parallel", "0"], "--max-parallel 0 is out of range"),
+        (["--all-profiles", "--stop-on-first-failure", "--max-parallel", "3"], "runs one target at a time"),
+    ],
+)
 def test_usage_errors(cli, target, config, argv, message):
     cfg = config(target("a"), target("b"))
     result = cli("upload", "--config", str(cfg.path), *argv, "--pfx", "x.pfx", env=cfg.env)
@@ -225,8 +312,16 @@ def test_an_unfit_pfx_fails_every_target_before_any_request(cli, target, config,
     a, b = target("a"), target("b")
     cfg = config(a, b)
     pfx, password = write_pfx(tmp_path, renewed(days=30, expired=True), canaries)
-    result = cli("upload", "--config", str(cfg.path), "--all-profiles", "--pfx", str(pfx), "--json",
-                 env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password})
+    result = cli(
+        "upload",
+        "--config",
+        str(cfg.path),
+        "--all-profiles",
+        "--pfx",
+        str(pfx),
+        "--json",
+        env={**cfg.env, "TMSCLIENT_PFX_PASSWORD": password},
+    )
     assert result.code == ExitCode.TARGETS_FAILED
     assert [(r["status"], r["error"]["code"]) for r in result.json["targets"]] == [("failed", "CERT_UNFIT")] * 2
     assert a.counters()["requests"] == b.counters()["requests"] == 0

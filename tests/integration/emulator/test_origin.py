@@ -62,8 +62,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     tms, sink = issue("tms", issuer=ca, sans=names), issue("sink", issuer=ca, sans=names)
     (d / "ca.pem").write_bytes(ca.cert_pem())
     der = serialization.Encoding.DER
-    return Pki(d / "ca.pem", _write_leaf(d, "tms", tms), _write_leaf(d, "sink", sink),
-               tms.cert.public_bytes(der), sink.cert.public_bytes(der))
+    return Pki(
+        d / "ca.pem",
+        _write_leaf(d, "tms", tms),
+        _write_leaf(d, "sink", sink),
+        tms.cert.public_bytes(der),
+        sink.cert.public_bytes(der),
+    )
 
 
 def server_context(cert: tuple[Path, Path]) -> ssl.SSLContext:
@@ -139,9 +144,16 @@ class Sink:
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         self.received.append(Received(h.command, h.path, dict(h.headers), h.rfile.read(length) if length else b""))
-        _reply(h, 401, b"<title>401 - Unauthorized</title>",
-               [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM"),
-                ("WWW-Authenticate", 'Basic realm="sink"')])
+        _reply(
+            h,
+            401,
+            b"<title>401 - Unauthorized</title>",
+            [
+                ("WWW-Authenticate", "Negotiate"),
+                ("WWW-Authenticate", "NTLM"),
+                ("WWW-Authenticate", 'Basic realm="sink"'),
+            ],
+        )
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -186,8 +198,9 @@ class HostileTms:
     to the Save, which TMS did apply), ``reread`` (the first request after the Save).
     """
 
-    def __init__(self, upstream: str, upstream_ca: str, cert: tuple[Path, Path], sink: str, stage: str,
-                 kind: str) -> None:
+    def __init__(
+        self, upstream: str, upstream_ca: str, cert: tuple[Path, Path], sink: str, stage: str, kind: str
+    ) -> None:
         self.upstream = urlsplit(upstream)
         self.upstream_ctx = ssl.create_default_context(cafile=upstream_ca)
         self.sink, self.stage, self.kind = sink, stage, kind
@@ -215,8 +228,9 @@ class HostileTms:
                 super().finish()
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.httpd.socket = server_context(cert).wrap_socket(self.httpd.socket, server_side=True,
-                                                             do_handshake_on_connect=False)
+        self.httpd.socket = server_context(cert).wrap_socket(
+            self.httpd.socket, server_side=True, do_handshake_on_connect=False
+        )
         self.port = self.httpd.server_address[1]
         self.thread = _serve(self.httpd)
 
@@ -275,8 +289,9 @@ class HostileTms:
     def _forward(self, h: Any, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         if h.up is None:
             assert self.upstream.hostname is not None
-            h.up = http.client.HTTPSConnection(self.upstream.hostname, self.upstream.port,
-                                               context=self.upstream_ctx, timeout=20)
+            h.up = http.client.HTTPSConnection(
+                self.upstream.hostname, self.upstream.port, context=self.upstream_ctx, timeout=20
+            )
         skip = {"host", "connection", "content-length", "keep-alive"}
         headers = {k: v for k, v in h.headers.items() if k.lower() not in skip}
         h.up.request(h.command, h.path, body=body, headers=headers)
@@ -287,8 +302,11 @@ class HostileTms:
             h.up = None
         ours = f"https://127.0.0.1:{self.port}"
         theirs = f"{self.upstream.scheme}://{self.upstream.netloc}"
-        out = [(k, v.replace(theirs, ours)) for k, v in answer.getheaders()
-               if k.lower() not in ("content-length", "transfer-encoding", "connection", "keep-alive")]
+        out = [
+            (k, v.replace(theirs, ours))
+            for k, v in answer.getheaders()
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "keep-alive")
+        ]
         return answer.status, out, data
 
 
@@ -309,8 +327,18 @@ def hostile(tms: Callable[..., Any], pki: Pki) -> Iterator[Callable[..., tuple[A
 
 
 def argv(front: HostileTms, pki: Pki, scheme: str) -> list[str]:
-    return ["--url", front.url, "--username", ADMIN, "--non-interactive", "--ca-bundle", str(pki.ca_file),
-            "--auth", scheme, "--json"]
+    return [
+        "--url",
+        front.url,
+        "--username",
+        ADMIN,
+        "--non-interactive",
+        "--ca-bundle",
+        str(pki.ca_file),
+        "--auth",
+        scheme,
+        "--json",
+    ]
 
 
 #: (emulator auth, --auth): every way tmsclient logs in.
@@ -365,13 +393,13 @@ def _upload_matrix() -> list[Any]:
 
 
 @pytest.mark.parametrize(("stage", "kind", "server_auth", "client_auth"), _upload_matrix())
-def test_upload_sends_nothing_to_another_port(cli, hostile, sinks, pki, pfx, stage, kind, server_auth,
-                                              client_auth):
+def test_upload_sends_nothing_to_another_port(cli, hostile, sinks, pki, pfx, stage, kind, server_auth, client_auth):
     sink, sink_url = SINK_URLS["other-port"](sinks)
     t, front = hostile(stage, kind, sink_url, auth=server_auth)
     f = pfx()
-    result = cli("upload", *argv(front, pki, client_auth), "--site", "acme", "--pfx", str(f.path),
-                 env={**t.env, **f.env})
+    result = cli(
+        "upload", *argv(front, pki, client_auth), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env}
+    )
     assert front.fired == [f"{kind} at {stage}"], result  # the hostile page or answer was served
     check_refusal(result, sink, sink_url, kind, CASES[stage, kind])
     error = result.json["error"]
@@ -384,10 +412,14 @@ def test_upload_sends_nothing_to_another_port(cli, hostile, sinks, pki, pfx, sta
         assert t.counters()["saves_applied"] == 0 and t.files_received() == []
 
 
-@pytest.mark.parametrize(("server_auth", "client_auth"), [("ntlm", "ntlm"), ("basic", "auto")],
-                         ids=["ntlm", "auto-basic"])
-@pytest.mark.parametrize(("stage", "kind"), [c for c in CASES if c[0] in READ_ONLY_STAGES],
-                         ids=[f"{s}-{k}" for s, k in CASES if s in READ_ONLY_STAGES])
+@pytest.mark.parametrize(
+    ("server_auth", "client_auth"), [("ntlm", "ntlm"), ("basic", "auto")], ids=["ntlm", "auto-basic"]
+)
+@pytest.mark.parametrize(
+    ("stage", "kind"),
+    [c for c in CASES if c[0] in READ_ONLY_STAGES],
+    ids=[f"{s}-{k}" for s, k in CASES if s in READ_ONLY_STAGES],
+)
 def test_show_sends_no_login_to_another_port(cli, hostile, sinks, pki, stage, kind, server_auth, client_auth):
     sink, sink_url = SINK_URLS["other-port"](sinks)
     t, front = hostile(stage, kind, sink_url, auth=server_auth)
@@ -402,19 +434,29 @@ def test_show_sends_no_login_to_another_port(cli, hostile, sinks, pki, stage, ki
 
 
 @pytest.mark.parametrize("where", ["plain-http", "other-host"])
-@pytest.mark.parametrize(("server_auth", "client_auth"), [("ntlm", "ntlm"), ("basic", "auto")],
-                         ids=["ntlm", "auto-basic"])
-@pytest.mark.parametrize(("stage", "kind"), [("first", "redirect302"), ("start", "link"), ("settings", "action"),
-                                             ("site", "formaction"), ("save", "redirect307")],
-                         ids=["first-redirect302", "start-link", "settings-action", "site-formaction",
-                              "save-redirect307"])
-def test_upload_sends_nothing_to_plain_http_or_another_host_name(cli, hostile, sinks, pki, pfx, stage, kind,
-                                                                 server_auth, client_auth, where):
+@pytest.mark.parametrize(
+    ("server_auth", "client_auth"), [("ntlm", "ntlm"), ("basic", "auto")], ids=["ntlm", "auto-basic"]
+)
+@pytest.mark.parametrize(
+    ("stage", "kind"),
+    [
+        ("first", "redirect302"),
+        ("start", "link"),
+        ("settings", "action"),
+        ("site", "formaction"),
+        ("save", "redirect307"),
+    ],
+    ids=["first-redirect302", "start-link", "settings-action", "site-formaction", "save-redirect307"],
+)
+def test_upload_sends_nothing_to_plain_http_or_another_host_name(
+    cli, hostile, sinks, pki, pfx, stage, kind, server_auth, client_auth, where
+):
     sink, sink_url = SINK_URLS[where](sinks)
     t, front = hostile(stage, kind, sink_url, auth=server_auth)
     f = pfx()
-    result = cli("upload", *argv(front, pki, client_auth), "--site", "acme", "--pfx", str(f.path),
-                 env={**t.env, **f.env})
+    result = cli(
+        "upload", *argv(front, pki, client_auth), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env}
+    )
     assert front.fired == [f"{kind} at {stage}"], result
     check_refusal(result, sink, sink_url, kind, CASES[stage, kind])
 
@@ -424,8 +466,7 @@ def test_without_a_hostile_stage_the_front_passes_an_upload_through(cli, hostile
     sink, sink_url = SINK_URLS["other-port"](sinks)
     t, front = hostile("none", "link", sink_url)
     f = pfx()
-    result = cli("upload", *argv(front, pki, "ntlm"), "--site", "acme", "--pfx", str(f.path),
-                 env={**t.env, **f.env})
+    result = cli("upload", *argv(front, pki, "ntlm"), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env})
     assert result.code == 0, result
     assert t.counters()["saves_applied"] == 1 and front.fired == []
     sink.assert_untouched()
@@ -434,23 +475,26 @@ def test_without_a_hostile_stage_the_front_passes_an_upload_through(cli, hostile
 # ------------------------------------------------------------------------------------------ the rule itself
 
 
-@pytest.mark.parametrize(("url", "base", "same"), [
-    ("https://tms.example/tms/x", "https://tms.example/tms/", True),
-    ("https://TMS.Example:443/y", "https://tms.example/tms/", True),
-    ("HTTPS://tms.example/", "https://tms.example:443/", True),
-    ("http://tms.example:80/", "http://tms.example/", True),
-    ("https://tms.example:8443/tms/", "https://tms.example/tms/", False),
-    ("http://tms.example/tms/", "https://tms.example/tms/", False),
-    ("http://tms.example:443/tms/", "https://tms.example/tms/", False),
-    ("https://tms.example.evil/tms/", "https://tms.example/tms/", False),
-    ("https://localhost/tms/", "https://127.0.0.1/tms/", False),
-    ("https://user:pw@tms.example/tms/", "https://tms.example/tms/", True),
-    ("/tms/relative", "https://tms.example/tms/", False),
-    ("javascript:alert(1)", "https://tms.example/tms/", False),
-    ("ftp://tms.example/", "https://tms.example/tms/", False),
-    ("https://tms.example:99999/", "https://tms.example/tms/", False),
-    ("https://[::1]:8443/", "https://[::1]:8443/tms/", True),
-])
+@pytest.mark.parametrize(
+    ("url", "base", "same"),
+    [
+        ("https://tms.example/tms/x", "https://tms.example/tms/", True),
+        ("https://TMS.Example:443/y", "https://tms.example/tms/", True),
+        ("HTTPS://tms.example/", "https://tms.example:443/", True),
+        ("http://tms.example:80/", "http://tms.example/", True),
+        ("https://tms.example:8443/tms/", "https://tms.example/tms/", False),
+        ("http://tms.example/tms/", "https://tms.example/tms/", False),
+        ("http://tms.example:443/tms/", "https://tms.example/tms/", False),
+        ("https://tms.example.evil/tms/", "https://tms.example/tms/", False),
+        ("https://localhost/tms/", "https://127.0.0.1/tms/", False),
+        ("https://user:pw@tms.example/tms/", "https://tms.example/tms/", True),
+        ("/tms/relative", "https://tms.example/tms/", False),
+        ("javascript:alert(1)", "https://tms.example/tms/", False),
+        ("ftp://tms.example/", "https://tms.example/tms/", False),
+        ("https://tms.example:99999/", "https://tms.example/tms/", False),
+        ("https://[::1]:8443/", "https://[::1]:8443/tms/", True),
+    ],
+)
 def test_same_origin_compares_scheme_host_and_effective_port(url, base, same):
     assert same_origin(url, base) is same
 
@@ -468,7 +512,8 @@ def test_origin_text_names_only_scheme_host_and_port():
 def binding_of(der: bytes) -> spnego.channel_bindings.GssChannelBindings:
     """tls-server-end-point for a SHA-256-signed certificate, computed here apart from tmsclient's code."""
     return spnego.channel_bindings.GssChannelBindings(
-        application_data=b"tls-server-end-point:" + hashlib.sha256(der).digest())
+        application_data=b"tls-server-end-point:" + hashlib.sha256(der).digest()
+    )
 
 
 @dataclass
@@ -554,8 +599,15 @@ def two_certificates(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_a_post_handshake_binds_to_the_certificate_of_its_own_connection(two_certificates, pki):
     srv = two_certificates
-    target = TargetSettings(url=srv.url, username=ADMIN, password=Secret("Adm1n-pw", "test"), auth="ntlm",
-                            ca_bundle=pki.ca_file, timeout=10.0, upload_timeout=10.0)
+    target = TargetSettings(
+        url=srv.url,
+        username=ADMIN,
+        password=Secret("Adm1n-pw", "test"),
+        auth="ntlm",
+        ca_bundle=pki.ca_file,
+        timeout=10.0,
+        upload_timeout=10.0,
+    )
     with TmsSession(target) as s:
         # Connection 0 (the TMS certificate): requests-ntlm's login, bound to that connection's certificate.
         assert s.get("default.aspx", what="the form").status == 200
@@ -570,8 +622,7 @@ def test_a_post_handshake_binds_to_the_certificate_of_its_own_connection(two_cer
 def test_the_binding_hash_is_that_of_the_responses_own_connection(pki):
     sink = Sink(server_context(pki.sink))
     try:
-        response = requests.get(f"https://127.0.0.1:{sink.port}/", verify=str(pki.ca_file), stream=True,
-                                timeout=10)
+        response = requests.get(f"https://127.0.0.1:{sink.port}/", verify=str(pki.ca_file), stream=True, timeout=10)
         try:
             got = peer_certificate_hash(response)
         finally:
@@ -590,8 +641,7 @@ def test_the_authenticate_message_carries_the_binding_it_is_given(pki, tmp_path,
         server = spnego.server(protocol="ntlm")
         challenge = server.step(base64.b64decode(hs.negotiate().split(" ", 1)[1]))
         assert challenge is not None
-        answer = hs.authenticate("NTLM " + base64.b64encode(challenge).decode(),
-                                 certificate_binding_hash(given))
+        answer = hs.authenticate("NTLM " + base64.b64encode(challenge).decode(), certificate_binding_hash(given))
         assert answer is not None
         token = base64.b64decode(answer.split(" ", 1)[1])
         if ok:

@@ -18,7 +18,10 @@ def test_show_lists_global_settings_and_every_sites_fields_never_a_password(cli,
     assert out["menu_path"] == ["Administrative Tools", "Configuration", "WebEx Settings"]
     assert {g["key"]: g["value"] for g in out["global"]} == {"enable_webex": "Yes", "add_webex_to_all": "No"}
     assert [(s["host_name"], s["site_name"]) for s in out["sites"]] == [
-        ("acme.webex.com", "acme"), ("acme-eu.webex.com", "acmeeu"), ("acme-training.webex.com", "training")]
+        ("acme.webex.com", "acme"),
+        ("acme-eu.webex.com", "acmeeu"),
+        ("acme-training.webex.com", "training"),
+    ]
     acme = out["sites"][0]
     fields = {f["key"]: f for f in acme["fields"]}
     assert fields["use_sso"]["value"] == "Yes" and fields["bandwidth"]["value"] == "High"
@@ -83,8 +86,7 @@ def test_verify_fields_only_and_require_certificate(cli, tms, pfx):
     ok = cli("verify", *t.target(), "--site", "acme", "--pfx", str(f.path), "--json", env=env)
     assert ok.code == 0 and ok.json["verification"] == "fields-only"
     assert any("fields-only" in n for n in ok.json["notes"])
-    strict = cli("verify", *t.target(), "--site", "acme", "--pfx", str(f.path), "--require-certificate",
-                 env=env)
+    strict = cli("verify", *t.target(), "--site", "acme", "--pfx", str(f.path), "--require-certificate", env=env)
     assert strict.code == ExitCode.VERIFY_FAILED
     assert "got fields-only, expected certificate" in strict.err
 
@@ -93,8 +95,9 @@ def test_verify_sso_off_and_fields(cli, tms, pfx):
     t = tms()
     f = pfx()
     env = {**t.env, **f.env}
-    result = cli("verify", *t.target(), "--site", "acmeeu", "--pfx", str(f.path), "--partner-name", "x",
-                 "--json", env=env)
+    result = cli(
+        "verify", *t.target(), "--site", "acmeeu", "--pfx", str(f.path), "--partner-name", "x", "--json", env=env
+    )
     assert result.code == ExitCode.VERIFY_FAILED
     details = result.json["error"]["details"]
     assert "Use Single Sign On: got No, expected Yes" in details
@@ -117,8 +120,18 @@ def test_discover_writes_a_profile_that_uploads(cli, tms, pfx, tmp_path, profile
     text = out.read_text()
     assert "GUESSED" in text and "[fields]" in text
     f = pfx()
-    result = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path), "--page-profile", str(out),
-                 "--json", env={**t.env, **f.env})
+    result = cli(
+        "upload",
+        *t.target(),
+        "--site",
+        "acme",
+        "--pfx",
+        str(f.path),
+        "--page-profile",
+        str(out),
+        "--json",
+        env={**t.env, **f.env},
+    )
     assert result.code == 0, result
     assert result.json["verification"] == "certificate"
     assert t.site("acme")["certificate"]["thumbprint_sha1"] == f.thumbprint

@@ -31,8 +31,19 @@ def test_renew_from_pem_files_bundles_exports_uploads_and_verifies(cli, target, 
     t = target()
     r = renewed()
     out, cer, pw = tmp_path / "tms.p12", tmp_path / "tms-cert.cer", tmp_path / "tms.pw"
-    result = cli("renew", *t.argv(), *write_pem(tmp_path, r), "--out", str(out), "--cer-out", str(cer),
-                 "--generate-password", str(pw), "--json", env={"TMSCLIENT_TMS_PASSWORD": t.password})
+    result = cli(
+        "renew",
+        *t.argv(),
+        *write_pem(tmp_path, r),
+        "--out",
+        str(out),
+        "--cer-out",
+        str(cer),
+        "--generate-password",
+        str(pw),
+        "--json",
+        env={"TMSCLIENT_TMS_PASSWORD": t.password},
+    )
     assert result.code == 0, result
     assert steps(result) == [(s, "ok") for s in STEPS]
     assert result.json["ok"] is True and result.json["exit_code"] == 0 and result.json["error"] is None
@@ -84,8 +95,14 @@ def test_aes_pfx_is_converted_before_upload(cli, target, renewed, tmp_path, cana
     password = canaries.secret("pfx-password")
     src = tmp_path / "exported.pfx"
     src.write_bytes(r.pfx(password, modern=True))
-    result = cli("renew", *t.argv(), "--pfx", str(src), "--json",
-                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": password})
+    result = cli(
+        "renew",
+        *t.argv(),
+        "--pfx",
+        str(src),
+        "--json",
+        env={"TMSCLIENT_TMS_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": password},
+    )
     assert result.code == 0, result
     assert [s for s, _ in steps(result)][3] == "convert"
     assert result.json["pfx"]["reencoded"] is True
@@ -99,8 +116,16 @@ def test_compatible_pfx_goes_as_it_is(cli, target, renewed, tmp_path, canaries):
     password = canaries.secret("pfx-password")
     src = tmp_path / "tms.pfx"
     src.write_bytes(r.pfx(password))
-    result = cli("renew", *t.argv(), "--pfx", str(src), "--pfx-password-env", "PFX_PW", "--json",
-                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "PFX_PW": password})
+    result = cli(
+        "renew",
+        *t.argv(),
+        "--pfx",
+        str(src),
+        "--pfx-password-env",
+        "PFX_PW",
+        "--json",
+        env={"TMSCLIENT_TMS_PASSWORD": t.password, "PFX_PW": password},
+    )
     assert result.code == 0, result
     assert result.json["pfx"]["reencoded"] is False
     assert t.state()["sites"][0]["certificate"]["pfx_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
@@ -115,8 +140,14 @@ def test_encrypted_key_takes_its_passphrase_from_the_environment(cli, target, re
     assert missing.code == ExitCode.BAD_PASSWORD
     assert steps(missing)[:3] == [("settings", "ok"), ("input", "failed"), ("check", "not-run")]
     assert t.counters()["requests"] == 0
-    result = cli("renew", *t.argv(), *argv, "--key-passphrase-env", "KEY_PW",
-                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "KEY_PW": passphrase})
+    result = cli(
+        "renew",
+        *t.argv(),
+        *argv,
+        "--key-passphrase-env",
+        "KEY_PW",
+        env={"TMSCLIENT_TMS_PASSWORD": t.password, "KEY_PW": passphrase},
+    )
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
 
@@ -134,16 +165,26 @@ def test_a_failed_check_stops_before_any_request_or_file(cli, target, renewed, t
         (tmp_path / "key.pem").write_bytes(other.key_pem())
     before = t.thumbprint()
     cer = tmp_path / "tms-cert.cer"
-    result = cli("renew", *t.argv(), *argv, "--cer-out", str(cer), "--out", str(tmp_path / "o.p12"), "--json",
-                 env={"TMSCLIENT_TMS_PASSWORD": t.password})
+    result = cli(
+        "renew",
+        *t.argv(),
+        *argv,
+        "--cer-out",
+        str(cer),
+        "--out",
+        str(tmp_path / "o.p12"),
+        "--json",
+        env={"TMSCLIENT_TMS_PASSWORD": t.password},
+    )
     assert result.code == ExitCode.CERT_UNFIT, result
     got = dict(steps(result))
     assert (got["input"], got["check"]) == ("ok", "failed")
     assert all(got[s] == "not-run" for s in STEPS[3:])
     err = result.json["error"]
     assert err["code"] == "CERT_UNFIT"
-    assert any(line.startswith("ERROR   " + ("EXPIRED" if problem == "expired" else "KEY_MISMATCH"))
-               for line in err["details"])
+    assert any(
+        line.startswith("ERROR   " + ("EXPIRED" if problem == "expired" else "KEY_MISMATCH")) for line in err["details"]
+    )
     # Zero requests: the emulator never saw a connection, and nothing was written.
     assert t.counters()["requests"] == 0 and t.counters()["connections"] == 0
     assert t.thumbprint() == before
@@ -155,8 +196,14 @@ def test_wrong_pfx_password_stops_before_tms(cli, target, renewed, tmp_path, can
     t = target()
     src = tmp_path / "tms.pfx"
     src.write_bytes(renewed().pfx(canaries.secret("pfx-password")))
-    result = cli("renew", *t.argv(), "--pfx", str(src), "--json",
-                 env={"TMSCLIENT_TMS_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": canaries.secret("wrong")})
+    result = cli(
+        "renew",
+        *t.argv(),
+        "--pfx",
+        str(src),
+        "--json",
+        env={"TMSCLIENT_TMS_PASSWORD": t.password, "TMSCLIENT_PFX_PASSWORD": canaries.secret("wrong")},
+    )
     assert result.code == ExitCode.BAD_PASSWORD
     assert dict(steps(result))["input"] == "failed"
     assert t.counters()["requests"] == 0
@@ -177,14 +224,25 @@ def test_existing_outputs_are_refused_before_anything_unless_forced(cli, target,
     assert cer.read_bytes() == r.cert_pem()
 
 
-def test_a_tms_failure_is_the_exit_code_and_the_steps_before_it_are_done(cli, target, renewed, tmp_path,
-                                                                          canaries):
+def test_a_tms_failure_is_the_exit_code_and_the_steps_before_it_are_done(cli, target, renewed, tmp_path, canaries):
     t = target()
-    result = cli("renew", *t.argv(), *write_pem(tmp_path, renewed()), "--json",
-                 env={"TMSCLIENT_TMS_PASSWORD": canaries.secret("wrong-tms-password")})
+    result = cli(
+        "renew",
+        *t.argv(),
+        *write_pem(tmp_path, renewed()),
+        "--json",
+        env={"TMSCLIENT_TMS_PASSWORD": canaries.secret("wrong-tms-password")},
+    )
     assert result.code == ExitCode.AUTH
-    assert steps(result) == [("settings", "ok"), ("input", "ok"), ("check", "ok"), ("bundle", "ok"),
-                             ("export-cer", "skipped"), ("upload", "failed"), ("verify", "not-run")]
+    assert steps(result) == [
+        ("settings", "ok"),
+        ("input", "ok"),
+        ("check", "ok"),
+        ("bundle", "ok"),
+        ("export-cer", "skipped"),
+        ("upload", "failed"),
+        ("verify", "not-run"),
+    ]
     assert result.json["error"]["code"] == "AUTH"
     assert t.counters()["saves_applied"] == 0
 
@@ -192,8 +250,7 @@ def test_a_tms_failure_is_the_exit_code_and_the_steps_before_it_are_done(cli, ta
 def test_missing_site_fails_at_settings(cli, target, renewed, tmp_path):
     t = target()
     argv = [a for a in t.argv() if a not in ("--site", "acme")]
-    result = cli("renew", *argv, *write_pem(tmp_path, renewed()), "--json",
-                 env={"TMSCLIENT_TMS_PASSWORD": t.password})
+    result = cli("renew", *argv, *write_pem(tmp_path, renewed()), "--json", env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == ExitCode.CONFIG
     assert steps(result)[0] == ("settings", "failed") and all(s == "not-run" for _, s in steps(result)[1:])
     assert "no site given" in result.json["error"]["message"]
@@ -210,11 +267,14 @@ def test_human_report_names_every_step(cli, target, renewed, tmp_path):
     assert "for the WebEx team:" in result.out
 
 
-@pytest.mark.parametrize("argv, message", [
-    ([], "no certificate given"),
-    (["--key", "k.pem"], "--key and --chain go with --cert"),
-    (["--cert", "c.pem", "--pfx", "p.pfx"], "not allowed with argument"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "no certificate given"),
+        (["--key", "k.pem"], "--key and --chain go with --cert"),
+        (["--cert", "c.pem", "--pfx", "p.pfx"], "not allowed with argument"),
+    ],
+)
 def test_usage_errors(cli, argv, message):
     result = cli("renew", "--url", "https://tms.invalid/tms/", "--non-interactive", *argv)
     assert result.code == ExitCode.USAGE

@@ -11,10 +11,22 @@ from tmsclient.tms.aspnet import request_validation_trigger
 from tmsemulator.certmaker import make_chain
 
 
-@pytest.mark.parametrize(("value", "trigger"), [
-    ("Tms<cert>2027", "<c"), ("a<!b", "<!"), ("x</y", "</"), ("x<?y", "<?"), ("p&#39;", "&#"),
-    ("a < b", None), ("a<1", None), ("<", None), ("&amp", None), ("& #", None), ("plain-Passw0rd!", None),
-])
+@pytest.mark.parametrize(
+    ("value", "trigger"),
+    [
+        ("Tms<cert>2027", "<c"),
+        ("a<!b", "<!"),
+        ("x</y", "</"),
+        ("x<?y", "<?"),
+        ("p&#39;", "&#"),
+        ("a < b", None),
+        ("a<1", None),
+        ("<", None),
+        ("&amp", None),
+        ("& #", None),
+        ("plain-Passw0rd!", None),
+    ],
+)
 def test_the_rule_is_dotnets(value, trigger):
     assert request_validation_trigger(value) == trigger
 
@@ -27,8 +39,17 @@ def _pfx(tmp_path, password):
 
 
 def _upload(cli, t, path, password, *extra):
-    return cli("upload", *t.target(), "--site", "acme", "--pfx", str(path), "--json", *extra,
-               env={**t.env, "TMSCLIENT_PFX_PASSWORD": password})
+    return cli(
+        "upload",
+        *t.target(),
+        "--site",
+        "acme",
+        "--pfx",
+        str(path),
+        "--json",
+        *extra,
+        env={**t.env, "TMSCLIENT_PFX_PASSWORD": password},
+    )
 
 
 def test_a_pfx_password_tms_would_refuse_stops_before_login(cli, tms, canaries, tmp_path):
@@ -57,9 +78,18 @@ def test_no_preflight_sends_it_anyway_with_a_warning(cli, tms, canaries, tmp_pat
 def test_an_sso_field_tms_would_refuse_is_a_usage_error(cli, tms, pfx):
     t = tms()
     f = pfx()
-    result = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path), "--partner-name", "<script>",
-                 "--json",
-                 env={**t.env, **f.env})
+    result = cli(
+        "upload",
+        *t.target(),
+        "--site",
+        "acme",
+        "--pfx",
+        str(f.path),
+        "--partner-name",
+        "<script>",
+        "--json",
+        env={**t.env, **f.env},
+    )
     assert result.code == ExitCode.USAGE, result
     assert result.json["error"]["message"].startswith("--partner-name holds '<s'")
     assert t.state()["counters"]["requests"] == 0

@@ -22,12 +22,23 @@ def sites(*days_left, installed=True):
     names = ["acme", "training", "lab"]
     out = []
     for name, days in zip(names, days_left, strict=False):
-        cert = StoredCertificate(subject="CN=tms.acme.example", issuer="CN=ACME CA", serial="01",
-                                 not_before=now - dt.timedelta(days=300),
-                                 not_after=now + dt.timedelta(days=days, hours=12),
-                                 thumbprint_sha1=f"{days % 256:02X}" * 20)
-        out.append(SiteData(f"{name}.webex.com", name, use_sso=True, default_site=name == "acme",
-                            certificate=cert if installed else None))
+        cert = StoredCertificate(
+            subject="CN=tms.acme.example",
+            issuer="CN=ACME CA",
+            serial="01",
+            not_before=now - dt.timedelta(days=300),
+            not_after=now + dt.timedelta(days=days, hours=12),
+            thumbprint_sha1=f"{days % 256:02X}" * 20,
+        )
+        out.append(
+            SiteData(
+                f"{name}.webex.com",
+                name,
+                use_sso=True,
+                default_site=name == "acme",
+                certificate=cert if installed else None,
+            )
+        )
     out.append(SiteData("acme-eu.webex.com", "acmeeu"))
     return tuple(out)
 
@@ -39,8 +50,9 @@ def status(cli, t, *extra, site="acme"):
     return cli("status", *argv, *extra, env={"TMSCLIENT_TMS_PASSWORD": t.password})
 
 
-@pytest.mark.parametrize("days, code, state", [(45, 0, "OK"), (20, 1, "WARNING"), (9, 2, "CRITICAL"),
-                                               (-3, 2, "CRITICAL")])
+@pytest.mark.parametrize(
+    "days, code, state", [(45, 0, "OK"), (20, 1, "WARNING"), (9, 2, "CRITICAL"), (-3, 2, "CRITICAL")]
+)
 def test_one_site_thresholds_and_the_plugin_line(cli, target, days, code, state):
     t = target(sites=sites(days))
     result = status(cli, t)
@@ -92,16 +104,19 @@ def test_a_page_without_the_expiry_is_unknown(cli, target):
     t = target(sites=sites(45), cert_details="none")
     result = status(cli, t)
     assert result.code == 3
-    assert result.out.startswith("TMSCLIENT UNKNOWN - site acme.webex.com/acme: TMS does not show the "
-                                 "certificate's expiry")
+    assert result.out.startswith(
+        "TMSCLIENT UNKNOWN - site acme.webex.com/acme: TMS does not show the certificate's expiry"
+    )
 
 
 def test_us_date_format_of_another_layout(cli, target, tmp_path):
     t = target(sites=sites(45), page_profile="tms15-cells")
     profile = tmp_path / "cells.toml"
-    profile.write_text('[fields]\nbandwidth = "Participant Bandwidth"\nuse_sso = "Use SSO"\n'
-                       'sso_certificate = "Certificate"\n[certificate]\nsubject = "Subject"\nexpires = "Expires"\n'
-                       'thumbprint = "Thumbprint"\ninstalled = "Installed"\n')
+    profile.write_text(
+        '[fields]\nbandwidth = "Participant Bandwidth"\nuse_sso = "Use SSO"\n'
+        'sso_certificate = "Certificate"\n[certificate]\nsubject = "Subject"\nexpires = "Expires"\n'
+        'thumbprint = "Thumbprint"\ninstalled = "Installed"\n'
+    )
     result = status(cli, t, "--page-profile", str(profile), "--json")
     assert result.code == 0, result
     cert = result.json["certificates"][0]
@@ -131,7 +146,12 @@ def test_json_report(cli, target):
     assert result.code == 1
     out = result.json
     assert (out["state"], out["exit_code"], out["days_left"], out["warn_days"], out["crit_days"]) == (
-        "WARNING", 1, 20, 30, 14)
+        "WARNING",
+        1,
+        20,
+        30,
+        14,
+    )
     assert out["message"].startswith("TMSCLIENT WARNING - ")
     assert out["certificates"][0]["thumbprint"] == "14" * 20
 
@@ -143,11 +163,21 @@ def test_local_pfx_never_contacts_tms(cli, renewed, tmp_path, canaries):
     password = canaries.secret("pfx-password")
     pfx = tmp_path / "tms.pfx"
     pfx.write_bytes(renewed(days=20).pfx(password))
-    result = cli("status", "--pfx", str(pfx), "--url", "https://tms.invalid/tms/", "--non-interactive",
-                 env={"TMSCLIENT_PFX_PASSWORD": password})
+    result = cli(
+        "status",
+        "--pfx",
+        str(pfx),
+        "--url",
+        "https://tms.invalid/tms/",
+        "--non-interactive",
+        env={"TMSCLIENT_PFX_PASSWORD": password},
+    )
     assert result.code == 1, result
-    assert re.match(rf"^TMSCLIENT WARNING - file {re.escape(str(pfx))}: certificate expires .* \(19 days\) "
-                    r"\| days_left=19;30;14$", result.out.splitlines()[0])
+    assert re.match(
+        rf"^TMSCLIENT WARNING - file {re.escape(str(pfx))}: certificate expires .* \(19 days\) "
+        r"\| days_left=19;30;14$",
+        result.out.splitlines()[0],
+    )
 
 
 def test_local_certificate_expired_is_critical(cli, renewed, tmp_path):

@@ -11,14 +11,22 @@ PROFILES = ("tms15", "tms15-labelfor", "tms15-cells", "tms15-relabelled")
 
 
 def upload(cli, t, f, *extra, site="acme", env=None):
-    return cli("upload", *t.target(), "--site", site, "--pfx", str(f.path), "--json", *extra,
-               env={**t.env, **f.env, **(env or {})})
+    return cli(
+        "upload",
+        *t.target(),
+        "--site",
+        site,
+        "--pfx",
+        str(f.path),
+        "--json",
+        *extra,
+        env={**t.env, **f.env, **(env or {})},
+    )
 
 
 def without(state, site_name):
     """Every site and setting except one site's, for 'nothing else changed' comparisons."""
-    return {"global": state["global"],
-            "sites": [s for s in state["sites"] if s["site_name"] != site_name]}
+    return {"global": state["global"], "sites": [s for s in state["sites"] if s["site_name"] != site_name]}
 
 
 def test_first_upload_costs_the_minimum_requests_and_sends_the_pfx_once(cli, tms, pfx):
@@ -28,8 +36,7 @@ def test_first_upload_costs_the_minimum_requests_and_sends_the_pfx_once(cli, tms
     result = upload(cli, t, f)
     assert result.code == 0, result
     out = result.json
-    assert {"action", "verification", "thumbprint_sha1", "not_after", "requests", "bytes_sent",
-            "elapsed_s"} <= set(out)
+    assert {"action", "verification", "thumbprint_sha1", "not_after", "requests", "bytes_sent", "elapsed_s"} <= set(out)
     assert out["action"] == "uploaded" and out["verification"] == "certificate"
     assert out["thumbprint_sha1"] == f.thumbprint
     assert out["site"] == {"host_name": "acme.webex.com", "site_name": "acme"}
@@ -39,8 +46,7 @@ def test_first_upload_costs_the_minimum_requests_and_sends_the_pfx_once(cli, tms
     assert site["certificate"]["pfx_sha256"] == f.sha256
     # Only the certificate of the chosen site changed: every other field and site exactly as before.
     old = next(s for s in before["sites"] if s["site_name"] == "acme")
-    assert {k: v for k, v in site.items() if k != "certificate"} == {k: v for k, v in old.items()
-                                                                      if k != "certificate"}
+    assert {k: v for k, v in site.items() if k != "certificate"} == {k: v for k, v in old.items() if k != "certificate"}
     assert without(after, "acme") == without(before, "acme")
     counters = after["counters"]
     # start page (3: NTLM), settings page, Edit postback, Save, settings page, Edit postback.
@@ -59,8 +65,18 @@ def test_every_page_profile_and_details_mode(cli, tms, pfx, page_profile, profil
     t = tms(page_profile=profile, cert_details=cert_details)
     f = pfx()
     before = t.state()
-    result = upload(cli, t, f, "--enable-sso", "--partner-name", "tms.acme.example", "--account-name",
-                    "eu-sso@acme.example", *page_profile(profile), site="acme-eu.webex.com")
+    result = upload(
+        cli,
+        t,
+        f,
+        "--enable-sso",
+        "--partner-name",
+        "tms.acme.example",
+        "--account-name",
+        "eu-sso@acme.example",
+        *page_profile(profile),
+        site="acme-eu.webex.com",
+    )
     assert result.code == 0, result
     out = result.json
     assert out["action"] == "uploaded"
@@ -68,10 +84,12 @@ def test_every_page_profile_and_details_mode(cli, tms, pfx, page_profile, profil
     site = t.site("acmeeu")
     assert site["certificate"]["thumbprint_sha1"] == f.thumbprint
     assert (site["use_sso"], site["partner_name"], site["account_name"]) == (
-        True, "tms.acme.example", "eu-sso@acme.example")
+        True,
+        "tms.acme.example",
+        "eu-sso@acme.example",
+    )
     old = next(s for s in before["sites"] if s["site_name"] == "acmeeu")
-    untouched = ("host_name", "site_name", "bandwidth", "default_site", "use_global", "tsp_audio",
-                 "authn_context")
+    untouched = ("host_name", "site_name", "bandwidth", "default_site", "use_global", "tsp_audio", "authn_context")
     assert {k: site[k] for k in untouched} == {k: old[k] for k in untouched}
     assert without(t.state(), "acmeeu") == without(before, "acmeeu")
     assert [x["sha256"] for x in t.files_received()] == [f.sha256]
@@ -141,15 +159,19 @@ def test_dry_run_prints_the_redacted_plan_and_saves_nothing(cli, tms, pfx):
     assert out["action"] == "dry-run" and out["verification"] is None
     assert out["changes"] == [
         {"field": "use_sso", "label": "Use Single Sign On", "before": "No (false)", "after": "Yes (true)"},
-        {"field": "sso_certificate", "label": "SSO Certificate", "before": "(empty)",
-         "after": f"<file tms-cert.pfx, {f.size} bytes>"},
-        {"field": "certificate_password", "label": "Certificate Password", "before": "(empty)",
-         "after": "<hidden>"},
+        {
+            "field": "sso_certificate",
+            "label": "SSO Certificate",
+            "before": "(empty)",
+            "after": f"<file tms-cert.pfx, {f.size} bytes>",
+        },
+        {"field": "certificate_password", "label": "Certificate Password", "before": "(empty)", "after": "<hidden>"},
         {"field": "partner_name", "label": "SSO Partner Name", "before": "(empty)", "after": "'p.example'"},
     ]
     assert t.files_received() == [] and t.counters()["saves_applied"] == 0
-    human = cli("upload", *t.target(), "--site", "acmeeu", "--pfx", str(f.path), "--dry-run", "-vv",
-                env={**t.env, **f.env})
+    human = cli(
+        "upload", *t.target(), "--site", "acmeeu", "--pfx", str(f.path), "--dry-run", "-vv", env={**t.env, **f.env}
+    )
     assert human.code == 0
     assert "Certificate Password: (empty) -> <hidden>" in human.out
     assert "SSO Certificate: (empty) -> <file tms-cert.pfx" in human.out
@@ -177,8 +199,15 @@ def one_line(result):
 def test_wrong_tms_password(cli, tms, pfx):
     t = tms()
     f = pfx()
-    result = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path),
-                 env={"TMSCLIENT_TMS_PASSWORD": "Wrong-password-1", **f.env})
+    result = cli(
+        "upload",
+        *t.target(),
+        "--site",
+        "acme",
+        "--pfx",
+        str(f.path),
+        env={"TMSCLIENT_TMS_PASSWORD": "Wrong-password-1", **f.env},
+    )
     assert result.code == ExitCode.AUTH
     line = one_line(result)
     assert "refused the login of 'TMSLAB\\admin'" in line and "check the user name" in line
@@ -188,8 +217,15 @@ def test_wrong_tms_password(cli, tms, pfx):
 def test_not_a_site_administrator(cli, tms, pfx):
     t = tms()
     f = pfx()
-    result = cli("upload", *t.target(user=("TMSLAB", "bob")), "--site", "acme", "--pfx", str(f.path),
-                 env={"TMSCLIENT_TMS_PASSWORD": t.user_password, **f.env})
+    result = cli(
+        "upload",
+        *t.target(user=("TMSLAB", "bob")),
+        "--site",
+        "acme",
+        "--pfx",
+        str(f.path),
+        env={"TMSCLIENT_TMS_PASSWORD": t.user_password, **f.env},
+    )
     assert result.code == ExitCode.NOT_ADMIN
     line = one_line(result)
     assert "Access Denied" in line and "Site Administrator" in line
@@ -210,8 +246,18 @@ def test_plain_http_is_refused_before_connecting(cli, tms, pfx):
     t = tms()
     f = pfx()
     url = t.url.replace("https://", "http://")
-    result = cli("upload", "--url", url, "--username", "TMSLAB\\admin", "--site", "acme", "--pfx", str(f.path),
-                 env={**t.env, **f.env})
+    result = cli(
+        "upload",
+        "--url",
+        url,
+        "--username",
+        "TMSLAB\\admin",
+        "--site",
+        "acme",
+        "--pfx",
+        str(f.path),
+        env={**t.env, **f.env},
+    )
     assert result.code == ExitCode.TLS
     assert "plain http refused" in one_line(result) and "--allow-http" in one_line(result)
     assert t.counters()["requests"] == 0
@@ -243,8 +289,9 @@ def test_label_not_found(cli, tms, pfx):
     result = upload(cli, t, pfx())
     assert result.code == ExitCode.PAGE_NOT_UNDERSTOOD
     err = result.json["error"]
-    assert err["message"] == ("no field on the form of site acme.webex.com/acme matches sso_certificate "
-                              "(label 'SSO Certificate')")
+    assert err["message"] == (
+        "no field on the form of site acme.webex.com/acme matches sso_certificate (label 'SSO Certificate')"
+    )
     assert "--page-profile" in err["hint"] and "'Certificate File'" in err["hint"]
 
 
@@ -256,13 +303,16 @@ def test_preflight_refuses_an_unfit_file_before_logging_in(cli, tms, pfx):
     assert t.counters()["requests"] == 0
 
 
-@pytest.mark.parametrize(("kind", "extra", "words"), [
-    ("aes", ["--target-os", "2019"], "The specified network password is not correct."),
-    ("nokey", ["--no-preflight"], "The certificate does not have a private key."),
-    ("mismatch", ["--no-preflight"], "The private key does not match the certificate."),
-    ("expired", ["--no-preflight"], "The certificate has expired."),
-    ("future", ["--no-preflight"], "The certificate is not yet valid."),
-])
+@pytest.mark.parametrize(
+    ("kind", "extra", "words"),
+    [
+        ("aes", ["--target-os", "2019"], "The specified network password is not correct."),
+        ("nokey", ["--no-preflight"], "The certificate does not have a private key."),
+        ("mismatch", ["--no-preflight"], "The private key does not match the certificate."),
+        ("expired", ["--no-preflight"], "The certificate has expired."),
+        ("future", ["--no-preflight"], "The certificate is not yet valid."),
+    ],
+)
 def test_each_certificate_rejection_by_tms(cli, tms, pfx, kind, extra, words):
     t = tms(server_os="2016")
     before = t.state()
@@ -281,8 +331,9 @@ def test_500_on_save(cli, tms, pfx):
     assert result.code == ExitCode.SERVER_ERROR
     err = result.json["error"]
     assert err["message"].startswith("TMS answered HTTP 500 to the Save of site acme.webex.com/acme: Timeout")
-    assert err["details"] == ["a re-read shows the site unchanged (certificate thumbprint "
-                              "3B7E0C5A9D41F26B8C0E1A7D5F3392C4E6B18A07)"]
+    assert err["details"] == [
+        "a re-read shows the site unchanged (certificate thumbprint 3B7E0C5A9D41F26B8C0E1A7D5F3392C4E6B18A07)"
+    ]
     assert t.state()["sites"] == before["sites"]
 
 
@@ -346,10 +397,13 @@ def test_a_server_that_logs_in_every_request_still_gets_the_pfx_once(cli, tms, p
     assert t.site("acme")["certificate"]["thumbprint_sha1"] == f.thumbprint
 
 
-@pytest.mark.parametrize(("new_layout", "code", "words"), [
-    ("tms15-relabelled", ExitCode.PAGE_NOT_UNDERSTOOD, "matches sso_certificate"),
-    ("tms15-cells", ExitCode.SERVER_ERROR, "Failed to load viewstate"),
-])
+@pytest.mark.parametrize(
+    ("new_layout", "code", "words"),
+    [
+        ("tms15-relabelled", ExitCode.PAGE_NOT_UNDERSTOOD, "matches sso_certificate"),
+        ("tms15-cells", ExitCode.SERVER_ERROR, "Failed to load viewstate"),
+    ],
+)
 def test_page_layout_changing_while_the_client_walks_it(cli, tms, pfx, new_layout, code, words):
     # The emulator switches profiles right after the first GET of the WebEx page: the next page differs.
     t = tms(faults={"layout_change": new_layout})

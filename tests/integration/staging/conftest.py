@@ -60,9 +60,7 @@ def _unavailable(reason: str) -> None:
 def _require_installed() -> None:
     missing = missing_packages()
     if missing:
-        _unavailable(
-            f"staging stack not installed (missing {', '.join(missing)}): run `sudo staging/install`"
-        )
+        _unavailable(f"staging stack not installed (missing {', '.join(missing)}): run `sudo staging/install`")
 
 
 @contextmanager
@@ -155,8 +153,9 @@ PFX_KINDS = {
 
 
 def _openssl(*args: str, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(["openssl", *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          check=False)
+    proc = subprocess.run(
+        ["openssl", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
     if proc.returncode != 0:
         raise AssertionError(f"openssl {args[0]} failed: {proc.stderr.strip()[-500:]}")
     return proc.stdout
@@ -184,11 +183,25 @@ def staging_pfx(tmp_path: Path, canaries: Any, _staging_key: Path) -> Callable[.
             canaries.register(password, "pfx-password")
         cn = f"tms-{secrets.token_hex(3)}.example.com"
         crt, pfx = tmp_path / f"{Path(name).stem}.crt", tmp_path / name
-        _openssl("req", "-x509", "-new", "-key", str(_staging_key), "-subj", f"/CN={cn}", "-days", "360",
-                 "-out", str(crt))
-        _openssl("pkcs12", "-export", *PFX_KINDS[kind], "-inkey", str(_staging_key), "-in", str(crt),
-                 "-name", "tms-cert-key", "-out", str(pfx), "-passout", "env:STAGING_PFX_PASSWORD",
-                 env={"STAGING_PFX_PASSWORD": password})
+        _openssl(
+            "req", "-x509", "-new", "-key", str(_staging_key), "-subj", f"/CN={cn}", "-days", "360", "-out", str(crt)
+        )
+        _openssl(
+            "pkcs12",
+            "-export",
+            *PFX_KINDS[kind],
+            "-inkey",
+            str(_staging_key),
+            "-in",
+            str(crt),
+            "-name",
+            "tms-cert-key",
+            "-out",
+            str(pfx),
+            "-passout",
+            "env:STAGING_PFX_PASSWORD",
+            env={"STAGING_PFX_PASSWORD": password},
+        )
         fingerprint = _openssl("x509", "-in", str(crt), "-noout", "-fingerprint", "-sha1").strip()
         end = _openssl("x509", "-in", str(crt), "-noout", "-enddate").strip().split("=", 1)[1]
         not_after = datetime.strptime(end, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=timezone.utc)
@@ -237,6 +250,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"staging tests: {ran} ran ({line or 'none'}) in {seconds:.1f} s")
     path = os.environ.get("TMS_STAGING_SUMMARY_FILE")
     if path:
-        summary = {"ran": ran, **counts, "collected": len(seen), "seconds": round(seconds, 1),
-                   "session_stack": _SESSION_STACK.get("how", "none")}
+        summary = {
+            "ran": ran,
+            **counts,
+            "collected": len(seen),
+            "seconds": round(seconds, 1),
+            "session_stack": _SESSION_STACK.get("how", "none"),
+        }
         Path(path).write_text(json.dumps(summary) + "\n", encoding="utf-8")

@@ -33,10 +33,26 @@ def other_sites(data: dict[str, Any], host: str) -> list[dict[str, Any]]:
     return [s for s in data["Sites"] if s["HostName"] != host]
 
 
-def upload(cli: Any, t: StagingTarget, f: PfxFile, *extra: str, site: str = EXAMPLE, user: str = ADMIN,
-           env: dict[str, str] | None = None) -> Any:
-    return cli("upload", *t.argv(user), "--site", site, "--pfx", str(f.path), "--json", *extra,
-               env={**t.env(user), **f.env, **(env or {})})
+def upload(
+    cli: Any,
+    t: StagingTarget,
+    f: PfxFile,
+    *extra: str,
+    site: str = EXAMPLE,
+    user: str = ADMIN,
+    env: dict[str, str] | None = None,
+) -> Any:
+    return cli(
+        "upload",
+        *t.argv(user),
+        "--site",
+        site,
+        "--pfx",
+        str(f.path),
+        "--json",
+        *extra,
+        env={**t.env(user), **f.env, **(env or {})},
+    )
 
 
 def one_line_error(result: CliResult) -> str:
@@ -69,8 +85,7 @@ def test_upload_stores_the_certificate_verify_and_show_confirm_it(
     f = staging_pfx()
     before = stack.read_data()
     mark = stack.access_mark()
-    result = upload(cli, staging_target, f, "--enable-sso", "--partner-name", "tms.staging.example",
-                    site=TRAINING)
+    result = upload(cli, staging_target, f, "--enable-sso", "--partner-name", "tms.staging.example", site=TRAINING)
     assert result.code == 0, result
     out = result.json
     assert out["action"] == "uploaded" and out["verification"] == "certificate"
@@ -89,8 +104,16 @@ def test_upload_stores_the_certificate_verify_and_show_confirm_it(
     assert cert["UploadedBy"] == "TMS\\admin"
     assert site["UseSso"] is True and site["SsoPartnerName"] == "tms.staging.example"
     assert site["CertificateUploads"] == old["CertificateUploads"] + 1 and site["Saves"] == old["Saves"] + 1
-    unchanged = ("HostName", "SiteName", "Bandwidth", "DefaultSite", "UseGlobal", "TspAudio", "SsoAccountName",
-                 "SsoAuthnContext")
+    unchanged = (
+        "HostName",
+        "SiteName",
+        "Bandwidth",
+        "DefaultSite",
+        "UseGlobal",
+        "TspAudio",
+        "SsoAccountName",
+        "SsoAuthnContext",
+    )
     assert {k: site[k] for k in unchanged} == {k: old[k] for k in unchanged}
     after = stack.read_data()
     assert other_sites(after, TRAINING) == other_sites(before, TRAINING)
@@ -106,13 +129,24 @@ def test_upload_stores_the_certificate_verify_and_show_confirm_it(
     assert len(posts(accesses)) == 3 and posts_carrying(accesses, f.size) == [posts(accesses)[1]]
     assert f.size < out["bytes_sent"] <= sum(a.received for a in posts(accesses))
 
-    verified = cli("verify", *staging_target.argv(), "--site", TRAINING, "--pfx", str(f.path),
-                   "--partner-name", "tms.staging.example", "--require-certificate", "--json",
-                   env={**staging_target.env(), **f.env})
+    verified = cli(
+        "verify",
+        *staging_target.argv(),
+        "--site",
+        TRAINING,
+        "--pfx",
+        str(f.path),
+        "--partner-name",
+        "tms.staging.example",
+        "--require-certificate",
+        "--json",
+        env={**staging_target.env(), **f.env},
+    )
     assert verified.code == 0, verified
     assert verified.json["verification"] == "certificate" and verified.json["ok"] is True
-    by_cert = cli("verify", *staging_target.argv(), "--site", "training", "--cert", str(f.cert_path),
-                  env=staging_target.env())
+    by_cert = cli(
+        "verify", *staging_target.argv(), "--site", "training", "--cert", str(f.cert_path), env=staging_target.env()
+    )
     assert by_cert.code == 0, by_cert
     assert f"site {TRAINING}/training verified (certificate)" in by_cert.out
 
@@ -123,14 +157,19 @@ def test_upload_stores_the_certificate_verify_and_show_confirm_it(
     assert report["settings_page"] == stack.webex_url
     data = stack.read_data()
     assert [(s["host_name"], s["site_name"]) for s in report["sites"]] == [
-        (s["HostName"], s["SiteName"]) for s in data["Sites"]]
+        (s["HostName"], s["SiteName"]) for s in data["Sites"]
+    ]
     for s in report["sites"]:
         stored = next(x for x in data["Sites"] if x["HostName"] == s["host_name"])["Certificate"]
         if stored is None:
             assert s["certificate"]["installed"] == "No"
         else:
-            assert s["certificate"] == {"subject": stored["Subject"], "expires": stored["NotAfter"],
-                                        "thumbprint": stored["Thumbprint"], "installed": None}
+            assert s["certificate"] == {
+                "subject": stored["Subject"],
+                "expires": stored["NotAfter"],
+                "thumbprint": stored["Thumbprint"],
+                "installed": None,
+            }
             assert s["verification_possible"] == "certificate"
     training = next(s for s in report["sites"] if s["host_name"] == TRAINING)
     assert training["certificate"]["thumbprint"] == f.thumbprint
@@ -149,8 +188,16 @@ def test_verify_against_another_certificate_says_got_and_expected(
 ) -> None:
     stored, other = staging_pfx(name="stored.pfx"), staging_pfx(name="other.pfx")
     assert upload(cli, staging_target, stored).code == 0
-    result = cli("verify", *staging_target.argv(), "--site", EXAMPLE, "--pfx", str(other.path), "--json",
-                 env={**staging_target.env(), **other.env})
+    result = cli(
+        "verify",
+        *staging_target.argv(),
+        "--site",
+        EXAMPLE,
+        "--pfx",
+        str(other.path),
+        "--json",
+        env={**staging_target.env(), **other.env},
+    )
     assert result.code == ExitCode.VERIFY_FAILED, result
     details = result.json["error"]["details"]
     assert f"certificate thumbprint: got {stored.thumbprint}, expected {other.thumbprint}" in details
@@ -160,8 +207,15 @@ def test_verify_against_another_certificate_says_got_and_expected(
 def test_show_with_page_url_skips_the_menu(cli: Any, staging_target: StagingTarget) -> None:
     stack = staging_target.stack
     mark = stack.access_mark()
-    result = cli("show", *staging_target.argv(), "--site", "tms", "--page-url",
-                 f"default.aspx?pageId={stack.webex_page_id}", env=staging_target.env())
+    result = cli(
+        "show",
+        *staging_target.argv(),
+        "--site",
+        "tms",
+        "--page-url",
+        f"default.aspx?pageId={stack.webex_page_id}",
+        env=staging_target.env(),
+    )
     assert result.code == 0, result
     assert f"site {EXAMPLE}/tms (default site)" in result.out and TRAINING not in result.out
     targets = [a.target for a in stack.accesses_since(mark)]
@@ -198,9 +252,7 @@ def test_a_second_upload_is_unchanged_and_posts_no_save(
     assert {k: site_data(stack, EXAMPLE)[k] for k in counters} == {k: n + 1 for k, n in counters.items()}
 
 
-def test_dry_run_stores_nothing_and_prints_the_plan(
-    cli: Any, staging_target: StagingTarget, staging_pfx: Any
-) -> None:
+def test_dry_run_stores_nothing_and_prints_the_plan(cli: Any, staging_target: StagingTarget, staging_pfx: Any) -> None:
     stack = staging_target.stack
     f = staging_pfx()
     stored = stack.data_file.read_bytes()
@@ -242,18 +294,20 @@ def test_wrong_tms_password_is_exit_10_and_changes_nothing(
     assert stack.data_file.read_bytes() == stored
 
 
-@pytest.mark.parametrize(("login", "code"), [
-    ("TMS\\admin", ExitCode.OK),
-    ("admin", ExitCode.OK),  # no domain: gss-ntlmssp accepts an empty domain
-    ("TMS\\ADMIN", ExitCode.OK),  # the user name matches in any case...
-    ("tms\\admin", ExitCode.AUTH),  # ...the domain does not (Windows would accept it)
-    ("admin@TMS", ExitCode.AUTH),  # no UPNs (a domain controller would accept it)
-])
+@pytest.mark.parametrize(
+    ("login", "code"),
+    [
+        ("TMS\\admin", ExitCode.OK),
+        ("admin", ExitCode.OK),  # no domain: gss-ntlmssp accepts an empty domain
+        ("TMS\\ADMIN", ExitCode.OK),  # the user name matches in any case...
+        ("tms\\admin", ExitCode.AUTH),  # ...the domain does not (Windows would accept it)
+        ("admin@TMS", ExitCode.AUTH),  # no UPNs (a domain controller would accept it)
+    ],
+)
 def test_account_name_forms_as_gss_ntlmssp_accepts_them(
     cli: Any, staging_target: StagingTarget, login: str, code: ExitCode
 ) -> None:
-    result = cli("show", *staging_target.argv(login=login), "--site", "training", "--json",
-                 env=staging_target.env())
+    result = cli("show", *staging_target.argv(login=login), "--site", "training", "--json", env=staging_target.env())
     assert result.code == code, result
     if code == ExitCode.OK:
         assert [s["host_name"] for s in result.json["sites"]] == [TRAINING]
@@ -275,8 +329,9 @@ def test_a_user_who_is_not_a_site_administrator_gets_exit_11(
     }[command]
     stored = stack.data_file.read_bytes()
     mark = stack.access_mark()
-    result = cli(command, *staging_target.argv(OPERATOR), *extra, "--json",
-                 env={**staging_target.env(OPERATOR), **f.env})
+    result = cli(
+        command, *staging_target.argv(OPERATOR), *extra, "--json", env={**staging_target.env(OPERATOR), **f.env}
+    )
     assert result.code == ExitCode.NOT_ADMIN, result
     err = result.json["error"]
     assert err["message"].startswith("TMS shows 'Access Denied' at ")
@@ -301,8 +356,7 @@ def test_wrong_pfx_password_is_caught_locally_and_nothing_is_sent(
     stack = staging_target.stack
     f = staging_pfx()
     mark = stack.access_mark()
-    result = upload(cli, staging_target, f, *preflight,
-                    env={"TMSCLIENT_PFX_PASSWORD": canaries.secret("pfx-password")})
+    result = upload(cli, staging_target, f, *preflight, env={"TMSCLIENT_PFX_PASSWORD": canaries.secret("pfx-password")})
     assert result.code == ExitCode.BAD_PASSWORD, result
     assert result.json["error"]["message"].startswith(f"wrong password for {f.path}: ")
     assert stack.accesses_since(mark) == []
@@ -330,8 +384,13 @@ def test_a_password_that_mono_derives_differently_gets_the_wrong_password_answer
     assert stack.data_file.read_bytes() == stored
     refused = stack.read_import_failures()[failures:]
     assert [(r["file_sha256"], r["exception_type"], r["message"], r["inner_message"]) for r in refused] == [
-        (f.sha256, "System.Security.Cryptography.CryptographicException", "Unable to decode certificate.",
-         "`MonoBtlsPkcs12.Import` failed.")]
+        (
+            f.sha256,
+            "System.Security.Cryptography.CryptographicException",
+            "Unable to decode certificate.",
+            "`MonoBtlsPkcs12.Import` failed.",
+        )
+    ]
     assert f.password not in json.dumps(refused)
 
 
@@ -382,7 +441,8 @@ def test_aes_pfx_sent_anyway_is_refused_by_monos_x509certificate2(
     assert stack.data_file.read_bytes() == stored
     refused = stack.read_import_failures()[failures:]
     assert [(r["file_sha256"], r["exception_type"], r["message"]) for r in refused] == [
-        (f.sha256, "System.Security.Cryptography.CryptographicException", "Unable to decode certificate.")]
+        (f.sha256, "System.Security.Cryptography.CryptographicException", "Unable to decode certificate.")
+    ]
 
 
 def test_3des_with_a_sha256_mac_is_refused_for_2016_but_mono_imports_it(
@@ -431,7 +491,8 @@ def test_discover_follows_the_menu_and_writes_a_profile_that_uploads(
     assert report["site_opened"] == f"{EXAMPLE}/tms"
     data = stack.read_data()
     assert [(s["host_name"], s["site_name"]) for s in report["sites"]] == [
-        (s["HostName"], s["SiteName"]) for s in data["Sites"]]
+        (s["HostName"], s["SiteName"]) for s in data["Sites"]
+    ]
     assert report["sites"][0]["opens_with"] == "postback ctl00$uxContent$ctl01$siteGrid$ctl02$editLink"
     fields = {f["name"]: f for form in report["site_forms"] for f in form["fields"]}
     prefix = "ctl00$uxContent$ctl01$"
@@ -440,8 +501,9 @@ def test_discover_follows_the_menu_and_writes_a_profile_that_uploads(
     assert fields[prefix + "ssoCertificate"]["type"] == "file"
     assert fields[prefix + "bandwidth"]["options"] == ["Low", "Medium", "High"]
     # Every field is found by the built-in labels: nothing guessed, nothing missing.
-    assert all(note.startswith("found") for key, note in report["profile_notes"].items()
-               if not key.startswith("certificate."))
+    assert all(
+        note.startswith("found") for key, note in report["profile_notes"].items() if not key.startswith("certificate.")
+    )
     text = out.read_text(encoding="utf-8")
     assert "# GUESSED" not in text and "# NOT FOUND" not in text
     assert 'menu_path = ["Administrative Tools", "Configuration", "WebEx Settings"]' in text
@@ -481,7 +543,8 @@ def test_discover_finds_another_page_id_and_a_page_without_certificate_details(
         again = upload(cli, t, f)
         assert again.code == 0 and again.json["action"] == "uploaded"
         assert site_data(stack, EXAMPLE)["CertificateUploads"] == 2
-        strict = cli("verify", *t.argv(), "--site", EXAMPLE, "--cert", str(f.cert_path),
-                     "--require-certificate", env=t.env())
+        strict = cli(
+            "verify", *t.argv(), "--site", EXAMPLE, "--cert", str(f.cert_path), "--require-certificate", env=t.env()
+        )
         assert strict.code == ExitCode.VERIFY_FAILED
         assert "got fields-only, expected certificate" in strict.err

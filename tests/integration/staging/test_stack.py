@@ -343,8 +343,7 @@ def test_settings_page_structure(staging_stack: StagingStack) -> None:
     assert len(links) >= 2
     assert links[0][2] == P + "siteGrid$ctl02$editLink" and links[1][2] == P + "siteGrid$ctl03$editLink"
     defaults = [
-        tr.find_all("td")[2].get_text()
-        for tr in page.find(id="ctl00_uxContent_ctl01_siteGrid").find_all("tr")[1:]
+        tr.find_all("td")[2].get_text() for tr in page.find(id="ctl00_uxContent_ctl01_siteGrid").find_all("tr")[1:]
     ]
     assert defaults.count("Yes") == 1
     assert page.by_id("ctl00_uxContent_uxFeedback_uxErrorLabel") is not None
@@ -353,9 +352,7 @@ def test_settings_page_structure(staging_stack: StagingStack) -> None:
 def test_site_form_structure(staging_stack: StagingStack) -> None:
     form = open_site(staging_stack, staging_stack.session(ADMIN))
     assert form.form["enctype"] == "multipart/form-data"
-    labels = [
-        lbl for lbl in form.property_rows() if lbl not in ("Enable WebEx", "Add WebEx to All Conferences")
-    ]
+    labels = [lbl for lbl in form.property_rows() if lbl not in ("Enable WebEx", "Add WebEx to All Conferences")]
     expected = [
         "Host Name",
         "Site Name",
@@ -402,9 +399,7 @@ def test_site_form_structure(staging_stack: StagingStack) -> None:
     assert form.soup.find("input", attrs={"name": P + "cancelButton", "value": "Cancel"}) is not None
 
 
-def test_save_legacy_pfx_stores_the_certificate(
-    staging_stack: StagingStack, pfx_files: dict[str, Pfx]
-) -> None:
+def test_save_legacy_pfx_stores_the_certificate(staging_stack: StagingStack, pfx_files: dict[str, Pfx]) -> None:
     pfx = pfx_files["legacy"]
     s = staging_stack.session(ADMIN)
     form = open_site(staging_stack, s)
@@ -528,8 +523,14 @@ def test_failed_import_shows_error_and_stores_nothing(
 
 @pytest.mark.parametrize(
     ("password", "refused"),
-    [("Tms<cert>2027", True), ("Tms&#65;2027", True), ("Tms<!2027", True), ("Tms</2027", False),
-     ("Tms<?2027", False), ("Tms<1&2027", False)],
+    [
+        ("Tms<cert>2027", True),
+        ("Tms&#65;2027", True),
+        ("Tms<!2027", True),
+        ("Tms</2027", False),
+        ("Tms<?2027", False),
+        ("Tms<1&2027", False),
+    ],
 )
 def test_asp_net_request_validation_of_the_password(
     staging_stack: StagingStack, pfx_files: dict[str, Pfx], password: str, refused: bool
@@ -562,8 +563,7 @@ def _export_with_password(pfx: Pfx, password: str) -> Pfx:
     """The same key and certificate, re-exported (-legacy) with another password."""
     out = pfx.path.with_name(f"pw-{secrets.token_hex(4)}.pfx")
     pem = out.with_suffix(".pem")
-    _openssl("pkcs12", "-in", str(pfx.path), "-nodes", "-legacy", "-passin", f"pass:{pfx.password}",
-             "-out", str(pem))
+    _openssl("pkcs12", "-in", str(pfx.path), "-nodes", "-legacy", "-passin", f"pass:{pfx.password}", "-out", str(pem))
     _openssl("pkcs12", "-export", "-legacy", "-in", str(pem), "-out", str(out), "-passout", f"pass:{password}")
     pem.unlink()
     return Pfx(out, password, pfx.thumbprint, pfx.not_after, pfx.subject_cn)
@@ -637,16 +637,12 @@ def test_spnego_wrapped_ntlm_is_accepted(staging_stack: StagingStack) -> None:
     """Fact: besides raw NTLM tokens under either scheme name, mod_auth_gssapi accepts SPNEGO-wrapped NTLM
     (what a Negotiate client without Kerberos sends)."""
     admin = staging_stack.users[ADMIN]
-    client = spnego.client(
-        admin.login, admin.password, hostname="127.0.0.1", service="HTTP", protocol="negotiate"
-    )
+    client = spnego.client(admin.login, admin.password, hostname="127.0.0.1", service="HTTP", protocol="negotiate")
     s = staging_stack.session(None)
     token = client.step()
     assert token is not None and token[:1] == b"\x60"  # a SPNEGO NegTokenInit, not a bare NTLMSSP message
     for _ in range(3):
-        resp = s.get(
-            staging_stack.url, headers={"Authorization": "Negotiate " + base64.b64encode(token).decode()}
-        )
+        resp = s.get(staging_stack.url, headers={"Authorization": "Negotiate " + base64.b64encode(token).decode()})
         if resp.status_code != 401:
             break
         challenge = resp.headers["WWW-Authenticate"].split()
@@ -656,9 +652,7 @@ def test_spnego_wrapped_ntlm_is_accepted(staging_stack: StagingStack) -> None:
     assert resp.status_code == 200
 
 
-def test_up_options_generated_admin_page_id_and_no_cert_details(
-    staging_starter, pfx_files: dict[str, Pfx]
-) -> None:
+def test_up_options_generated_admin_page_id_and_no_cert_details(staging_starter, pfx_files: dict[str, Pfx]) -> None:
     """A second stand-in: no --users (one generated admin), another pageId, --cert-details off."""
     with staging_starter("--webex-page-id", "450", "--cert-details", "off") as stack:
         ready = stack.ready

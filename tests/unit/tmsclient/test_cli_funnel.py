@@ -129,7 +129,7 @@ def test_named_env_var_missing_is_specific():
 
 def test_password_file_keeps_spaces_and_strips_one_newline(tmp_path):
     f = tmp_path / "pw"
-    f.write_bytes(b" spaced & # $ % \" pw \r\n")
+    f.write_bytes(b' spaced & # $ % " pw \r\n')
     r = SecretResolver(environ={}, interactive=False)
     assert secret(r.resolve(PFX_PASSWORD, _args(pfx_password_file=str(f)))).reveal() == ' spaced & # $ % " pw '
 
@@ -198,9 +198,17 @@ def test_json_error_payload_is_parseable(monkeypatch):
     code = main(["fails", "--json"], stdout=out, stderr=err, environ={}, interactive=False)
     assert code == ExitCode.INPUT_FILE
     payload = json.loads(out.getvalue())
-    assert payload == {"ok": False, "error": {
-        "type": "InputFileError", "exit_code": 3, "code": "INPUT_FILE", "message": "the file x is empty",
-        "hint": "give the .pfx", "details": []}}
+    assert payload == {
+        "ok": False,
+        "error": {
+            "type": "InputFileError",
+            "exit_code": 3,
+            "code": "INPUT_FILE",
+            "message": "the file x is empty",
+            "hint": "give the .pfx",
+            "details": [],
+        },
+    }
     assert err.getvalue().startswith("tmsclient: error: the file x is empty; give the .pfx")
 
 

@@ -49,8 +49,12 @@ def _argv(name: str, tail: list[str], flags: list[str], position: str) -> list[s
 def _env(tmp_path: Path, material: Material, *, secrets: bool = True) -> dict[str, str]:
     env = {"HOME": str(tmp_path), "TMSCLIENT_URL": material.url, "TMSCLIENT_SITE": SITE}
     if secrets:
-        env |= {"TMSCLIENT_PFX_PASSWORD": PFX_PASSWORD, "TMSCLIENT_TMS_USERNAME": "TMSLAB\\admin",
-                "TMSCLIENT_TMS_PASSWORD": "global-flags-tms-pw", "TMSCLIENT_TIMEOUT": "5"}
+        env |= {
+            "TMSCLIENT_PFX_PASSWORD": PFX_PASSWORD,
+            "TMSCLIENT_TMS_USERNAME": "TMSLAB\\admin",
+            "TMSCLIENT_TMS_PASSWORD": "global-flags-tms-pw",
+            "TMSCLIENT_TIMEOUT": "5",
+        }
     return env
 
 

@@ -60,7 +60,9 @@ def test_force_means_replace_an_output_file_everywhere():
     assert {o.command for o in uses} == {"bundle", "convert", "export-cer", "discover", "renew"}
     for o in uses:
         assert re.fullmatch(r"(replace|overwrite) \S+( and \S+)? if (it|they) exists?", o.action.help or ""), (
-            o.command, o.action.help)
+            o.command,
+            o.action.help,
+        )
 
 
 def test_every_command_that_writes_a_file_has_force():
@@ -96,8 +98,13 @@ SECRET_FLAGS = _secret_flags()
 
 
 def test_every_secret_flag_comes_as_env_file_and_stdin():
-    assert set(SECRET_FLAGS) == {"--pfx-password", "--in-password", "--out-password", "--key-passphrase",
-                                 "--tms-password"}
+    assert set(SECRET_FLAGS) == {
+        "--pfx-password",
+        "--in-password",
+        "--out-password",
+        "--key-passphrase",
+        "--tms-password",
+    }
     for prefix, uses in SECRET_FLAGS.items():
         for suffix in SECRET_SUFFIXES:
             assert {o.command for o in OPTIONS[prefix + suffix]} == {command for command, _, _ in uses}

@@ -36,7 +36,7 @@ def commands(line: str) -> list[list[str]]:
     for i, tok in enumerate(tokens):
         if tok == "tmsclient":
             args: list[str] = []
-            for nxt in tokens[i + 1:]:
+            for nxt in tokens[i + 1 :]:
                 if nxt in _STOP:
                     break
                 args.append(nxt)

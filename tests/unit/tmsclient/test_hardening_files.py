@@ -33,17 +33,33 @@ TERMINAL_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e", "\r")
 
 def _target(em: Any) -> tuple[list[str], dict[str, str]]:
     domain, user, password = em.admin
-    argv = ["--url", str(em.url), "--username", f"{domain}\\{user}", "--ca-bundle", str(em.ca_file),
-            "--non-interactive"]
+    argv = [
+        "--url",
+        str(em.url),
+        "--username",
+        f"{domain}\\{user}",
+        "--ca-bundle",
+        str(em.ca_file),
+        "--non-interactive",
+    ]
     return argv, {"TMSCLIENT_TMS_PASSWORD": password}
 
 
 @pytest.fixture
 def hostile_tms(emulator_factory: Any) -> Any:
     """An emulator whose one site holds terminal control sequences in its SSO fields."""
-    return emulator_factory(sites=[{"host_name": "acme.webex.com", "site_name": "acme", "default_site": True,
-                                    "partner_name": HOSTILE, "account_name": "tab\tkept"},
-                                   {"host_name": "globex.webex.com", "site_name": "globex\x1b[2J\u202e"}])
+    return emulator_factory(
+        sites=[
+            {
+                "host_name": "acme.webex.com",
+                "site_name": "acme",
+                "default_site": True,
+                "partner_name": HOSTILE,
+                "account_name": "tab\tkept",
+            },
+            {"host_name": "globex.webex.com", "site_name": "globex\x1b[2J\u202e"},
+        ]
+    )
 
 
 # ------------------------------------------------------------------ terminals
@@ -97,24 +113,28 @@ def test_errors_warnings_and_logs_escape_terminal_controls():
 # ------------------------------------------------------------------ the page profile discover writes
 
 EVIL_NAME = 'ctl00$uxContent$uxPartner"]\n[page]\nerror_ids = ["injected'
-EVIL_HOST = "acme.webex.com\n[certificate]\nthumbprint = [\"injected\"]"
+EVIL_HOST = 'acme.webex.com\n[certificate]\nthumbprint = ["injected"]'
 
 
 def _site_page(partner_name: str, host_value: str) -> Any:
-    return parse_page(f"""<html><body>
+    return parse_page(
+        f"""<html><body>
 <form id="aspnetForm" method="post" action="default.aspx?pageId=91" enctype="multipart/form-data">
 <table>
 <tr><td><label for="h">Host Name</label></td>
     <td><input type="text" id="h" name="ctl00$uxContent$hostName" value="{html.escape(host_value)}"></td></tr>
 <tr><td></td><td><input type="text" id="p" name="{html.escape(partner_name)}" value="x"></td></tr>
 <tr><td>Thumbprint\n[fields]</td><td>{html.escape(EVIL_HOST)}</td></tr>
-</table></form></body></html>""", "https://tms.example.com/tms/default.aspx?pageId=91")
+</table></form></body></html>""",
+        "https://tms.example.com/tms/default.aspx?pageId=91",
+    )
 
 
 def _written(partner_name: str, host_value: str, header: str) -> str:
     page = _site_page(partner_name, host_value)
-    profile, comments = suggest_profile(DEFAULT_PROFILE, site_page=page, site_form=page.forms[0],
-                                        menu_path=("Administrative Tools", "Config\nuration"))
+    profile, comments = suggest_profile(
+        DEFAULT_PROFILE, site_page=page, site_form=page.forms[0], menu_path=("Administrative Tools", "Config\nuration")
+    )
     return render_profile(profile, comments=comments, header=[header])
 
 

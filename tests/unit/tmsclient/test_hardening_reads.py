@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tmsclient.certs import files as files_mod
+from tmsclient import files as files_mod
 from tmsclient.config import MAX_CONFIG_BYTES, load_config
 from tmsclient.credentials import read_secret_file
 from tmsclient.errors import ConfigError, InputFileError
@@ -55,16 +55,25 @@ def _limit_memory() -> None:
 def _child(*argv: str) -> subprocess.CompletedProcess[str]:
     """``python ARGV`` in a child with bounded memory and time."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMSCLIENT_")}
-    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=60,
-                          preexec_fn=_limit_memory, env=env, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_memory,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 # ------------------------------------------------------------------ the config file
 
 
 def test_config_from_dev_zero_is_refused_at_once():
-    result = _child("-m", "tmsclient", "show", "--config", "/dev/zero", "--url", NOWHERE, "--username", "u",
-                    "--non-interactive")
+    result = _child(
+        "-m", "tmsclient", "show", "--config", "/dev/zero", "--url", NOWHERE, "--username", "u", "--non-interactive"
+    )
     assert result.returncode == ExitCode.CONFIG, result
     assert "the config file /dev/zero is not a regular file" in result.stderr
 
@@ -98,8 +107,16 @@ def test_a_page_profile_from_dev_zero_is_refused_at_once():
 
 
 def test_a_page_profile_named_in_settings_that_is_a_fifo_is_called_that(cli, fifo):
-    result = cli("show", "--url", NOWHERE, "--username", "u", "--page-profile", str(fifo),
-                 env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"})
+    result = cli(
+        "show",
+        "--url",
+        NOWHERE,
+        "--username",
+        "u",
+        "--page-profile",
+        str(fifo),
+        env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"},
+    )
     assert result.code == ExitCode.CONFIG, result
     assert "is not a regular file (a FIFO, socket or device)" in result.err  # it said "does not exist"
 
@@ -110,12 +127,23 @@ def test_a_page_profile_named_in_settings_that_is_a_fifo_is_called_that(cli, fif
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_a_ca_bundle_that_is_not_a_regular_file_is_refused_before_connecting(cli, fifo, kind):
     path = str(fifo) if kind == "fifo" else "/dev/zero"
-    result = cli("show", "--url", NOWHERE, "--username", "u", "--ca-bundle", path,
-                 env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"})
+    result = cli(
+        "show", "--url", NOWHERE, "--username", "u", "--ca-bundle", path, env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"}
+    )
     assert result.code == ExitCode.CONFIG, result
     assert f"the CA bundle {path} (from --ca-bundle) is not a regular file" in result.err
-    directory = cli("show", "--url", NOWHERE, "--username", "u", "--ca-bundle", str(fifo.parent), "--timeout", "2",
-                    env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"})
+    directory = cli(
+        "show",
+        "--url",
+        NOWHERE,
+        "--username",
+        "u",
+        "--ca-bundle",
+        str(fifo.parent),
+        "--timeout",
+        "2",
+        env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"},
+    )
     assert directory.code == ExitCode.CONNECTION, directory  # a c_rehash directory passes, to the closed port
 
 

@@ -32,7 +32,8 @@ PFX_PASSWORD_TEXT = "Right-pfx-pw-42"
 def pfx_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chain = make_chain("tms.example.com")
     data = pkcs12.serialize_key_and_certificates(
-        b"tms", chain.leaf.key, chain.leaf.cert, None, BestAvailableEncryption(PFX_PASSWORD_TEXT.encode()))
+        b"tms", chain.leaf.key, chain.leaf.cert, None, BestAvailableEncryption(PFX_PASSWORD_TEXT.encode())
+    )
     path = tmp_path_factory.mktemp("pfx") / "cert.pfx"
     path.write_bytes(data)
     return path
@@ -87,8 +88,9 @@ def test_utf16_on_stdin_is_refused_with_exit_4(cli, canaries, pfx_file):
     _refused(result, ExitCode.BAD_PASSWORD, "from stdin holds a NUL", "saved as UTF-16?")
 
 
-@pytest.mark.parametrize("value", ["CnryEsc\x1b[2JPw", "CnryTab\tPw", "CnryDel\x7fPw", "CnryCsi\x9bPw",
-                                   "CnryTwo\nLinesPw"])
+@pytest.mark.parametrize(
+    "value", ["CnryEsc\x1b[2JPw", "CnryTab\tPw", "CnryDel\x7fPw", "CnryCsi\x9bPw", "CnryTwo\nLinesPw"]
+)
 def test_control_characters_in_the_environment_are_refused(cli, canaries, pfx_file, value):
     canaries.register(value[:7], "pfx-password-part")  # the part before the control character
     result = cli("inspect", str(pfx_file), env={"TMSCLIENT_PFX_PASSWORD": value})
@@ -97,15 +99,24 @@ def test_control_characters_in_the_environment_are_refused(cli, canaries, pfx_fi
 
 def test_a_tms_password_with_a_nul_is_refused_before_any_connection(cli, canaries, tmp_path):
     canaries.register("CnryTmsPw", "tms-password")
-    result = cli("show", "--url", NOWHERE, "--username", "u", "--non-interactive",
-                 env={"TMSCLIENT_TMS_PASSWORD": "CnryTmsPw\x00x"})
+    result = cli(
+        "show",
+        "--url",
+        NOWHERE,
+        "--username",
+        "u",
+        "--non-interactive",
+        env={"TMSCLIENT_TMS_PASSWORD": "CnryTmsPw\x00x"},
+    )
     _refused(result, ExitCode.BAD_PASSWORD, "TMS password from env:TMSCLIENT_TMS_PASSWORD holds a NUL")
 
 
 def test_an_inline_config_password_with_a_nul_is_refused_naming_the_key(cli, canaries, tmp_path):
     canaries.register("CnryInlinePw", "tms-password")
-    cfg = _private(tmp_path / "c.toml", b'[profiles.p]\nurl = "' + NOWHERE.encode() + b'"\nusername = "u"\n'
-                                        b'password = "CnryInlinePw\\u0000x"\n')
+    cfg = _private(
+        tmp_path / "c.toml",
+        b'[profiles.p]\nurl = "' + NOWHERE.encode() + b'"\nusername = "u"\npassword = "CnryInlinePw\\u0000x"\n',
+    )
     result = cli("show", "--config", str(cfg), "--profile", "p", "--non-interactive")
     _refused(result, ExitCode.BAD_PASSWORD, "profiles.p.password holds a NUL")
 
@@ -120,7 +131,7 @@ def test_a_typed_password_with_a_control_character_is_refused():
 # ------------------------------------------------------------------ the funnel
 
 
-def _command(run):
+def _command(body):
     class Command:
         NAME, HELP = "boom", "runs a test body"
 
@@ -128,7 +139,10 @@ def _command(run):
         def configure(parser):
             pass
 
-    Command.run = staticmethod(run)
+        @staticmethod
+        def run(args, ctx):
+            return body(args, ctx)
+
     return Command
 
 
@@ -163,8 +177,10 @@ def test_any_base_exception_is_caught_but_ctrl_c_and_exit_keep_their_meaning(mon
         return main(["boom"], stdout=io.StringIO(), stderr=err, environ={}, interactive=False), err.getvalue()
 
     raised.append(Odd("x"))
-    assert call() == (ExitCode.INTERNAL, "tmsclient: error: internal error: Odd; rerun with -vv for details "
-                                         "and report it as a bug\n")
+    assert call() == (
+        ExitCode.INTERNAL,
+        "tmsclient: error: internal error: Odd; rerun with -vv for details and report it as a bug\n",
+    )
     raised.append(KeyboardInterrupt())
     assert call() == (ExitCode.INTERRUPTED, "tmsclient: interrupted\n")
     raised.append(SystemExit(9))
@@ -176,27 +192,42 @@ def test_any_base_exception_is_caught_but_ctrl_c_and_exit_keep_their_meaning(mon
 # ------------------------------------------------------------------ no echo of what may be a secret
 
 
-@pytest.mark.parametrize("page_url", [
-    "https://admin:{pw}@127.0.0.1:9/tms/default.aspx?pageId=83",
-    "//admin:{pw}@127.0.0.1:9/tms/default.aspx?pageId=83",
-    "https://{pw}@127.0.0.1:9/tms/default.aspx?pageId=83",
-])
+@pytest.mark.parametrize(
+    "page_url",
+    [
+        "https://admin:{pw}@127.0.0.1:9/tms/default.aspx?pageId=83",
+        "//admin:{pw}@127.0.0.1:9/tms/default.aspx?pageId=83",
+        "https://{pw}@127.0.0.1:9/tms/default.aspx?pageId=83",
+    ],
+)
 def test_a_page_url_with_user_info_is_refused_without_echo(cli, canaries, page_url):
     pw = canaries.secret("url-password")
-    result = cli("show", "--url", NOWHERE, "--username", "u", "--page-url", page_url.format(pw=pw), "-vv",
-                 env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"})
+    result = cli(
+        "show",
+        "--url",
+        NOWHERE,
+        "--username",
+        "u",
+        "--page-url",
+        page_url.format(pw=pw),
+        "-vv",
+        env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1"},
+    )
     _refused(result, ExitCode.CONFIG, "--page-url: the URL holds a user name or password (not shown)")
 
 
-@pytest.mark.parametrize(("flag", "value", "fragment"), [
-    ("--url", "ftp://admin:{pw}@tms.example.com/tms/", "--url: the URL holds a user name or password"),
-    ("--url", "https://admin:{pw}@[::1/tms/", "--url: got a value that is not a URL"),
-    ("--url", "https://tms.example.com/tms/?token={pw}", "got 'https://tms.example.com' and more (not shown)"),
-    ("--url", "https://tms.example.com:{pw}/tms/", "got 'https://tms.example.com': the port is not a number"),
-    ("--site", "https://admin:{pw}@acme.webex.com/acme", "--site: the URL holds a user name or password"),
-    ("--site", "https://admin:{pw}@[::1", "--site: got a value that is not a host name"),
-    ("--page-url", "https://admin:{pw}@[::1/x", "--page-url: got a value that is not a URL"),
-])
+@pytest.mark.parametrize(
+    ("flag", "value", "fragment"),
+    [
+        ("--url", "ftp://admin:{pw}@tms.example.com/tms/", "--url: the URL holds a user name or password"),
+        ("--url", "https://admin:{pw}@[::1/tms/", "--url: got a value that is not a URL"),
+        ("--url", "https://tms.example.com/tms/?token={pw}", "got 'https://tms.example.com' and more (not shown)"),
+        ("--url", "https://tms.example.com:{pw}/tms/", "got 'https://tms.example.com': the port is not a number"),
+        ("--site", "https://admin:{pw}@acme.webex.com/acme", "--site: the URL holds a user name or password"),
+        ("--site", "https://admin:{pw}@[::1", "--site: got a value that is not a host name"),
+        ("--page-url", "https://admin:{pw}@[::1/x", "--page-url: got a value that is not a URL"),
+    ],
+)
 def test_urls_in_errors_show_only_a_safe_form(cli, canaries, flag, value, fragment):
     pw = canaries.secret("url-password")
     argv = ["show", "--url", NOWHERE, "--username", "u", flag, value.format(pw=pw)]
@@ -221,19 +252,23 @@ def test_a_password_given_where_a_file_belongs_is_not_echoed(cli, canaries, tmp_
     _refused(result, ExitCode.INPUT_FILE, "the .pfx password file named by --pfx-password-file does not exist")
 
 
-@pytest.mark.parametrize(("line", "fragment"), [
-    ('password = "env:{pw} x"', "profiles.p.password: got env: with something that is not a variable name"),
-    ('password = "keyring:{pw}"', "profiles.p.password: got keyring: with something that is not SERVICE/USER"),
-    ('password = "file:{pw}"', "named by"),
-    ('password = "env:{pw}"', "the environment variable named by"),
-    ("password = 12345678", "profiles.p.password: got a number, expected a string"),
-    ("password = 12345678.5", "profiles.p.password: got a number, expected a string"),
-])
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('password = "env:{pw} x"', "profiles.p.password: got env: with something that is not a variable name"),
+        ('password = "keyring:{pw}"', "profiles.p.password: got keyring: with something that is not SERVICE/USER"),
+        ('password = "file:{pw}"', "named by"),
+        ('password = "env:{pw}"', "the environment variable named by"),
+        ("password = 12345678", "profiles.p.password: got a number, expected a string"),
+        ("password = 12345678.5", "profiles.p.password: got a number, expected a string"),
+    ],
+)
 def test_config_values_that_may_be_passwords_are_not_echoed(cli, canaries, tmp_path, line, fragment):
     pw = canaries.secret("tms-password")
     canaries.register("12345678", "tms-password")
-    cfg = _private(tmp_path / "c.toml", f'[profiles.p]\nurl = "{NOWHERE}"\nusername = "u"\n'
-                                        f'{line.format(pw=pw)}\n'.encode())
+    cfg = _private(
+        tmp_path / "c.toml", f'[profiles.p]\nurl = "{NOWHERE}"\nusername = "u"\n{line.format(pw=pw)}\n'.encode()
+    )
     result = cli("show", "--config", str(cfg), "--profile", "p", "--non-interactive", "-vv")
     assert result.code in (ExitCode.CONFIG, ExitCode.BAD_PASSWORD, ExitCode.INPUT_FILE), result
     assert fragment in result.err, result
@@ -242,11 +277,18 @@ def test_config_values_that_may_be_passwords_are_not_echoed(cli, canaries, tmp_p
 # ------------------------------------------------------------------ the scrubber knows the echoed forms
 
 
-@pytest.mark.parametrize("form", [
-    lambda v: quote(v, safe=""), quote, quote_plus, html.escape,
-    lambda v: html.escape(v, quote=False), lambda v: json.dumps(v)[1:-1],
-    lambda v: re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote_plus(v)),  # .NET's UrlEncode
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda v: quote(v, safe=""),
+        quote,
+        quote_plus,
+        html.escape,
+        lambda v: html.escape(v, quote=False),
+        lambda v: json.dumps(v)[1:-1],
+        lambda v: re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote_plus(v)),  # .NET's UrlEncode
+    ],
+)
 def test_a_secret_echoed_url_encoded_or_html_escaped_is_scrubbed(form):
     value = "Cnry pw&<x>\"y'/%+#" + os.urandom(4).hex()
     Secret(value, "test")

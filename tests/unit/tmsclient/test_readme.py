@@ -35,7 +35,6 @@ def test_ci_runs_the_readme_test_command():
     assert "python -m pytest" in ci
 
 
-
 def test_demo_script_runs_the_whole_renewal(tmp_path):
     """The README's first command, on the current interpreter's environment (it would create .venv otherwise)."""
     venv = Path(sys.prefix)

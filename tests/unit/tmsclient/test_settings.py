@@ -14,7 +14,8 @@ import pytest
 
 from tests.helpers.paths import DOCS
 from tests.helpers.secrets import secret
-from tmsclient.cli import Context, _Parser
+from tmsclient.cli import _Parser
+from tmsclient.commands.context import Context
 from tmsclient.config import (
     DEFAULT_TIMEOUT,
     DEFAULT_UPLOAD_TIMEOUT,
@@ -42,8 +43,9 @@ def parser() -> _Parser:
     return p
 
 
-def make_ctx(env: dict[str, str] | None = None, *, interactive: bool = False, typed: str | None = None,
-             stdin: str = "") -> Context:
+def make_ctx(
+    env: dict[str, str] | None = None, *, interactive: bool = False, typed: str | None = None, stdin: str = ""
+) -> Context:
     environ = {"HOME": "/nonexistent-home", **(env or {})}
     prompter = (lambda text: typed) if typed is not None else None
     gate = StdinGate(io.StringIO(stdin))
@@ -93,20 +95,73 @@ auth = "auto"
 # ------------------------------------------------------------------------------------------ the order
 
 
-@pytest.mark.parametrize(("key", "flag", "env", "config_key", "flag_value", "env_value", "config_value",
-                          "expected_flag", "expected_env", "expected_config"), [
-    ("url", "--url", "TMSCLIENT_URL", "url", "https://flag.example/tms/", "https://env.example/tms/",
-     "https://cfg.example/tms/", "https://flag.example/tms/", "https://env.example/tms/",
-     "https://cfg.example/tms/"),
-    ("username", "--username", "TMSCLIENT_TMS_USERNAME", "username", "FLAG\\u", "env@example.com", "cfg",
-     "FLAG\\u", "env@example.com", "cfg"),
-    ("site", "--site", "TMSCLIENT_SITE", "site", "flag.webex.com", "env.webex.com", "cfg.webex.com",
-     "flag.webex.com", "env.webex.com", "cfg.webex.com"),
-    ("auth", "--auth", "TMSCLIENT_AUTH", "auth", "basic", "ntlm", "auto", "basic", "ntlm", "auto"),
-    ("timeout", "--timeout", "TMSCLIENT_TIMEOUT", "timeout", "11", "12", "13", 11.0, 12.0, 13.0),
-])
-def test_flag_beats_environment_beats_config(tmp_path, key, flag, env, config_key, flag_value, env_value,
-                                              config_value, expected_flag, expected_env, expected_config):
+@pytest.mark.parametrize(
+    (
+        "key",
+        "flag",
+        "env",
+        "config_key",
+        "flag_value",
+        "env_value",
+        "config_value",
+        "expected_flag",
+        "expected_env",
+        "expected_config",
+    ),
+    [
+        (
+            "url",
+            "--url",
+            "TMSCLIENT_URL",
+            "url",
+            "https://flag.example/tms/",
+            "https://env.example/tms/",
+            "https://cfg.example/tms/",
+            "https://flag.example/tms/",
+            "https://env.example/tms/",
+            "https://cfg.example/tms/",
+        ),
+        (
+            "username",
+            "--username",
+            "TMSCLIENT_TMS_USERNAME",
+            "username",
+            "FLAG\\u",
+            "env@example.com",
+            "cfg",
+            "FLAG\\u",
+            "env@example.com",
+            "cfg",
+        ),
+        (
+            "site",
+            "--site",
+            "TMSCLIENT_SITE",
+            "site",
+            "flag.webex.com",
+            "env.webex.com",
+            "cfg.webex.com",
+            "flag.webex.com",
+            "env.webex.com",
+            "cfg.webex.com",
+        ),
+        ("auth", "--auth", "TMSCLIENT_AUTH", "auth", "basic", "ntlm", "auto", "basic", "ntlm", "auto"),
+        ("timeout", "--timeout", "TMSCLIENT_TIMEOUT", "timeout", "11", "12", "13", 11.0, 12.0, 13.0),
+    ],
+)
+def test_flag_beats_environment_beats_config(
+    tmp_path,
+    key,
+    flag,
+    env,
+    config_key,
+    flag_value,
+    env_value,
+    config_value,
+    expected_flag,
+    expected_env,
+    expected_config,
+):
     base = {"url": "https://base.example/tms/", "username": "base"}
     base.pop(key, None)
     lines = [f'{k} = "{v}"' for k, v in base.items()]
@@ -126,13 +181,20 @@ def test_flag_beats_environment_beats_config(tmp_path, key, flag, env, config_ke
 def test_defaults_apply_when_nothing_sets_a_value():
     t = resolve(["--url", "https://tms.example.com/tms/", "--username", "u"], {"TMSCLIENT_TMS_PASSWORD": "pw"})
     assert (t.auth, t.timeout, t.upload_timeout, t.insecure, t.allow_http, t.target_os) == (
-        "auto", DEFAULT_TIMEOUT, DEFAULT_UPLOAD_TIMEOUT, False, False, "2016")
+        "auto",
+        DEFAULT_TIMEOUT,
+        DEFAULT_UPLOAD_TIMEOUT,
+        False,
+        False,
+        "2016",
+    )
     assert t.name == "default" and t.config_path is None and t.sources["auth"] == "default"
 
 
 def test_password_order_flag_env_config_prompt(tmp_path):
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
-                                 'password = "env:CFG_PW"\n')
+    cfg = write_config(
+        tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\npassword = "env:CFG_PW"\n'
+    )
     env = {"MY_PW": "from-flag", "TMSCLIENT_TMS_PASSWORD": "from-env", "CFG_PW": "from-config"}
     c = ["--config", str(cfg)]
     assert secret(resolve([*c, "--tms-password-env", "MY_PW"], env).password).reveal() == "from-flag"
@@ -140,8 +202,9 @@ def test_password_order_flag_env_config_prompt(tmp_path):
     from_cfg = resolve(c, {"CFG_PW": "from-config"})
     assert secret(from_cfg.password).reveal() == "from-config"
     assert secret(from_cfg.password).source == "env:CFG_PW"
-    cfg2 = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n',
-                        name="noprompt.toml")
+    cfg2 = write_config(
+        tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n', name="noprompt.toml"
+    )
     typed = resolve(["--config", str(cfg2)], {}, interactive=True, typed="typed-pw")
     assert secret(typed.password).reveal() == "typed-pw" and secret(typed.password).source == "prompt"
 
@@ -156,8 +219,9 @@ def test_password_from_stdin_and_file_flags(tmp_path):
 
 
 def test_a_stale_config_reference_is_not_followed_when_flag_or_environment_give_the_password(tmp_path):
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
-                                 'password = "env:GONE"\n')
+    cfg = write_config(
+        tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\npassword = "env:GONE"\n'
+    )
     assert secret(resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "pw"}).password).reveal() == "pw"
     with pytest.raises(PasswordError, match="GONE") as info:
         resolve(["--config", str(cfg)], {})
@@ -170,8 +234,13 @@ def test_non_interactive_missing_password_names_every_way_to_give_it():
     err = info.value
     assert err.exit_code == ExitCode.BAD_PASSWORD
     assert "EXAMPLE\\bob" in err.message
-    for way in ("$TMSCLIENT_TMS_PASSWORD", "--tms-password-env", "--tms-password-file", "--tms-password-stdin",
-                "`password`"):
+    for way in (
+        "$TMSCLIENT_TMS_PASSWORD",
+        "--tms-password-env",
+        "--tms-password-file",
+        "--tms-password-stdin",
+        "`password`",
+    ):
         assert way in (err.hint or "")
 
 
@@ -192,8 +261,7 @@ def test_missing_url_names_flag_environment_and_config_key():
 
 def test_missing_username_is_prompted_on_a_terminal_else_a_config_error():
     argv = ["--url", "https://t.example/tms/"]
-    t = resolve(argv, {"TMSCLIENT_TMS_PASSWORD": "pw"}, interactive=True,
-                line_prompter=lambda text: "EXAMPLE\\eve")
+    t = resolve(argv, {"TMSCLIENT_TMS_PASSWORD": "pw"}, interactive=True, line_prompter=lambda text: "EXAMPLE\\eve")
     assert t.username == "EXAMPLE\\eve" and t.sources["username"] == "prompt"
     with pytest.raises(ConfigError) as info:
         resolve(argv, {"TMSCLIENT_TMS_PASSWORD": "pw"}, interactive=False, line_prompter=lambda text: "x")
@@ -214,21 +282,24 @@ def test_require_names_the_ways_to_set_a_missing_setting():
 
 
 def test_pfx_password_from_a_config_reference_only_when_asked(tmp_path):
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
-                                 'pfx = "certs/tms.pfx"\npfx_password = "env:PFX_PW"\n')
+    cfg = write_config(
+        tmp_path,
+        '[profiles.default]\nurl = "https://t.example/tms/"\nusername = "u"\n'
+        'pfx = "certs/tms.pfx"\npfx_password = "env:PFX_PW"\n',
+    )
     env = {"TMSCLIENT_TMS_PASSWORD": "pw", "PFX_PW": "pfx-secret"}
     t = resolve(["--config", str(cfg)], env)
     assert t.pfx_password is None and t.pfx == tmp_path / "certs" / "tms.pfx"
     t = resolve(["--config", str(cfg)], env, need_pfx_password=True)
     assert secret(t.pfx_password).reveal() == "pfx-secret"
-    t = resolve(["--config", str(cfg), "--pfx-password-env", "OTHER"], {**env, "OTHER": "flag"},
-                need_pfx_password=True)
+    t = resolve(["--config", str(cfg), "--pfx-password-env", "OTHER"], {**env, "OTHER": "flag"}, need_pfx_password=True)
     assert secret(t.pfx_password).reveal() == "flag"
 
 
 def test_command_owned_flags_pfx_and_target_os_take_part_in_the_order(tmp_path):
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\n'
-                                 'pfx = "from-config.pfx"\ntarget_os = "2019"\n')
+    cfg = write_config(
+        tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\npfx = "from-config.pfx"\ntarget_os = "2019"\n'
+    )
     t = resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "p"})
     assert (t.pfx, t.target_os) == (tmp_path / "from-config.pfx", "2019")
     args = argparse.Namespace(config=str(cfg), pfx=Path("flag.pfx"), target_os="2012r2")
@@ -240,15 +311,13 @@ def test_http_url_is_refused_before_any_prompt_unless_allowed():
     with pytest.raises(TLSError) as info:
         resolve(["--url", "http://t.example/tms/", "--username", "u"], {}, interactive=True, typed="never")
     assert info.value.exit_code == ExitCode.TLS and "--allow-http" in (info.value.hint or "")
-    t = resolve(["--url", "http://t.example/tms/", "--username", "u", "--allow-http"],
-                {"TMSCLIENT_TMS_PASSWORD": "p"})
+    t = resolve(["--url", "http://t.example/tms/", "--username", "u", "--allow-http"], {"TMSCLIENT_TMS_PASSWORD": "p"})
     assert t.allow_http and t.url == "http://t.example/tms/"
 
 
 def test_ca_bundle_must_exist_and_config_paths_are_relative_to_the_config_file(tmp_path):
     (tmp_path / "ca.pem").write_text("x")
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\n'
-                                 'ca_bundle = "ca.pem"\n')
+    cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\nca_bundle = "ca.pem"\n')
     assert resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "p"}).ca_bundle == tmp_path / "ca.pem"
     with pytest.raises(ConfigError, match=r"CA bundle .*missing\.pem \(from env:TMSCLIENT_CA_BUNDLE\)"):
         resolve(["--config", str(cfg)], {"TMSCLIENT_TMS_PASSWORD": "p", "TMSCLIENT_CA_BUNDLE": "missing.pem"})
@@ -342,32 +411,37 @@ def test_named_config_file_must_exist(tmp_path):
 # ------------------------------------------------------------------------------------------ validation
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("[profiles.a\nurl = 1", "is not valid TOML"),
-    ('url = "https://x/tms/"\n', "unknown key url"),
-    ('[profiles.a]\nurll = "https://x/tms/"\n', "unknown key profiles.a.urll"),
-    ('[defaults]\nsight = "x"\n', "unknown key defaults.sight"),
-    ("[profiles.a]\ntimeout = \"slow\"\n", "profiles.a.timeout: got string 'slow', expected a number of"),
-    ("[profiles.a]\ntimeout = -1\n", "profiles.a.timeout: got number -1, expected a number of seconds above"),
-    ("[profiles.a]\ninsecure = \"yes\"\n", "profiles.a.insecure: got string 'yes', expected true or false"),
-    ("[profiles.a]\nurl = 443\n", "profiles.a.url: got number 443, expected a string"),
-    ('[profiles.a]\nurl = "ftp://x"\n', "profiles.a.url: got 'ftp://x', expected an https:// URL"),
-    ('[profiles.a]\nsite = ""\n', "profiles.a.site: got an empty string"),
-    ('[profiles.a]\nauth = "kerberos"\n', "profiles.a.auth: got 'kerberos', expected one of auto, ntlm"),
-    ('[profiles.a]\ntarget_os = "2008"\n', "profiles.a.target_os: got '2008', expected one of 2012r2"),
-    ('[profiles.a]\nusername = "A\\\\B\\\\c"\n', "profiles.a.username: got 'A\\\\B\\\\c', expected DOMAIN"),
-    ("[profiles.a]\npassword = 5\n", "profiles.a.password: got a number, expected a string"),
-    ('[profiles.a]\npassword = "env:1BAD"\n', "expected env:NAME"),
-    ('[profiles.a]\npassword = "env:"\n', "got env: with nothing after it"),
-    ('[profiles.a]\npassword = "keyring:nouser"\n', "expected keyring:SERVICE/USER"),
-    ('default_profile = "b"\n[profiles.a]\nsite = "s"\n', "default_profile: got 'b', expected one of the "
-                                                          "profiles (a)"),
-    ("default_profile = 3\n", "default_profile: got number 3"),
-    ('profiles = "x"\n', "profiles: got string 'x', expected tables"),
-    ('defaults = 1\n', "defaults: got number 1, expected a table"),
-    ('[profiles]\na = 1\n', "profiles.a: got number 1, expected a table"),
-    ('[profiles."a b"]\nsite = "s"\n', "got profile name 'a b'"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[profiles.a\nurl = 1", "is not valid TOML"),
+        ('url = "https://x/tms/"\n', "unknown key url"),
+        ('[profiles.a]\nurll = "https://x/tms/"\n', "unknown key profiles.a.urll"),
+        ('[defaults]\nsight = "x"\n', "unknown key defaults.sight"),
+        ('[profiles.a]\ntimeout = "slow"\n', "profiles.a.timeout: got string 'slow', expected a number of"),
+        ("[profiles.a]\ntimeout = -1\n", "profiles.a.timeout: got number -1, expected a number of seconds above"),
+        ('[profiles.a]\ninsecure = "yes"\n', "profiles.a.insecure: got string 'yes', expected true or false"),
+        ("[profiles.a]\nurl = 443\n", "profiles.a.url: got number 443, expected a string"),
+        ('[profiles.a]\nurl = "ftp://x"\n', "profiles.a.url: got 'ftp://x', expected an https:// URL"),
+        ('[profiles.a]\nsite = ""\n', "profiles.a.site: got an empty string"),
+        ('[profiles.a]\nauth = "kerberos"\n', "profiles.a.auth: got 'kerberos', expected one of auto, ntlm"),
+        ('[profiles.a]\ntarget_os = "2008"\n', "profiles.a.target_os: got '2008', expected one of 2012r2"),
+        ('[profiles.a]\nusername = "A\\\\B\\\\c"\n', "profiles.a.username: got 'A\\\\B\\\\c', expected DOMAIN"),
+        ("[profiles.a]\npassword = 5\n", "profiles.a.password: got a number, expected a string"),
+        ('[profiles.a]\npassword = "env:1BAD"\n', "expected env:NAME"),
+        ('[profiles.a]\npassword = "env:"\n', "got env: with nothing after it"),
+        ('[profiles.a]\npassword = "keyring:nouser"\n', "expected keyring:SERVICE/USER"),
+        (
+            'default_profile = "b"\n[profiles.a]\nsite = "s"\n',
+            "default_profile: got 'b', expected one of the profiles (a)",
+        ),
+        ("default_profile = 3\n", "default_profile: got number 3"),
+        ('profiles = "x"\n', "profiles: got string 'x', expected tables"),
+        ("defaults = 1\n", "defaults: got number 1, expected a table"),
+        ("[profiles]\na = 1\n", "profiles.a: got number 1, expected a table"),
+        ('[profiles."a b"]\nsite = "s"\n', "got profile name 'a b'"),
+    ],
+)
 def test_config_errors_name_the_file_and_the_key(tmp_path, text, fragment):
     cfg = write_config(tmp_path, text)
     with pytest.raises(ConfigError) as info:
@@ -393,22 +467,31 @@ def test_config_that_is_a_directory_or_not_utf8(tmp_path):
         load_config(bad)
 
 
-@pytest.mark.parametrize(("env", "value", "fragment"), [
-    ("TMSCLIENT_TIMEOUT", "soon", "$TMSCLIENT_TIMEOUT: got string 'soon'"),
-    ("TMSCLIENT_AUTH", "digest", "$TMSCLIENT_AUTH: got 'digest'"),
-    ("TMSCLIENT_URL", "https://user:pw@t.example/", "holds a user name or password"),
-    ("TMSCLIENT_TMS_USERNAME", "a/b", "cannot hold"),
-])
+@pytest.mark.parametrize(
+    ("env", "value", "fragment"),
+    [
+        ("TMSCLIENT_TIMEOUT", "soon", "$TMSCLIENT_TIMEOUT: got string 'soon'"),
+        ("TMSCLIENT_AUTH", "digest", "$TMSCLIENT_AUTH: got 'digest'"),
+        ("TMSCLIENT_URL", "https://user:pw@t.example/", "holds a user name or password"),
+        ("TMSCLIENT_TMS_USERNAME", "a/b", "cannot hold"),
+    ],
+)
 def test_bad_environment_values_name_the_variable(env, value, fragment):
     with pytest.raises(ConfigError) as info:
-        resolve(["--url", "https://t.example/tms/", "--username", "u"] if env not in
-                ("TMSCLIENT_URL", "TMSCLIENT_TMS_USERNAME") else [], {env: value, "TMSCLIENT_TMS_PASSWORD": "p"})
+        resolve(
+            ["--url", "https://t.example/tms/", "--username", "u"]
+            if env not in ("TMSCLIENT_URL", "TMSCLIENT_TMS_USERNAME")
+            else [],
+            {env: value, "TMSCLIENT_TMS_PASSWORD": "p"},
+        )
     assert fragment in info.value.message
 
 
 def test_empty_environment_variables_count_as_unset():
-    t = resolve(["--url", "https://t.example/tms/", "--username", "u"],
-                {"TMSCLIENT_SITE": "", "TMSCLIENT_AUTH": " ", "TMSCLIENT_TMS_PASSWORD": "p"})
+    t = resolve(
+        ["--url", "https://t.example/tms/", "--username", "u"],
+        {"TMSCLIENT_SITE": "", "TMSCLIENT_AUTH": " ", "TMSCLIENT_TMS_PASSWORD": "p"},
+    )
     assert t.site is None and t.auth == "auto"
 
 
@@ -421,22 +504,24 @@ def test_bad_flags_are_usage_errors():
         parser().parse_args(["--tms-password-env", "A", "--tms-password-stdin"])
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("tms.example.com", "https://tms.example.com/tms/"),
-    ("https://tms.example.com", "https://tms.example.com/tms/"),
-    ("https://tms.example.com/", "https://tms.example.com/tms/"),
-    ("https://TMS.example.com/tms", "https://tms.example.com/tms/"),
-    ("https://tms.example.com/tms/default.aspx", "https://tms.example.com/tms/"),
-    ("https://tms.example.com:8443/tms/", "https://tms.example.com:8443/tms/"),
-    ("https://tms.example.com/other/", "https://tms.example.com/other/"),
-    ("http://10.0.0.5/tms/", "http://10.0.0.5/tms/"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("tms.example.com", "https://tms.example.com/tms/"),
+        ("https://tms.example.com", "https://tms.example.com/tms/"),
+        ("https://tms.example.com/", "https://tms.example.com/tms/"),
+        ("https://TMS.example.com/tms", "https://tms.example.com/tms/"),
+        ("https://tms.example.com/tms/default.aspx", "https://tms.example.com/tms/"),
+        ("https://tms.example.com:8443/tms/", "https://tms.example.com:8443/tms/"),
+        ("https://tms.example.com/other/", "https://tms.example.com/other/"),
+        ("http://10.0.0.5/tms/", "http://10.0.0.5/tms/"),
+    ],
+)
 def test_url_normalisation(given, expected):
     assert normalise_url(given, "--url") == expected
 
 
-@pytest.mark.parametrize("bad", ["https://", "https://t/tms/?pageId=1", "https://t/#x", "https://t:99999/",
-                                 "ftp://t/"])
+@pytest.mark.parametrize("bad", ["https://", "https://t/tms/?pageId=1", "https://t/#x", "https://t:99999/", "ftp://t/"])
 def test_bad_urls(bad):
     with pytest.raises(ConfigError, match="--url"):
         normalise_url(bad, "--url")
@@ -488,8 +573,9 @@ def test_references_are_fine_in_a_readable_file(tmp_path):
 
 
 def test_inline_prefix_escapes_a_reference_prefix(tmp_path):
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\n'
-                                 'password = "inline:env:NOT_A_REFERENCE"\n')
+    cfg = write_config(
+        tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\npassword = "inline:env:NOT_A_REFERENCE"\n'
+    )
     assert secret(resolve(["--config", str(cfg)], {}).password).reveal() == "env:NOT_A_REFERENCE"
 
 
@@ -498,8 +584,9 @@ def test_file_reference_relative_to_the_config_file(tmp_path):
     secret_dir.mkdir()
     (secret_dir / "tms.pw").write_text("pw-in-a-file\n")
     (secret_dir / "tms.pw").chmod(0o600)
-    cfg = write_config(tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\n'
-                                 'password = "file:secrets/tms.pw"\n')
+    cfg = write_config(
+        tmp_path, '[profiles.default]\nurl = "t.example"\nusername = "u"\npassword = "file:secrets/tms.pw"\n'
+    )
     t = resolve(["--config", str(cfg)], {})
     assert secret(t.password).reveal() == "pw-in-a-file"
     assert secret(t.password).source == f"file:{secret_dir / 'tms.pw'}"
@@ -508,8 +595,7 @@ def test_file_reference_relative_to_the_config_file(tmp_path):
         resolve(["--config", str(cfg)], {})
 
 
-KEYRING_CONFIG = ('[profiles.default]\nurl = "t.example"\nusername = "u"\n'
-                  'password = "keyring:tms/staging/EX\\\\svc"\n')
+KEYRING_CONFIG = '[profiles.default]\nurl = "t.example"\nusername = "u"\npassword = "keyring:tms/staging/EX\\\\svc"\n'
 
 
 def _fake_keyring(store: dict[tuple[str, str], str]) -> types.ModuleType:
@@ -553,6 +639,7 @@ def test_keyring_reference_with_the_real_keyring(tmp_path):
 
     class Memory(KeyringBackend):
         priority = 1
+
         def __init__(self) -> None:
             super().__init__()
             self.store: dict[tuple[str, str], str] = {}
@@ -613,10 +700,16 @@ def test_required_settings_are_reported_before_any_secret_is_asked(tmp_path):
         asked.append(text)
         return "pw"
 
-    ctx = Context(out=Output(io.StringIO(), io.StringIO()),
-                  secrets=SecretResolver(environ={}, interactive=True, prompter=prompter),
-                  environ={"TMSCLIENT_URL": "https://tms.example.com/tms/", "TMSCLIENT_TMS_USERNAME": "EX\\u",
-                           "TMSCLIENT_SITE": "example"}, interactive=True)
+    ctx = Context(
+        out=Output(io.StringIO(), io.StringIO()),
+        secrets=SecretResolver(environ={}, interactive=True, prompter=prompter),
+        environ={
+            "TMSCLIENT_URL": "https://tms.example.com/tms/",
+            "TMSCLIENT_TMS_USERNAME": "EX\\u",
+            "TMSCLIENT_SITE": "example",
+        },
+        interactive=True,
+    )
     args = argparse.Namespace(pfx=None)
     with pytest.raises(ConfigError, match="no pfx given"):
         resolve_target(args, ctx, need_password=True, need_pfx_password=True, required=("site", "pfx"))
@@ -627,8 +720,18 @@ def test_upload_verbose_log_shows_each_target_line_once(cli, tmp_path):
     """The settings are resolved once per run (the config file read once, each -v line once)."""
     pfx = tmp_path / "t.pfx"
     pfx.write_bytes(b"x")
-    result = cli("upload", "-v", "--url", "https://127.0.0.1:1/tms/", "--username", "EX\\u", "--site", "s",
-                 "--pfx", str(pfx),
-                 env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1", "TMSCLIENT_PFX_PASSWORD": "unused-pw-2"})
+    result = cli(
+        "upload",
+        "-v",
+        "--url",
+        "https://127.0.0.1:1/tms/",
+        "--username",
+        "EX\\u",
+        "--site",
+        "s",
+        "--pfx",
+        str(pfx),
+        env={"TMSCLIENT_TMS_PASSWORD": "unused-pw-1", "TMSCLIENT_PFX_PASSWORD": "unused-pw-2"},
+    )
     lines = [line for line in result.err.splitlines() if "target default: url:" in line]
     assert len(lines) == 1, result.err

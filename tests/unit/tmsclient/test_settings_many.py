@@ -7,7 +7,8 @@ import io
 import pytest
 
 from tests.helpers.secrets import secret
-from tmsclient.cli import Context, _Parser
+from tmsclient.cli import _Parser
+from tmsclient.commands.context import Context
 from tmsclient.credentials import StdinGate
 from tmsclient.errors import UsageError
 from tmsclient.output import Output
@@ -31,9 +32,13 @@ timeout = 60
 
 def ctx(env):
     environ = {"HOME": "/nonexistent-home", **env}
-    return Context(out=Output(io.StringIO(), io.StringIO()),
-                   secrets=SecretResolver(environ=environ, stdin=StdinGate(io.StringIO("")), interactive=False),
-                   environ=environ, interactive=False, stdin=io.StringIO(""))
+    return Context(
+        out=Output(io.StringIO(), io.StringIO()),
+        secrets=SecretResolver(environ=environ, stdin=StdinGate(io.StringIO("")), interactive=False),
+        environ=environ,
+        interactive=False,
+        stdin=io.StringIO(""),
+    )
 
 
 def parse(argv, tmp_path):
@@ -50,8 +55,13 @@ def parse(argv, tmp_path):
 def test_profile_beats_the_shared_environment_when_several_targets_run(tmp_path, canaries):
     s_pw, p_pw, generic = (canaries.secret("tms-password") for _ in range(3))
     args = parse(["--profile", "staging", "--profile", "production"], tmp_path)
-    env = {"STAGING_PW": s_pw, "PROD_PW": p_pw, "TMSCLIENT_TMS_PASSWORD": generic, "TMSCLIENT_TIMEOUT": "5",
-           "TMSCLIENT_URL": "https://elsewhere.example/tms/"}
+    env = {
+        "STAGING_PW": s_pw,
+        "PROD_PW": p_pw,
+        "TMSCLIENT_TMS_PASSWORD": generic,
+        "TMSCLIENT_TIMEOUT": "5",
+        "TMSCLIENT_URL": "https://elsewhere.example/tms/",
+    }
     prod = resolve_target(args, ctx(env), profile="production", several_targets=True)
     assert prod.url == "https://tms.example.com/tms/" and secret(prod.password).reveal() == p_pw
     assert prod.timeout == 60.0  # the profile's own
@@ -66,8 +76,7 @@ def test_profile_beats_the_shared_environment_when_several_targets_run(tmp_path,
 def test_flags_still_win_for_every_target(tmp_path, canaries):
     every = canaries.secret("tms-password")
     args = parse(["--all-profiles", "--timeout", "7", "--tms-password-env", "ALL_PW"], tmp_path)
-    env = {"STAGING_PW": canaries.secret("tms-password"), "PROD_PW": canaries.secret("tms-password"),
-           "ALL_PW": every}
+    env = {"STAGING_PW": canaries.secret("tms-password"), "PROD_PW": canaries.secret("tms-password"), "ALL_PW": every}
     prod = resolve_target(args, ctx(env), profile="production", several_targets=True)
     assert prod.timeout == 7.0 and secret(prod.password).reveal() == every
 

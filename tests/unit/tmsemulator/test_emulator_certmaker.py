@@ -41,8 +41,12 @@ def test_make_cert_keeps_existing_files_unless_forced(tmp_path, capsys):
 
 
 def test_make_cert_runs_from_the_command_line(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "tmsemulator.certmaker", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "tmsemulator.certmaker", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cert.pem", "chain.pem", "key.pem"]
 

@@ -72,9 +72,7 @@ def test_help_documents_every_knob():
 
 
 def test_help_runs_from_the_command_line():
-    result = subprocess.run(
-        [sys.executable, "-m", "tmsemulator", "--help"], capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "tmsemulator", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "--fault-layout-change" in result.stdout
 
@@ -198,8 +196,9 @@ def test_port_in_use_is_a_connection_error():
 
 def test_an_unwritable_ready_file_is_an_output_file_error(tmp_path):
     err = io.StringIO()
-    code = main(["--port", "0", "--ready-file", str(tmp_path / "missing" / "ready.json")],
-                stdout=io.StringIO(), stderr=err)
+    code = main(
+        ["--port", "0", "--ready-file", str(tmp_path / "missing" / "ready.json")], stdout=io.StringIO(), stderr=err
+    )
     assert code == ExitCode.OUTPUT_FILE and code == 6
     assert "cannot write the ready file" in err.getvalue()
     assert "Traceback" not in err.getvalue()

@@ -13,11 +13,11 @@ from tmsemulator.profiles import SITE_FIELD_KINDS, PageProfile
 TAG_OF_KIND = {"text": "input", "password": "input", "file": "input", "select": "select", "yesno": ("span", "table")}
 
 
-
 def field_name(profile: PageProfile, key: str) -> str:
     spec = profile.field(key)
     assert spec is not None, f"{profile.name} has no field {key}"
     return spec.name
+
 
 def open_site_form(browser, profile, host):
     settings = browser.page(profile.webex_page_id)
@@ -106,8 +106,7 @@ def test_labelfor_profile_uses_label_elements_and_its_own_site_page(emulator_fac
     assert page.form["action"] == "/tms/default.aspx?pageId=91&siteId=2"
     assert not page.soup.find("td", class_="PropertyName")
     assert (
-        page.find("label", attrs={"for": "ctl00_uxContent_uxWebExSite_uxCertificatePassword"}).get_text()
-        == "Password"
+        page.find("label", attrs={"for": "ctl00_uxContent_uxWebExSite_uxCertificatePassword"}).get_text() == "Password"
     )
     assert not page.soup.find(string="WebEx Sites")  # only the site form on this page
     cancel = browser.submit(page, button=profile.site_prefix + profile.cancel.name)

@@ -50,17 +50,29 @@ OPENSSL_FILES = [
     ("-legacy (RC2-40 certificates, 3DES key, SHA-1 MAC)", ["-legacy"], ALL),
     ("3DES, SHA-1 MAC", ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"], ALL),
     ("3DES, SHA-256 MAC", ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES"], NEWER),
-    ("plain certificates, 3DES key, SHA-1 MAC", ["-certpbe", "NONE", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"],
-     ALL),
-    ("RC2-128 key, RC2-40 certificates, SHA-1 MAC",
-     ["-legacy", "-certpbe", "PBE-SHA1-RC2-40", "-keypbe", "PBE-SHA1-RC2-128", "-macalg", "sha1"], ALL),
+    (
+        "plain certificates, 3DES key, SHA-1 MAC",
+        ["-certpbe", "NONE", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"],
+        ALL,
+    ),
+    (
+        "RC2-128 key, RC2-40 certificates, SHA-1 MAC",
+        ["-legacy", "-certpbe", "PBE-SHA1-RC2-40", "-keypbe", "PBE-SHA1-RC2-128", "-macalg", "sha1"],
+        ALL,
+    ),
     # Outside the documented table: refused everywhere.
     ("AES-128 (PBES2)", ["-certpbe", "AES-128-CBC", "-keypbe", "AES-128-CBC"], NONE),
-    ("RC4-128 certificates", ["-legacy", "-certpbe", "PBE-SHA1-RC4-128", "-keypbe", "PBE-SHA1-3DES", "-macalg",
-                              "sha1"], NONE),
+    (
+        "RC4-128 certificates",
+        ["-legacy", "-certpbe", "PBE-SHA1-RC4-128", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"],
+        NONE,
+    ),
     ("no MAC", ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-nomac"], NONE),
-    ("3DES, SHA-1 MAC, 600,001 iterations",
-     ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-iter", "600001"], NONE),
+    (
+        "3DES, SHA-1 MAC, 600,001 iterations",
+        ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-iter", "600001"],
+        NONE,
+    ),
 ]
 
 
@@ -85,9 +97,25 @@ def _openssl(pem_files: tuple[Path, Path, Path], flags: list[str]) -> bytes:
     cert, key, ca = pem_files
     out = cert.parent / "out.pfx"
     run = subprocess.run(
-        ["openssl", "pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-certfile", str(ca),
-         "-passout", f"pass:{PW}", "-out", str(out), *flags],
-        capture_output=True, text=True, timeout=60,
+        [
+            "openssl",
+            "pkcs12",
+            "-export",
+            "-in",
+            str(cert),
+            "-inkey",
+            str(key),
+            "-certfile",
+            str(ca),
+            "-passout",
+            f"pass:{PW}",
+            "-out",
+            str(out),
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if run.returncode != 0 and "-legacy" in flags:
         pytest.skip(f"this OpenSSL has no legacy provider: {run.stderr.strip()[:120]}")

@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tmsclient.certs.files import read_bounded
 from tmsclient.errors import ConfigError
+from tmsclient.files import read_bounded
 from tmsclient.tms.pageprofile.model import (
     CERT_DETAILS,
     DEFAULT_PROFILE,
@@ -27,9 +27,15 @@ else:  # pragma: no cover - exercised on 3.10 only
 MAX_PROFILE_BYTES = 256 * 1024
 
 _LIST_KEYS = {
-    "menu_path": "menu_path", "host_column": "host_column", "site_column": "site_column",
-    "edit_labels": "edit_labels", "global_heading": "global_heading", "sites_heading": "sites_heading",
-    "site_form_heading": "site_form_heading", "save_labels": "save_labels", "yes_labels": "yes_labels",
+    "menu_path": "menu_path",
+    "host_column": "host_column",
+    "site_column": "site_column",
+    "edit_labels": "edit_labels",
+    "global_heading": "global_heading",
+    "sites_heading": "sites_heading",
+    "site_form_heading": "site_form_heading",
+    "save_labels": "save_labels",
+    "yes_labels": "yes_labels",
     "no_labels": "no_labels",
 }
 _PAGE_KEYS = ("access_denied", "error_ids", "error_classes", "validation_summary_ids", "info_ids")
@@ -59,11 +65,17 @@ def load_profile(path: str | Path | None, base: PageProfile = DEFAULT_PROFILE) -
     if path is None:
         return base
     p = Path(path).expanduser()
-    raw, _ = read_bounded(p, "page profile", limit=MAX_PROFILE_BYTES, allow_empty=True, hints={
-        "missing": "write one with `tmsclient discover --out FILE`",
-        "directory": "give the TOML file itself",
-        "too-large": "expected a small TOML file",
-    })
+    raw, _ = read_bounded(
+        p,
+        "page profile",
+        limit=MAX_PROFILE_BYTES,
+        allow_empty=True,
+        hints={
+            "missing": "write one with `tmsclient discover --out FILE`",
+            "directory": "give the TOML file itself",
+            "too-large": "expected a small TOML file",
+        },
+    )
     return parse_profile_text(raw, str(p), base)
 
 
@@ -75,10 +87,11 @@ def parse_profile_text(raw: bytes | str, source: str, base: PageProfile = DEFAUL
     except UnicodeDecodeError as exc:
         raise ConfigError(f"the page profile {source} is not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the page profile {source} is not valid TOML: {exc}",
-                          hint="see `tmsclient discover --out FILE` for the format") from exc
+        raise ConfigError(
+            f"the page profile {source} is not valid TOML: {exc}",
+            hint="see `tmsclient discover --out FILE` for the format",
+        ) from exc
     return apply_overrides(base, data, source)
-
 
 
 def apply_overrides(base: PageProfile, data: Mapping[str, Any], source: str) -> PageProfile:
@@ -94,16 +107,20 @@ def apply_overrides(base: PageProfile, data: Mapping[str, Any], source: str) -> 
         if key in data:
             changes[attr] = _strings(data[key], f"{source}: {key}")
             overridden.append(key)
-    for section, attr, known in (("fields", "site_fields", SITE_FIELDS),
-                                 ("global_fields", "global_fields", GLOBAL_FIELDS)):
+    for section, attr, known in (
+        ("fields", "site_fields", SITE_FIELDS),
+        ("global_fields", "global_fields", GLOBAL_FIELDS),
+    ):
         if section not in data:
             continue
         table = _table(data[section], f"{source}: {section}")
         merged = dict(getattr(base, attr))
         for key, value in table.items():
             if key not in known:
-                raise ConfigError(f"{source}: {section}.{key} is not a field tmsclient knows",
-                                  hint=f"known fields: {', '.join(known)}")
+                raise ConfigError(
+                    f"{source}: {section}.{key} is not a field tmsclient knows",
+                    hint=f"known fields: {', '.join(known)}",
+                )
             merged[key] = _locator(value, f"{source}: {section}.{key}")
             overridden.append(f"{section}.{key}")
         changes[attr] = merged
@@ -112,8 +129,10 @@ def apply_overrides(base: PageProfile, data: Mapping[str, Any], source: str) -> 
         cert = dict(base.certificate)
         for key, value in table.items():
             if key not in CERT_DETAILS:
-                raise ConfigError(f"{source}: certificate.{key} is not a certificate detail tmsclient reads",
-                                  hint=f"known: {', '.join(CERT_DETAILS)}")
+                raise ConfigError(
+                    f"{source}: certificate.{key} is not a certificate detail tmsclient reads",
+                    hint=f"known: {', '.join(CERT_DETAILS)}",
+                )
             cert[key] = _strings(value, f"{source}: certificate.{key}", allow_empty=True)
             overridden.append(f"certificate.{key}")
         changes["certificate"] = cert
@@ -121,8 +140,7 @@ def apply_overrides(base: PageProfile, data: Mapping[str, Any], source: str) -> 
         table = _table(data["page"], f"{source}: page")
         for key, value in table.items():
             if key not in _PAGE_KEYS:
-                raise ConfigError(f"{source}: page.{key} is not a page setting",
-                                  hint=f"known: {', '.join(_PAGE_KEYS)}")
+                raise ConfigError(f"{source}: page.{key} is not a page setting", hint=f"known: {', '.join(_PAGE_KEYS)}")
             changes[key] = _strings(value, f"{source}: page.{key}", allow_empty=True)
             overridden.append(f"page.{key}")
     if not changes.get("menu_path", base.menu_path):
@@ -131,8 +149,14 @@ def apply_overrides(base: PageProfile, data: Mapping[str, Any], source: str) -> 
 
 
 def _type(value: Any) -> str:
-    return {str: "a string", list: "a list", dict: "a table", bool: "a boolean", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _string(value: Any, where: str) -> str:
@@ -174,7 +198,6 @@ def _locator(value: Any, where: str) -> FieldLocator:
     return FieldLocator(labels=labels, name=name, id=control_id)
 
 
-
 # --------------------------------------------------------------------------------------------- writing
 
 
@@ -195,8 +218,9 @@ def _toml_str(text: str) -> str:
 def _toml_comment(text: str) -> str:
     """A ``#`` comment line showing ``text``, which comes from a page: a line break or other control character
     in it is written as an escape, so a page cannot end the comment and add keys of its own."""
-    shown = "".join(f"\\u{ord(ch):04x}" if (ord(ch) < 0x20 and ch != "\t") or 0x7F <= ord(ch) <= 0x9F else ch
-                    for ch in text)
+    shown = "".join(
+        f"\\u{ord(ch):04x}" if (ord(ch) < 0x20 and ch != "\t") or 0x7F <= ord(ch) <= 0x9F else ch for ch in text
+    )
     return f"# {shown}"
 
 
@@ -213,8 +237,9 @@ def _toml_locator(loc: FieldLocator) -> str:
     return "{ " + ", ".join(parts) + " }"
 
 
-def render_profile(profile: PageProfile, *, comments: Mapping[str, str] | None = None,
-                   header: Iterable[str] = ()) -> str:
+def render_profile(
+    profile: PageProfile, *, comments: Mapping[str, str] | None = None, header: Iterable[str] = ()
+) -> str:
     """A complete page-profile file for ``profile``; ``comments`` adds a ``# ...`` line above a field's entry
     (``discover`` says there what it saw on the page). Loading the text gives back the same profile."""
     comments = comments or {}
@@ -222,14 +247,16 @@ def render_profile(profile: PageProfile, *, comments: Mapping[str, str] | None =
     lines += [
         "# tmsclient page profile: how the WebEx Settings pages of one TMS are labelled.",
         "# Labels match ignoring case, colons, '*' markers and spaces. A field may instead be found by a",
-        "# glob on its control name (name = \"*$ssoPartnerName\") or id (id = \"*_ssoPartnerName\").",
+        '# glob on its control name (name = "*$ssoPartnerName") or id (id = "*_ssoPartnerName").',
         "",
         f"name = {_toml_str(profile.name)}",
     ]
     for key in _LIST_KEYS:
         lines.append(f"{key} = {_toml_list(getattr(profile, key))}")
-    for section, attr, known in (("fields", "site_fields", SITE_FIELDS),
-                                 ("global_fields", "global_fields", GLOBAL_FIELDS)):
+    for section, attr, known in (
+        ("fields", "site_fields", SITE_FIELDS),
+        ("global_fields", "global_fields", GLOBAL_FIELDS),
+    ):
         lines += ["", f"[{section}]"]
         mapping = getattr(profile, attr)
         for key in known:
@@ -247,4 +274,3 @@ def render_profile(profile: PageProfile, *, comments: Mapping[str, str] | None =
     for key in _PAGE_KEYS:
         lines.append(f"{key} = {_toml_list(getattr(profile, key))}")
     return "\n".join(lines) + "\n"
-

@@ -57,8 +57,9 @@ def describe_field(f: Field) -> str:
     return f"{label!r} ({f.kind} {f.name})"
 
 
-def locate_field(form: Form, key: str, locator: FieldLocator, *, required: bool = True,
-                 where: str = "the page") -> LocatedField | None:
+def locate_field(
+    form: Form, key: str, locator: FieldLocator, *, required: bool = True, where: str = "the page"
+) -> LocatedField | None:
     """Find one logical field in a form: by name/id glob when the locator has one, else by label.
 
     None (or, when ``required``, a PageNotUnderstoodError listing the labels seen) when nothing matches; an
@@ -72,14 +73,17 @@ def locate_field(form: Form, key: str, locator: FieldLocator, *, required: bool 
                 candidates.append(f)
         how = locator.describe()
     if not candidates and locator.labels:
-        candidates = [f for f in form.fields
-                      if f.kind != "hidden" and any(label_matches(locator.labels, seen) for seen in f.labels)]
+        candidates = [
+            f
+            for f in form.fields
+            if f.kind != "hidden" and any(label_matches(locator.labels, seen) for seen in f.labels)
+        ]
         how = "label " + " or ".join(repr(x) for x in locator.labels)
     if len(candidates) > 1:
         raise AmbiguousMatchError(
             f"{len(candidates)} fields on {where} match {key} ({how}): "
             + "; ".join(describe_field(f) for f in candidates),
-            hint=f"make [fields].{key} in the page profile more specific (a name = \"...\" glob picks one)",
+            hint=f'make [fields].{key} in the page profile more specific (a name = "..." glob picks one)',
         )
     if candidates:
         return LocatedField(key, candidates[0], how)
@@ -89,7 +93,7 @@ def locate_field(form: Form, key: str, locator: FieldLocator, *, required: bool 
     raise PageNotUnderstoodError(
         f"no field on {where} matches {key} ({locator.describe()})",
         hint=f"set [fields].{key} in a page profile (--page-profile FILE; `tmsclient discover --out FILE` "
-             f"writes one); labels seen: {', '.join(repr(s) for s in seen) or 'none'}",
+        f"writes one); labels seen: {', '.join(repr(s) for s in seen) or 'none'}",
     )
 
 
@@ -107,8 +111,11 @@ def page_errors(page: Page, profile: PageProfile) -> tuple[str, ...]:
     for el in page.elements:
         if el.hidden or not el.text or not _MARKERS.sub("", el.text).strip():
             continue
-        is_error = (_glob_any(profile.error_ids, el.id) or _glob_any(profile.validation_summary_ids, el.id)
-                    or any(c in profile.error_classes for c in el.classes))
+        is_error = (
+            _glob_any(profile.error_ids, el.id)
+            or _glob_any(profile.validation_summary_ids, el.id)
+            or any(c in profile.error_classes for c in el.classes)
+        )
         if is_error:
             found.append(el.text)
     unique: list[str] = []
@@ -121,8 +128,11 @@ def page_errors(page: Page, profile: PageProfile) -> tuple[str, ...]:
 
 
 def page_info(page: Page, profile: PageProfile) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(el.text for el in page.elements
-                               if not el.hidden and el.text and _glob_any(profile.info_ids, el.id)))
+    return tuple(
+        dict.fromkeys(
+            el.text for el in page.elements if not el.hidden and el.text and _glob_any(profile.info_ids, el.id)
+        )
+    )
 
 
 def is_access_denied(page: Page, profile: PageProfile) -> bool:
@@ -202,4 +212,3 @@ def bool_state(form: Form, f: Field, profile: PageProfile) -> bool | None:
         return None
     state = yes_no(profile, chosen[-1].label)
     return state if state is not None else yes_no(profile, chosen[-1].value)
-

@@ -8,12 +8,27 @@ from dataclasses import dataclass, field
 
 #: Logical fields of a site's configuration form, in page order, with what the driver does with them.
 SITE_FIELDS: tuple[str, ...] = (
-    "host_name", "site_name", "bandwidth", "default_site", "use_global", "tsp_audio", "use_sso",
-    "sso_certificate", "certificate_password", "partner_name", "account_name", "authn_context",
+    "host_name",
+    "site_name",
+    "bandwidth",
+    "default_site",
+    "use_global",
+    "tsp_audio",
+    "use_sso",
+    "sso_certificate",
+    "certificate_password",
+    "partner_name",
+    "account_name",
+    "authn_context",
 )
 #: The SSO fields: the ones an upload may change.
 SSO_FIELDS: tuple[str, ...] = (
-    "use_sso", "sso_certificate", "certificate_password", "partner_name", "account_name", "authn_context",
+    "use_sso",
+    "sso_certificate",
+    "certificate_password",
+    "partner_name",
+    "account_name",
+    "authn_context",
 )
 #: Logical fields of the "WebEx Configuration" part.
 GLOBAL_FIELDS: tuple[str, ...] = ("enable_webex", "add_webex_to_all")

@@ -55,8 +55,9 @@ def _guess(form: Form, key: str, taken: set[str]) -> Field | None:
     return None
 
 
-def _suggest_fields(form: Form | None, keys: Iterable[str], current: Mapping[str, FieldLocator],
-                    comments: dict[str, str]) -> dict[str, FieldLocator]:
+def _suggest_fields(
+    form: Form | None, keys: Iterable[str], current: Mapping[str, FieldLocator], comments: dict[str, str]
+) -> dict[str, FieldLocator]:
     out = dict(current)
     if form is None:
         return out
@@ -77,15 +78,21 @@ def _suggest_fields(form: Form | None, keys: Iterable[str], current: Mapping[str
         guess = _guess(form, key, taken)
         if guess is None:
             seen = sorted({f.labels[0] for f in form.fields if f.labels and f.kind != "hidden"})
-            comments[key] = ("NOT FOUND: no field on the page looks like it; labels seen: "
-                             + (", ".join(repr(s) for s in seen) or "none"))
+            comments[key] = "NOT FOUND: no field on the page looks like it; labels seen: " + (
+                ", ".join(repr(s) for s in seen) or "none"
+            )
             continue
         taken.add(guess.name)
         label = guess.labels[0] if guess.labels else None
-        unique = label is not None and sum(
-            1 for f in form.fields if any(label_matches(label, seen) for seen in f.labels)) == 1
-        out[key] = FieldLocator(labels=(label,)) if unique and label else FieldLocator(
-            name="*$" + re.split(r"[$]", guess.name)[-1])
+        unique = (
+            label is not None
+            and sum(1 for f in form.fields if any(label_matches(label, seen) for seen in f.labels)) == 1
+        )
+        out[key] = (
+            FieldLocator(labels=(label,))
+            if unique and label
+            else FieldLocator(name="*$" + re.split(r"[$]", guess.name)[-1])
+        )
         earlier = f"{comments[key]}; " if key in comments else ""
         comments[key] = f"{earlier}GUESSED from {describe_field(guess)}: check it"
     return out
@@ -116,12 +123,10 @@ def suggest_profile(
             hit = next((p for p in site_page.properties if re.search(_CERT_HINTS[key], p.label, re.I)), None)
             if hit is not None:
                 certificate[key] = (hit.label,)
-                comments[f"certificate.{key}"] = (f"GUESSED from the row {hit.label!r} = {hit.value!r}: "
-                                                  "check it")
+                comments[f"certificate.{key}"] = f"GUESSED from the row {hit.label!r} = {hit.value!r}: check it"
             else:
                 comments[f"certificate.{key}"] = "not shown on the site's page"
-    changes: dict[str, Any] = {"site_fields": site_fields, "global_fields": global_fields,
-                               "certificate": certificate}
+    changes: dict[str, Any] = {"site_fields": site_fields, "global_fields": global_fields, "certificate": certificate}
     if menu_path:
         changes["menu_path"] = menu_path
     if settings is not None:
@@ -129,10 +134,19 @@ def suggest_profile(
             for row in table.rows[:1]:
                 texts = [c.text for c in row.cells]
                 host = next((t for t in texts if "host" in t.casefold()), None)
-                site = next((t for t in texts if "site" in t.casefold() and "host" not in t.casefold()
-                             and "default" not in t.casefold()), None)
-                if host and site and not (label_matches(base.host_column, host)
-                                          and label_matches(base.site_column, site)):
+                site = next(
+                    (
+                        t
+                        for t in texts
+                        if "site" in t.casefold() and "host" not in t.casefold() and "default" not in t.casefold()
+                    ),
+                    None,
+                )
+                if (
+                    host
+                    and site
+                    and not (label_matches(base.host_column, host) and label_matches(base.site_column, site))
+                ):
                     changes["host_column"] = (host,)
                     changes["site_column"] = (site,)
                     comments["columns"] = f"GUESSED the sites grid's columns {host!r} and {site!r}"

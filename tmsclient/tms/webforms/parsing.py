@@ -40,49 +40,154 @@ _CAPTION_LOOKBACK = 400
 _MAX_ELEMENT_TEXT = 4000
 #: Input types whose value sanitization strips line breaks (HTML spec, "value sanitization algorithm").
 _STRIP_NEWLINES = frozenset({"text", "search", "tel", "password", "url", "email"})
-_KNOWN_INPUT_TYPES = frozenset({
-    "hidden", "text", "search", "tel", "url", "email", "password", "date", "month", "week", "time",
-    "datetime-local", "number", "range", "color", "checkbox", "radio", "file", "submit", "image", "reset",
-    "button",
-})
+_KNOWN_INPUT_TYPES = frozenset(
+    {
+        "hidden",
+        "text",
+        "search",
+        "tel",
+        "url",
+        "email",
+        "password",
+        "date",
+        "month",
+        "week",
+        "time",
+        "datetime-local",
+        "number",
+        "range",
+        "color",
+        "checkbox",
+        "radio",
+        "file",
+        "submit",
+        "image",
+        "reset",
+        "button",
+    }
+)
 _CONTROL_TAGS = frozenset({"input", "select", "textarea", "button"})
 _LABELABLE = frozenset({"input", "select", "textarea", "button", "meter", "output", "progress"})
 #: Elements whose text is not part of what a person reads as the page's text.
 _NON_TEXT = frozenset({"script", "style", "template", "noscript", "title", "head"})
 #: Elements whose text belongs to a control, not to the caption or label around it.
 _CONTROL_TEXT = frozenset({"select", "option", "optgroup", "textarea", "button", "datalist"})
-_BLOCKS = frozenset({
-    "td", "th", "div", "p", "li", "dt", "dd", "label", "legend", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
-    "table", "form", "fieldset", "section", "article", "body", "ul", "ol", "dl", "center", "caption",
-    "header", "footer", "main", "nav", "aside", "blockquote", "pre",
-})
+_BLOCKS = frozenset(
+    {
+        "td",
+        "th",
+        "div",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "label",
+        "legend",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "form",
+        "fieldset",
+        "section",
+        "article",
+        "body",
+        "ul",
+        "ol",
+        "dl",
+        "center",
+        "caption",
+        "header",
+        "footer",
+        "main",
+        "nav",
+        "aside",
+        "blockquote",
+        "pre",
+    }
+)
 #: Elements that are not a "label, value" row of their own (tables are read by rows; lists by their items).
-_PAIR_SKIP = frozenset({
-    "html", "head", "body", "form", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "ul", "ol", "dl",
-    "select", "option", "optgroup", "script", "style", "title", "br", "hr", "img", "input", "textarea",
-    "button", "colgroup", "col",
-})
+_PAIR_SKIP = frozenset(
+    {
+        "html",
+        "head",
+        "body",
+        "form",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "ul",
+        "ol",
+        "dl",
+        "select",
+        "option",
+        "optgroup",
+        "script",
+        "style",
+        "title",
+        "br",
+        "hr",
+        "img",
+        "input",
+        "textarea",
+        "button",
+        "colgroup",
+        "col",
+    }
+)
 #: Blocks that hold many things: their whole text is never one field's caption.
-_CONTAINERS = frozenset({
-    "form", "body", "table", "fieldset", "section", "article", "ul", "ol", "dl", "main", "nav", "aside",
-    "header", "footer", "center", "blockquote", "tr",
-})
+_CONTAINERS = frozenset(
+    {
+        "form",
+        "body",
+        "table",
+        "fieldset",
+        "section",
+        "article",
+        "ul",
+        "ol",
+        "dl",
+        "main",
+        "nav",
+        "aside",
+        "header",
+        "footer",
+        "center",
+        "blockquote",
+        "tr",
+    }
+)
 #: A caption longer than this is a paragraph, not a label: only the nearest string is used then.
 _MAX_CAPTION = 200
 _WS = re.compile(r"[\s\u00a0\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff\u200e\u200f]+")
 _POSTBACK = re.compile(r"""__doPostBack\(\s*(['"])(?P<target>.*?)\1\s*,\s*(['"])(?P<arg>.*?)\3\s*\)""", re.S)
 _POSTBACK_OPTIONS = re.compile(
-    r"""WebForm_PostBackOptions\(\s*(['"])(?P<target>.*?)\1\s*,\s*(['"])(?P<arg>.*?)\3""", re.S)
+    r"""WebForm_PostBackOptions\(\s*(['"])(?P<target>.*?)\1\s*,\s*(['"])(?P<arg>.*?)\3""", re.S
+)
 _STYLE_HIDDEN = re.compile(
-    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important)?\s*(?:;|$)", re.I)
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important)?\s*(?:;|$)", re.I
+)
 
 
 def clean_text(text: str) -> str:
     """Whitespace (including no-break and zero-width spaces) collapsed to single spaces, ends stripped."""
     return _WS.sub(" ", text).strip()
 
+
 def parse_page(
-    html: str | bytes, url: str, *, status: int | None = None, encoding: str | None = None,
+    html: str | bytes,
+    url: str,
+    *,
+    status: int | None = None,
+    encoding: str | None = None,
 ) -> Page:
     """Parse a page: any input gives a :class:`Page` or a :class:`PageNotUnderstoodError`, nothing else.
 
@@ -97,8 +202,8 @@ def parse_page(
             raise PageNotUnderstoodError(f"the page at {_short(url)} is not text")
         if len(html) > MAX_PAGE_CHARS:
             raise PageNotUnderstoodError(
-                f"the page at {_short(url)} is too large: got {len(html)} characters, "
-                f"expected at most {MAX_PAGE_CHARS}")
+                f"the page at {_short(url)} is too large: got {len(html)} characters, expected at most {MAX_PAGE_CHARS}"
+            )
         return _Parser(html, url, status).page()
     except PageNotUnderstoodError:
         raise
@@ -122,8 +227,7 @@ class _Parser:
     def __init__(self, html: str, url: str, status: int | None) -> None:
         self.url = url
         self.status = status
-        self.soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore",
-                                  multi_valued_attributes=None)
+        self.soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore", multi_valued_attributes=None)
         self.elements: list[Any] = list(self.soup.find_all(True))
         self.serial: dict[int, int] = {id(e): i for i, e in enumerate(self.elements)}
         self.base = self._base_url()
@@ -235,7 +339,8 @@ class _Parser:
         title = clean_text(title_el.get_text())[:_MAX_ELEMENT_TEXT] if title_el is not None else ""
         headings = tuple(
             Heading(int(e.name[1]), self._text(e), self.serial[id(e)])
-            for e in self.elements if e.name in ("h1", "h2", "h3", "h4", "h5", "h6")
+            for e in self.elements
+            if e.name in ("h1", "h2", "h3", "h4", "h5", "h6")
         )
         return Page(
             url=self.url,
@@ -261,8 +366,7 @@ class _Parser:
             return False
         return control_text or not self.ctrl_text.get(id(parent), False)
 
-    def _text(self, root: Any, *, control_text: bool = True, cell: Any = None,
-              limit: int = _MAX_ELEMENT_TEXT) -> str:
+    def _text(self, root: Any, *, control_text: bool = True, cell: Any = None, limit: int = _MAX_ELEMENT_TEXT) -> str:
         """Visible text under ``root``; with ``cell``, only strings whose nearest cell is that cell (so a
         cell's text leaves out nested cells, which html.parser makes of unclosed ``<td>``s)."""
         key = (id(root), control_text, id(cell), limit)
@@ -277,8 +381,11 @@ class _Parser:
             if not isinstance(node, NavigableString) or isinstance(node, PreformattedString):
                 continue
             parent = node.parent
-            if parent is None or hidden.get(id(parent), False) or (
-                    not control_text and ctrl_text.get(id(parent), False)):
+            if (
+                parent is None
+                or hidden.get(id(parent), False)
+                or (not control_text and ctrl_text.get(id(parent), False))
+            ):
                 continue
             if cell is not None and cell_of.get(id(parent)) is not cell:
                 continue
@@ -313,25 +420,30 @@ class _Parser:
             first_of_name: dict[str, Any] = {}
             for e in by_form[id(f)]:
                 first_of_name.setdefault(_attr(e, "name") or "", e)
-            controls = _last_radio_wins(tuple(
-                self._control(i, e, labels, first_of_name.get(_attr(e, "name") or "", e))
-                for i, e in enumerate(by_form[id(f)])
-            ))
+            controls = _last_radio_wins(
+                tuple(
+                    self._control(i, e, labels, first_of_name.get(_attr(e, "name") or "", e))
+                    for i, e in enumerate(by_form[id(f)])
+                )
+            )
             method = (_attr(f, "method") or "get").strip().lower()
             action_attr = _attr(f, "action")
-            action = self.url if not action_attr or not action_attr.strip() else (
-                self._resolve(action_attr) or self.url)
-            forms.append(Form(
-                index=fi,
-                id=_attr(f, "id"),
-                name=_attr(f, "name"),
-                action=action,
-                method="post" if method == "post" else "get",
-                enctype=form_enctype(_attr(f, "enctype")),
-                controls=controls,
-                fields=_group_fields(controls),
-                serial=self.serial[id(f)],
-            ))
+            action = (
+                self.url if not action_attr or not action_attr.strip() else (self._resolve(action_attr) or self.url)
+            )
+            forms.append(
+                Form(
+                    index=fi,
+                    id=_attr(f, "id"),
+                    name=_attr(f, "name"),
+                    action=action,
+                    method="post" if method == "post" else "get",
+                    enctype=form_enctype(_attr(f, "enctype")),
+                    controls=controls,
+                    fields=_group_fields(controls),
+                    serial=self.serial[id(f)],
+                )
+            )
         return tuple(forms)
 
     def _labels(self) -> dict[int, list[str]]:
@@ -420,15 +532,20 @@ class _Parser:
             if self.in_datalist.get(id(o)):
                 continue
             # html.parser nests unclosed options: an option's own text stops at the next option.
-            own = clean_text("".join(
-                str(s) for s in o.descendants
-                if isinstance(s, NavigableString) and _nearest(s.parent, ("option",)) is o
-                and self._visible(s, control_text=True)))
+            own = clean_text(
+                "".join(
+                    str(s)
+                    for s in o.descendants
+                    if isinstance(s, NavigableString)
+                    and _nearest(s.parent, ("option",)) is o
+                    and self._visible(s, control_text=True)
+                )
+            )
             value = _attr(o, "value")
             disabled = o.has_attr("disabled") or any(
-                a.name == "optgroup" and a.has_attr("disabled") for a in _ancestors_until(o.parent, select))
-            raw.append((own if value is None else value, _attr(o, "label") or own, o.has_attr("selected"),
-                        disabled))
+                a.name == "optgroup" and a.has_attr("disabled") for a in _ancestors_until(o.parent, select)
+            )
+            raw.append((own if value is None else value, _attr(o, "label") or own, o.has_attr("selected"), disabled))
         selected = [r[2] for r in raw]
         if not multiple:
             # A single select shows one option: the last "selected" one; with none and a display size of 1,
@@ -446,8 +563,11 @@ class _Parser:
         legend = next((c for c in fieldset.find_all(True, recursive=False) if c.name == "legend"), None)
         if legend is None:
             return None
-        names = {(_attr(c, "name") or "") for c in fieldset.find_all(list(_CONTROL_TAGS))
-                 if not _is_hidden_input(c) and not _is_button(c)}
+        names = {
+            (_attr(c, "name") or "")
+            for c in fieldset.find_all(list(_CONTROL_TAGS))
+            if not _is_hidden_input(c) and not _is_button(c)
+        }
         if names != {name}:
             return None
         return self._text(legend) or None
@@ -480,8 +600,11 @@ class _Parser:
                     if found is None or (found.name in _CONTAINERS and id(found) not in own_ancestors):
                         return clean_text(str(node)) or None
                     if id(found) not in own_ancestors:
-                        text = self._cell_text(found) if found.name in ("td", "th") else self._text(
-                            found, control_text=False)
+                        text = (
+                            self._cell_text(found)
+                            if found.name in ("td", "th")
+                            else self._text(found, control_text=False)
+                        )
                         return (text if len(text) <= _MAX_CAPTION else clean_text(str(node))) or None
                     block = found
                 elif not _is_inside(node.parent, block):
@@ -494,16 +617,18 @@ class _Parser:
                 continue
             if node.name == "form" or (node.name == "br" and block is not None):
                 break
-            if node.name in _CONTROL_TAGS and not _is_hidden_input(node) and not (
-                    name and _attr(node, "name") == name):
+            if node.name in _CONTROL_TAGS and not _is_hidden_input(node) and not (name and _attr(node, "name") == name):
                 break
         return clean_text(" ".join(reversed(collected))) or None
 
     def _labels_other(self, label: Any, name: str | None) -> bool:
         """Whether a <label> belongs to a control other than those named ``name``."""
         for_id = _attr(label, "for")
-        target = self.first_by_id.get(for_id) if for_id is not None else next(
-            (d for d in label.find_all(list(_LABELABLE)) if not _is_hidden_input(d)), None)
+        target = (
+            self.first_by_id.get(for_id)
+            if for_id is not None
+            else next((d for d in label.find_all(list(_LABELABLE)) if not _is_hidden_input(d)), None)
+        )
         if target is None or target.name not in _LABELABLE:
             return False
         return not name or _attr(target, "name") != name
@@ -516,18 +641,27 @@ class _Parser:
                 continue
             href = _attr(e, "href")
             postback = _parse_postback(href or "") or _parse_postback(_attr(e, "onclick") or "")
-            text = self._text(e) or clean_text(_attr(e, "title") or "") or clean_text(" ".join(
-                _attr(img, "alt") or "" for img in e.descendants if isinstance(img, Tag) and img.name == "img"))
-            links.append(Link(
-                text=text,
-                href=href,
-                url=self._resolve(href),
-                postback=postback,
-                id=_attr(e, "id"),
-                menu_path=(*self._menu_ancestors(e), text),
-                serial=self.serial[id(e)],
-                title=_attr(e, "title"),
-            ))
+            text = (
+                self._text(e)
+                or clean_text(_attr(e, "title") or "")
+                or clean_text(
+                    " ".join(
+                        _attr(img, "alt") or "" for img in e.descendants if isinstance(img, Tag) and img.name == "img"
+                    )
+                )
+            )
+            links.append(
+                Link(
+                    text=text,
+                    href=href,
+                    url=self._resolve(href),
+                    postback=postback,
+                    id=_attr(e, "id"),
+                    menu_path=(*self._menu_ancestors(e), text),
+                    serial=self.serial[id(e)],
+                    title=_attr(e, "title"),
+                )
+            )
         return tuple(links)
 
     def _menu_ancestors(self, a: Any) -> tuple[str, ...]:
@@ -537,10 +671,12 @@ class _Parser:
         guard = 0
         while li is not None and guard < 64:
             guard += 1
-            head = next(
-                (c for c in li.contents if isinstance(c, Tag) and c.name in ("a", "span", "div", "b")), None)
-            text = self._text(head) if head is not None else clean_text(
-                next((str(s) for s in li.contents if isinstance(s, NavigableString) and s.strip()), ""))
+            head = next((c for c in li.contents if isinstance(c, Tag) and c.name in ("a", "span", "div", "b")), None)
+            text = (
+                self._text(head)
+                if head is not None
+                else clean_text(next((str(s) for s in li.contents if isinstance(s, NavigableString) and s.strip()), ""))
+            )
             path.append(text)
             li = self._up(self.li_of, li)
         return tuple(reversed(path))
@@ -573,13 +709,16 @@ class _Parser:
                 cells = []
                 for cell in cells_of.get(id(tr), []):
                     inner = inner_of.get(id(cell), [])
-                    cells.append(Cell(
-                        text=self._cell_text(cell),
-                        header=cell.name == "th",
-                        links=tuple(link_index[self.serial[id(d)]] for d in inner if d.name == "a"),
-                        controls=tuple(control_index[self.serial[id(d)]] for d in inner
-                                       if self.serial[id(d)] in control_index),
-                    ))
+                    cells.append(
+                        Cell(
+                            text=self._cell_text(cell),
+                            header=cell.name == "th",
+                            links=tuple(link_index[self.serial[id(d)]] for d in inner if d.name == "a"),
+                            controls=tuple(
+                                control_index[self.serial[id(d)]] for d in inner if self.serial[id(d)] in control_index
+                            ),
+                        )
+                    )
                 rows.append(Row(tuple(cells)))
             tables.append(Table(_attr(t, "id"), tuple(rows), self.serial[id(t)]))
         return tuple(tables)
@@ -611,8 +750,11 @@ class _Parser:
             kids = [c for c in e.contents if isinstance(c, Tag)]
             if len(kids) != 2 or any(k.name in _PAIR_SKIP for k in kids):
                 continue
-            if any(str(s).strip() for s in e.contents
-                   if isinstance(s, NavigableString) and self._visible(s, control_text=False)):
+            if any(
+                str(s).strip()
+                for s in e.contents
+                if isinstance(s, NavigableString) and self._visible(s, control_text=False)
+            ):
                 continue
             label, value = self._text(kids[0]), self._text(kids[1])
             if label and value:
@@ -639,14 +781,16 @@ class _Parser:
             cls = _attr(e, "class")
             if (not eid and not cls) or e.name in skip:
                 continue
-            out.append(TextElement(
-                tag=e.name,
-                id=eid,
-                classes=tuple((cls or "").split()),
-                text=self._text(e, control_text=False),
-                hidden=self.hidden.get(id(e), False),
-                serial=self.serial[id(e)],
-            ))
+            out.append(
+                TextElement(
+                    tag=e.name,
+                    id=eid,
+                    classes=tuple((cls or "").split()),
+                    text=self._text(e, control_text=False),
+                    hidden=self.hidden.get(id(e), False),
+                    serial=self.serial[id(e)],
+                )
+            )
         return tuple(out)
 
     def _aspnet_error(self, title: str, headings: tuple[Heading, ...]) -> AspNetError | None:
@@ -692,7 +836,6 @@ def _is_button(e: Any) -> bool:
     return e.name == "input" and (_attr(e, "type") or "").strip().lower() in BUTTON_TYPES
 
 
-
 def _display_size(select: Any, multiple: bool) -> int:
     try:
         size = int((_attr(select, "size") or "").strip())
@@ -713,7 +856,6 @@ def _nearest(e: Any, names: Sequence[str] | frozenset[str]) -> Any:
             return e
         e = e.parent
     return None
-
 
 
 def _is_inside(e: Any, root: Any) -> bool:
@@ -765,8 +907,9 @@ def _group_fields(controls: Iterable[Control]) -> tuple[Field, ...]:
         labels: list[str] = []
         options: tuple[Option, ...] = ()
         if kind == "radio":
-            options = tuple(Option(c.value, (c.labels[0] if c.labels else c.value), c.checked, c.disabled)
-                            for c in group)
+            options = tuple(
+                Option(c.value, (c.labels[0] if c.labels else c.value), c.checked, c.disabled) for c in group
+            )
             for c in group:
                 labels += [t for t in (c.aria_label, c.caption, c.legend, c.title) if t]
         else:
@@ -779,14 +922,16 @@ def _group_fields(controls: Iterable[Control]) -> tuple[Field, ...]:
         fid = first.id
         if kind == "radio" and fid and re.search(r"_\d+$", fid):
             fid = re.sub(r"_\d+$", "", fid)
-        fields.append(Field(
-            name=name,
-            kind=kind,
-            controls=tuple(c.index for c in group),
-            labels=tuple(dict.fromkeys(labels)),
-            options=options,
-            id=fid,
-            disabled=all(c.disabled for c in group),
-            hidden=all(c.hidden for c in group),
-        ))
+        fields.append(
+            Field(
+                name=name,
+                kind=kind,
+                controls=tuple(c.index for c in group),
+                labels=tuple(dict.fromkeys(labels)),
+                options=options,
+                id=fid,
+                disabled=all(c.disabled for c in group),
+                hidden=all(c.hidden for c in group),
+            )
+        )
     return tuple(fields)

@@ -88,8 +88,7 @@ class Submission:
     overrides: tuple[tuple[int, _Override], ...]
 
     @classmethod
-    def of(cls, form: Form, *, submitter: str | Control | None = None,
-           postback: PostBack | None = None) -> Submission:
+    def of(cls, form: Form, *, submitter: str | Control | None = None, postback: PostBack | None = None) -> Submission:
         """A submission of ``form`` as rendered: pressing ``submitter`` (by name or control), or a
         ``__doPostBack`` postback (no button sent), or an implicit submission with no button."""
         if submitter is not None and postback is not None:
@@ -158,8 +157,9 @@ class Submission:
     __str__ = __repr__
 
     # ---- changing it
-    def set(self, name: str, value: str | Secret | FileField | Sequence[str] | None, *,
-            index: int | None = None) -> Submission:
+    def set(
+        self, name: str, value: str | Secret | FileField | Sequence[str] | None, *, index: int | None = None
+    ) -> Submission:
         """Set a field: text for text-like fields and textareas, a Secret for a password, a value for a radio
         group or a single select (a sequence for a multiple select), a FileField (or None) for a file input.
 
@@ -193,8 +193,7 @@ class Submission:
         control = controls[0]
         _require_editable(control)
         if control.type.startswith("select"):
-            values = (value,) if isinstance(value, str) else (
-                tuple(value) if isinstance(value, Sequence) else None)
+            values = (value,) if isinstance(value, str) else (tuple(value) if isinstance(value, Sequence) else None)
             if values is None or any(not isinstance(v, str) for v in values):
                 raise FormValueError(f"field {name} is a select; give an option value")
             if control.type == "select-one" and len(values) != 1:
@@ -224,8 +223,9 @@ class Submission:
         if value is not None:
             controls = [c for c in controls if c.value == value]
         if not controls:
-            raise FormValueError(f"the form has no checkbox named {name}" +
-                                 (f" with value {value!r}" if value is not None else ""))
+            raise FormValueError(
+                f"the form has no checkbox named {name}" + (f" with value {value!r}" if value is not None else "")
+            )
         if len(controls) > 1:
             raise FormValueError(f"{len(controls)} checkboxes are named {name}; say which one (value=)")
         _require_editable(controls[0])
@@ -383,8 +383,7 @@ def _resolve_submitter(form: Form, submitter: str | Control) -> int:
         raise FormValueError(f"{len(candidates)} buttons are named {submitter}; pass the control itself")
     button = candidates[0]
     if not button.is_submit_button:
-        raise FormValueError(
-            f"{button.name or button.caption_text!r} is a {button.type} button; it does not submit")
+        raise FormValueError(f"{button.name or button.caption_text!r} is a {button.type} button; it does not submit")
     if button.disabled:
         raise FormValueError(f"button {button.name} is disabled on the page")
     return button.index

@@ -39,15 +39,11 @@ class Chains:
 def chains() -> Chains:
     return Chains(
         rsa=make_chain("tms.example.com", not_before=VALID_FROM, not_after=VALID_UNTIL),
-        ec=make_chain(
-            "tms-ec.example.com", not_before=VALID_FROM, not_after=VALID_UNTIL, key_kind="ec", key_size=256
-        ),
+        ec=make_chain("tms-ec.example.com", not_before=VALID_FROM, not_after=VALID_UNTIL, key_kind="ec", key_size=256),
         expired=make_chain("old.example.com", not_before=EXPIRED_FROM, not_after=EXPIRED_UNTIL),
         future=make_chain("future.example.com", not_before=FUTURE_FROM, not_after=FUTURE_UNTIL),
         other_key=new_key(),
-        weak=issue(
-            "weak.example.com", key=new_key("rsa", 1024), not_before=VALID_FROM, not_after=VALID_UNTIL
-        ),
+        weak=issue("weak.example.com", key=new_key("rsa", 1024), not_before=VALID_FROM, not_after=VALID_UNTIL),
     )
 
 

@@ -14,13 +14,13 @@ from asn1crypto import pkcs12
 
 from tests.helpers.certs import SESSION_PFX_PASSWORD, der, key_pem, pem, write
 from tests.helpers.paths import BAD_INPUTS
-from tmsclient.certs import files as files_mod
-from tmsclient.certs.files import read_input_file
+from tmsclient import files as files_mod
 from tmsclient.certs.loading import load_pfx_bytes, load_pfx_file
 from tmsclient.certs.mac import pkcs12_kdf
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, PasswordError
 from tmsclient.exitcodes import ExitCode
+from tmsclient.files import read_input_file
 
 PFX_COMMANDS = ("inspect", "check", "convert", "export-cer")
 
@@ -43,9 +43,7 @@ def _assert_refused(result, code: ExitCode, *needles: str) -> None:
 @pytest.mark.parametrize("command", PFX_COMMANDS)
 def test_empty_file(cli, tmp_path, pw_env, command):
     path = write(tmp_path / "empty.pfx", b"")
-    _assert_refused(
-        cli(*_argv(command, path, tmp_path), env=pw_env), ExitCode.INPUT_FILE, "is empty (0 bytes)"
-    )
+    _assert_refused(cli(*_argv(command, path, tmp_path), env=pw_env), ExitCode.INPUT_FILE, "is empty (0 bytes)")
 
 
 @pytest.mark.parametrize("command", PFX_COMMANDS)
@@ -62,9 +60,7 @@ def test_truncated_pfx(cli, tmp_path, pw_env, openssl_files, command):
 def test_pem_certificate_named_pfx(cli, tmp_path, pw_env, chains, command):
     path = write(tmp_path / "cert.pfx", pem(chains.rsa.leaf.cert))
     result = cli(*_argv(command, path, tmp_path), env=pw_env)
-    _assert_refused(
-        result, ExitCode.INPUT_FILE, "is a PEM text file (holding CERTIFICATE)", "tmsclient bundle"
-    )
+    _assert_refused(result, ExitCode.INPUT_FILE, "is a PEM text file (holding CERTIFICATE)", "tmsclient bundle")
 
 
 def test_pem_certificate_named_pfx_is_shown_by_inspect_with_a_warning(cli, tmp_path, chains):
@@ -83,9 +79,7 @@ def test_der_certificate_named_pfx(cli, tmp_path, pw_env, chains):
 
 def test_base64_encoded_pfx(cli, tmp_path, pw_env, openssl_files):
     path = write(tmp_path / "b64.pfx", base64.encodebytes(openssl_files.legacy.read_bytes()))
-    _assert_refused(
-        cli("check", str(path), env=pw_env), ExitCode.INPUT_FILE, "Base64-encoded .pfx", "base64 -d"
-    )
+    _assert_refused(cli("check", str(path), env=pw_env), ExitCode.INPUT_FILE, "Base64-encoded .pfx", "base64 -d")
 
 
 def test_random_bytes_are_not_pkcs12(cli, tmp_path, pw_env):
@@ -119,24 +113,16 @@ def test_encrypted_key_without_passphrase(cli, canaries, chains, tmp_path, pw_en
     passphrase = canaries.secret("key-passphrase")
     key = write(tmp_path / "key.pem", key_pem(chains.rsa.leaf.key, passphrase.encode()))
     cert = write(tmp_path / "cert.pem", pem(chains.rsa.leaf.cert))
-    result = cli(
-        "bundle", "--cert", str(cert), "--key", str(key), "--out", str(tmp_path / "o.p12"), env=pw_env
-    )
-    _assert_refused(
-        result, ExitCode.BAD_PASSWORD, "is encrypted and no passphrase was given", "--key-passphrase-env"
-    )
+    result = cli("bundle", "--cert", str(cert), "--key", str(key), "--out", str(tmp_path / "o.p12"), env=pw_env)
+    _assert_refused(result, ExitCode.BAD_PASSWORD, "is encrypted and no passphrase was given", "--key-passphrase-env")
     assert not (tmp_path / "o.p12").exists()
 
 
 def test_key_for_another_certificate(cli, chains, tmp_path, pw_env):
     key = write(tmp_path / "key.pem", key_pem(chains.other_key))
     cert = write(tmp_path / "cert.pem", pem(chains.rsa.leaf.cert))
-    result = cli(
-        "bundle", "--cert", str(cert), "--key", str(key), "--out", str(tmp_path / "o.p12"), env=pw_env
-    )
-    _assert_refused(
-        result, ExitCode.CERT_UNFIT, "does not belong to the certificate", "got a key with public-key"
-    )
+    result = cli("bundle", "--cert", str(cert), "--key", str(key), "--out", str(tmp_path / "o.p12"), env=pw_env)
+    _assert_refused(result, ExitCode.CERT_UNFIT, "does not belong to the certificate", "got a key with public-key")
     assert not (tmp_path / "o.p12").exists()
 
 
@@ -148,9 +134,7 @@ def test_directory(cli, tmp_path, pw_env, command):
 
 
 def test_missing_file(cli, tmp_path, pw_env):
-    _assert_refused(
-        cli("check", str(tmp_path / "nope.pfx"), env=pw_env), ExitCode.INPUT_FILE, "does not exist"
-    )
+    _assert_refused(cli("check", str(tmp_path / "nope.pfx"), env=pw_env), ExitCode.INPUT_FILE, "does not exist")
 
 
 def test_fifo_is_refused_without_blocking(cli, tmp_path, pw_env):
@@ -258,9 +242,7 @@ def _swap_oid_and_fix_mac(data: bytes, old: bytes, new: bytes, password: str) ->
 def test_unsupported_algorithm_with_the_right_password_is_not_called_a_wrong_password(openssl_files):
     # pbeWithSHA1And3-KeyTripleDES-CBC (1.2.840.113549.1.12.1.3) -> an unassigned sibling, .1.12.1.9
     tdes = bytes.fromhex("060a2a864886f70d010c0103")
-    data = _swap_oid_and_fix_mac(
-        openssl_files.legacy.read_bytes(), tdes, tdes[:-1] + b"\x09", SESSION_PFX_PASSWORD
-    )
+    data = _swap_oid_and_fix_mac(openssl_files.legacy.read_bytes(), tdes, tdes[:-1] + b"\x09", SESSION_PFX_PASSWORD)
     with pytest.raises(InputFileError) as err:
         load_pfx_bytes(data, Secret(SESSION_PFX_PASSWORD, "test"), source="odd.pfx")
     assert "although the password is right (its MAC verifies)" in err.value.message

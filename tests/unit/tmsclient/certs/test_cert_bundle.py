@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-import tmsclient.certs.files as files_mod
+import tmsclient.files as files_mod
 from tests.helpers.canaries import Canaries
 from tests.helpers.certs import PASS_ENV, der, key_pem, openssl, openssl_info, pem, write
 from tmsclient.certs.facts import sha1_thumbprint

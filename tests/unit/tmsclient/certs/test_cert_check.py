@@ -53,9 +53,7 @@ def test_a_fit_bundle_has_no_errors_and_no_warnings(chains):
 
 def test_fit_file_exits_0_and_reports_json(cli, tmp_path, chains, pw_env):
     rsa = chains.rsa
-    path = write(
-        tmp_path / "ok.pfx", _pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert, rsa.root.cert])
-    )
+    path = write(tmp_path / "ok.pfx", _pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert, rsa.root.cert]))
     result = cli("check", str(path), "--json", env=pw_env)
     assert result.code == 0, result
     payload = result.json
@@ -224,9 +222,7 @@ def test_chain_broken_unrelated_and_incomplete(chains):
     assert _codes(broken) == {"CHAIN_BROKEN": "warning"}
     assert broken.findings[0].message.startswith("O=tmsclient test,CN=tms.example.com does not verify")
     extra = check_bundle(
-        _bundle(
-            _pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert, rsa.root.cert, chains.ec.root.cert])
-        )
+        _bundle(_pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert, rsa.root.cert, chains.ec.root.cert]))
     )
     assert _codes(extra) == {"CHAIN_UNRELATED": "warning"}
     partial = check_bundle(_bundle(_pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert])))
@@ -261,9 +257,7 @@ def test_check_exits_5_when_unfit_and_lists_findings(cli, openssl_files, pw_env)
 
 def test_check_warn_days(cli, tmp_path, chains, pw_env):
     rsa = chains.rsa
-    path = write(
-        tmp_path / "ok.pfx", _pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert, rsa.root.cert])
-    )
+    path = write(tmp_path / "ok.pfx", _pfx(rsa.leaf.key, rsa.leaf.cert, [rsa.intermediate.cert, rsa.root.cert]))
     result = cli("check", str(path), "--warn-days", "100000", "--json", env=pw_env)
     assert result.code == 0, result
     assert [(f["code"], f["severity"]) for f in result.json["findings"]] == [("EXPIRES_SOON", "warning")]
@@ -296,9 +290,7 @@ def test_check_refuses_to_run_on_a_key_file(cli, tmp_path, chains, pw_env):
     assert result.code == ExitCode.INPUT_FILE and "holding PRIVATE KEY" in result.err
 
 
-def test_round_trip_through_cryptography_pem_private_bytes_is_not_in_output(
-    cli, openssl_files, pw_env, chains
-):
+def test_round_trip_through_cryptography_pem_private_bytes_is_not_in_output(cli, openssl_files, pw_env, chains):
     # The key is in the file; none of its bytes may reach the report (the canaries check the output).
     result = cli("check", str(openssl_files.legacy), "--json", "-vv", env=pw_env)
     assert result.code in (0, 5)

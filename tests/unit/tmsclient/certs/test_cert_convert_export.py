@@ -25,9 +25,7 @@ def _same_contents(original, converted) -> None:
     assert converted.chain_friendly_names == original.chain_friendly_names
 
 
-@pytest.mark.parametrize(
-    "variant", ["default", "pbes2_3des", "pbes1_3des_sha256", "legacy", "nomac", "camellia"]
-)
+@pytest.mark.parametrize("variant", ["default", "pbes2_3des", "pbes1_3des_sha256", "legacy", "nomac", "camellia"])
 def test_convert_to_the_compatible_form_keeping_everything(cli, openssl_files, pw_env, tmp_path, variant):
     src = getattr(openssl_files, variant)
     out = tmp_path / "tms.p12"
@@ -99,9 +97,7 @@ def test_convert_with_a_generated_password_and_a_new_name(cli, openssl_files, pw
     assert bundle.friendly_name == "tms-2025" and bundle.chain_friendly_names == ("issuing-ca", "root-ca")
 
 
-def test_convert_does_not_overwrite_without_force_and_can_convert_in_place(
-    cli, openssl_files, pw_env, tmp_path
-):
+def test_convert_does_not_overwrite_without_force_and_can_convert_in_place(cli, openssl_files, pw_env, tmp_path):
     copy = write(tmp_path / "in.pfx", openssl_files.default.read_bytes())
     refused = cli("convert", str(copy), "--out", str(copy), env=pw_env)
     assert refused.code == ExitCode.OUTPUT_FILE and copy.read_bytes() == openssl_files.default.read_bytes()
@@ -130,11 +126,7 @@ def test_convert_refuses_an_empty_input_password_as_the_output_password(cli, tmp
     cert = write(tmp_path / "c.pem", pem(chains.rsa.leaf.cert))
     openssl("pkcs12", "-export", "-inkey", str(key), "-in", str(cert), "-out", str(src), "-passout", "pass:")
     result = cli("convert", str(src), "--out", str(tmp_path / "o.p12"), env={"TMSCLIENT_PFX_PASSWORD": ""})
-    assert (
-        result.code == ExitCode.BAD_PASSWORD
-        and "empty password" in result.err
-        and "--out-password" in result.err
-    )
+    assert result.code == ExitCode.BAD_PASSWORD and "empty password" in result.err and "--out-password" in result.err
     assert not (tmp_path / "o.p12").exists()
 
 

@@ -18,12 +18,11 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key, p
 from hypothesis import given
 from hypothesis import strategies as st
 
-import tmsclient.certs.files as files_mod
+import tmsclient.files as files_mod
 from tests.helpers.certs import SESSION_PFX_PASSWORD, UTC, der, key_pem, pem
 from tests.helpers.paths import BAD_INPUTS
 from tmsclient.certs.chain import order_chain, pick_leaf
 from tmsclient.certs.facts import sha1_thumbprint
-from tmsclient.certs.files import create_exclusive, write_file_atomic
 from tmsclient.certs.loading import load_pfx_bytes
 from tmsclient.certs.mac import mac_verifies, pkcs12_kdf
 from tmsclient.certs.parsing import load_certificates, load_private_key, normalize_text
@@ -33,6 +32,7 @@ from tmsclient.certs.pkcs12_info import read_pkcs12_algorithms
 from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, public_key_der, summarize
 from tmsclient.credentials import Secret
 from tmsclient.errors import InputFileError, OutputFileError, PasswordError, UsageError
+from tmsclient.files import create_exclusive, write_file_atomic
 from tmsemulator.certmaker import issue
 
 THUMB = "A909502DD82AE41433E6F83886B00D4277A32A7B"
@@ -72,9 +72,7 @@ def test_normalize_thumbprint_rejects_with_a_specific_message(bad, message):
 
 @given(
     st.binary(min_size=20, max_size=20),
-    st.lists(
-        st.tuples(st.sampled_from([" ", ":", "\u200e", "\u200f", "-", "\t"]), st.integers(0, 60)), max_size=6
-    ),
+    st.lists(st.tuples(st.sampled_from([" ", ":", "\u200e", "\u200f", "-", "\t"]), st.integers(0, 60)), max_size=6),
 )
 def test_normalize_thumbprint_round_trips_any_formatting(raw, insertions):
     text = raw.hex()
@@ -100,9 +98,7 @@ def test_summary_fields(chains):
 
 def test_order_chain_from_any_order(chains):
     rsa = chains.rsa
-    ordered = order_chain(
-        rsa.leaf.cert, [rsa.root.cert, rsa.intermediate.cert, rsa.root.cert]
-    )  # with a duplicate
+    ordered = order_chain(rsa.leaf.cert, [rsa.root.cert, rsa.intermediate.cert, rsa.root.cert])  # with a duplicate
     assert [c.subject for c in ordered.chain] == [rsa.intermediate.cert.subject, rsa.root.cert.subject]
     assert ordered.complete and ordered.reaches_root and ordered.unrelated == ()
     assert [link.verifies for link in ordered.links] == [True, True, True]
@@ -126,9 +122,7 @@ def test_pick_leaf(chains):
 def test_parsing_tolerates_windows_text_and_mail_indentation(chains):
     text = pem(chains.rsa.leaf.cert)
     utf16 = text.decode().encode("utf-16")  # Notepad's "Unicode"
-    indented = b"Bag Attributes\n    friendlyName: x\n" + b"\n".join(
-        b"  " + line for line in text.splitlines()
-    )
+    indented = b"Bag Attributes\n    friendlyName: x\n" + b"\n".join(b"  " + line for line in text.splitlines())
     for variant in (
         b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n"),
         text.replace(b"\n", b"\r"),
@@ -209,30 +203,49 @@ OPENSSL_VARIANTS = ("legacy", "default", "pbes2_3des", "pbes1_3des_sha256", "nom
 
 def _written(chains, encryption: PfxEncryption, *, name: str | None, chain: bool, kind: str = "rsa") -> bytes:
     c = chains.rsa if kind == "rsa" else chains.ec
-    return serialize_pfx(key=c.leaf.key, cert=c.leaf.cert, cas=[c.intermediate.cert, c.root.cert] if chain else [],
-                         password=Secret(SESSION_PFX_PASSWORD, "test"), name=name,
-                         ca_names=["issuing-ca", None] if chain else None, encryption=encryption)
+    return serialize_pfx(
+        key=c.leaf.key,
+        cert=c.leaf.cert,
+        cas=[c.intermediate.cert, c.root.cert] if chain else [],
+        password=Secret(SESSION_PFX_PASSWORD, "test"),
+        name=name,
+        ca_names=["issuing-ca", None] if chain else None,
+        encryption=encryption,
+    )
 
 
 @pytest.mark.parametrize("password", ["right", "wrong", "empty"])
-def test_pfx_files_of_every_form_open_with_their_password_and_refuse_any_other(chains, openssl_files, canaries,
-                                                                               password):
+def test_pfx_files_of_every_form_open_with_their_password_and_refuse_any_other(
+    chains, openssl_files, canaries, password
+):
     rsa, ec = chains.rsa, chains.ec
     # name: (the file, the chain it was made from, the leaf's friendly name, the chain's)
     files: dict[str, tuple[bytes, Any, str | None, tuple[str | None, ...]]] = {}
     for enc in PfxEncryption:
-        files[f"{enc.value}-chain"] = (_written(chains, enc, name="tms-cert-key", chain=True), rsa,
-                                       "tms-cert-key", ("issuing-ca", None))
-        files[f"{enc.value}-alone"] = (_written(chains, enc, name="tms-cert-key", chain=False), rsa,
-                                       "tms-cert-key", ())
-    files["unnamed"] = (_written(chains, PfxEncryption.COMPATIBLE, name=None, chain=True), rsa, None,
-                        ("issuing-ca", None))
-    files["ec"] = (_written(chains, PfxEncryption.COMPATIBLE, name="ec", chain=True, kind="ec"), ec, "ec",
-                   ("issuing-ca", None))
+        files[f"{enc.value}-chain"] = (
+            _written(chains, enc, name="tms-cert-key", chain=True),
+            rsa,
+            "tms-cert-key",
+            ("issuing-ca", None),
+        )
+        files[f"{enc.value}-alone"] = (_written(chains, enc, name="tms-cert-key", chain=False), rsa, "tms-cert-key", ())
+    files["unnamed"] = (
+        _written(chains, PfxEncryption.COMPATIBLE, name=None, chain=True),
+        rsa,
+        None,
+        ("issuing-ca", None),
+    )
+    files["ec"] = (
+        _written(chains, PfxEncryption.COMPATIBLE, name="ec", chain=True, kind="ec"),
+        ec,
+        "ec",
+        ("issuing-ca", None),
+    )
     for variant in OPENSSL_VARIANTS:
         # Without a key, openssl gives the -caname names to the certificates in file order, the leaf first.
-        names = (("issuing-ca", ("root-ca", None)) if variant == "nokeys"
-                 else ("tms-cert-key", ("issuing-ca", "root-ca")))
+        names = (
+            ("issuing-ca", ("root-ca", None)) if variant == "nokeys" else ("tms-cert-key", ("issuing-ca", "root-ca"))
+        )
         files[f"openssl-{variant}"] = (getattr(openssl_files, variant).read_bytes(), rsa, *names)
     typed = {"right": SESSION_PFX_PASSWORD, "wrong": SESSION_PFX_PASSWORD + "x", "empty": ""}[password]
     canaries.register(typed, "pfx-password")
@@ -266,22 +279,27 @@ def _with_mac_iterations(data: bytes, password: str, iterations: int) -> bytes:
     """The same file with its MAC recomputed over ``iterations`` rounds (RFC 7292 appendix B)."""
     pfx = asn1_pkcs12.Pfx.load(data)
     mac_data = pfx["mac_data"]
-    key = pkcs12_kdf("sha1", password.encode("utf-16-be") + b"\x00\x00", mac_data["mac_salt"].native, 3,
-                     iterations, 20)
+    key = pkcs12_kdf("sha1", password.encode("utf-16-be") + b"\x00\x00", mac_data["mac_salt"].native, 3, iterations, 20)
     digest = hmac.new(key, pfx["auth_safe"]["content"].native, hashlib.sha1).digest()
-    rebuilt = asn1_pkcs12.Pfx({
-        "version": "v3",
-        "auth_safe": pfx["auth_safe"],
-        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"}, "digest": digest},
-                     "mac_salt": mac_data["mac_salt"].native, "iterations": iterations},
-    })
+    rebuilt = asn1_pkcs12.Pfx(
+        {
+            "version": "v3",
+            "auth_safe": pfx["auth_safe"],
+            "mac_data": {
+                "mac": {"digest_algorithm": {"algorithm": "sha1"}, "digest": digest},
+                "mac_salt": mac_data["mac_salt"].native,
+                "iterations": iterations,
+            },
+        }
+    )
     dumped: bytes = rebuilt.dump(force=True)
     return dumped
 
 
 def test_a_mac_of_many_iterations_opens_reports_its_count_and_still_tells_a_wrong_password(chains):
-    data = _with_mac_iterations(_written(chains, PfxEncryption.COMPATIBLE, name="n", chain=False),
-                                SESSION_PFX_PASSWORD, 50_000)
+    data = _with_mac_iterations(
+        _written(chains, PfxEncryption.COMPATIBLE, name="n", chain=False), SESSION_PFX_PASSWORD, 50_000
+    )
     bundle = load_pfx_bytes(data, Secret(SESSION_PFX_PASSWORD, "test"), source="f.pfx")
     assert bundle.key_matches is True
     assert bundle.algorithms.mac_iterations == 50_000
@@ -291,12 +309,26 @@ def test_a_mac_of_many_iterations_opens_reports_its_count_and_still_tells_a_wron
 
 def _with_rsa_field(key: object, field: str, delta: int) -> object:
     """The key with one of its private values off by ``delta``: a key OpenSSL's consistency check refuses."""
-    der_key = key.private_bytes(serialization.Encoding.DER,  # type: ignore[attr-defined]
-                                serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    der_key = key.private_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
     parsed = asn1_keys.RSAPrivateKey.load(der_key)
-    values = {name: parsed[name].native for name in (
-        "version", "modulus", "public_exponent", "private_exponent", "prime1", "prime2", "exponent1", "exponent2",
-        "coefficient")}
+    values = {
+        name: parsed[name].native
+        for name in (
+            "version",
+            "modulus",
+            "public_exponent",
+            "private_exponent",
+            "prime1",
+            "prime2",
+            "exponent1",
+            "exponent2",
+            "coefficient",
+        )
+    }
     values[field] += delta
     # The test needs the broken key as a key object to write it into a .pfx; cryptography would refuse it.
     return load_der_private_key(asn1_keys.RSAPrivateKey(values).dump(), None, unsafe_skip_rsa_key_validation=True)
@@ -305,8 +337,12 @@ def _with_rsa_field(key: object, field: str, delta: int) -> object:
 @pytest.mark.parametrize("field", ["exponent1", "exponent2", "coefficient", "private_exponent"])
 def test_an_inconsistent_rsa_key_is_refused_as_unreadable_not_as_a_wrong_password(chains, field):
     bad = _with_rsa_field(chains.rsa.leaf.key, field, 2)
-    builder = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
-               .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).build(SESSION_PFX_PASSWORD.encode()))
+    builder = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .build(SESSION_PFX_PASSWORD.encode())
+    )
     data = pkcs12.serialize_key_and_certificates(b"n", bad, chains.rsa.leaf.cert, None, builder)  # type: ignore[arg-type]
     with pytest.raises(InputFileError, match="cannot be opened although the password is right") as caught:
         load_pfx_bytes(data, Secret(SESSION_PFX_PASSWORD, "test"), source="f.pfx")
@@ -314,8 +350,18 @@ def test_an_inconsistent_rsa_key_is_refused_as_unreadable_not_as_a_wrong_passwor
 
 
 #: The corpus files that are PKCS#12 (the others are refused for what they are instead).
-CORPUS_PKCS12 = {"3des-sha256-mac.p12", "aes.p12", "ec-p256.p12", "expired.pfx", "good.pfx", "high-iterations.p12",
-                 "mismatch.pfx", "nokey.p12", "not-yet-valid.pfx", "weak-1024.p12"}
+CORPUS_PKCS12 = {
+    "3des-sha256-mac.p12",
+    "aes.p12",
+    "ec-p256.p12",
+    "expired.pfx",
+    "good.pfx",
+    "high-iterations.p12",
+    "mismatch.pfx",
+    "nokey.p12",
+    "not-yet-valid.pfx",
+    "weak-1024.p12",
+}
 
 
 def test_algorithms_are_read_from_every_pkcs12_file_and_anything_else_is_refused(chains, openssl_files):

@@ -63,9 +63,7 @@ def test_nomac_file_has_no_mac_per_openssl(openssl_files):
     assert algs.mac_digest is None and algs.cert_encryption_name == "none"
 
 
-@pytest.mark.parametrize(
-    "variant", ["legacy", "default", "pbes2_3des", "pbes1_3des_sha256", "nomac", "camellia"]
-)
+@pytest.mark.parametrize("variant", ["legacy", "default", "pbes2_3des", "pbes1_3des_sha256", "nomac", "camellia"])
 def test_each_file_opens_with_key_certificate_chain_and_name(openssl_files, chains, variant):
     bundle = load_pfx_file(getattr(openssl_files, variant), Secret(SESSION_PFX_PASSWORD, "test"))
     rsa = chains.rsa

@@ -27,38 +27,45 @@ from tmsclient.tms.auth import (
 )
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("Negotiate, NTLM", ("negotiate", "ntlm")),
-    ("NTLM", ("ntlm",)),
-    ("NTLM TlRMTVNTUAACAAAADAAMADgAAAA==", ("ntlm",)),
-    ('Basic realm="tms, NTLM inside quotes", NTLM', ("basic", "ntlm")),
-    ('Basic realm="tms"', ("basic",)),
-    ('Digest realm="x", qop="auth", nonce="abc"', ("digest",)),
-    ("negotiate, Negotiate", ("negotiate",)),
-    ("", ()),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Negotiate, NTLM", ("negotiate", "ntlm")),
+        ("NTLM", ("ntlm",)),
+        ("NTLM TlRMTVNTUAACAAAADAAMADgAAAA==", ("ntlm",)),
+        ('Basic realm="tms, NTLM inside quotes", NTLM', ("basic", "ntlm")),
+        ('Basic realm="tms"', ("basic",)),
+        ('Digest realm="x", qop="auth", nonce="abc"', ("digest",)),
+        ("negotiate, Negotiate", ("negotiate",)),
+        ("", ()),
+    ],
+)
 def test_offered_schemes(header, expected):
     assert offered_schemes(header) == expected
 
 
-@pytest.mark.parametrize(("offered", "chosen"), [
-    (("negotiate", "ntlm"), "ntlm"),
-    (("negotiate",), "ntlm"),  # requests-ntlm answers Negotiate with NTLM, as IIS accepts
-    (("basic", "ntlm"), "ntlm"),  # NTLM keeps the password off the wire
-    (("basic", "negotiate"), "ntlm"),  # never Basic once Windows login is on offer
-    (("basic",), "basic"),
-    (("digest",), None),
-    ((), None),
-])
+@pytest.mark.parametrize(
+    ("offered", "chosen"),
+    [
+        (("negotiate", "ntlm"), "ntlm"),
+        (("negotiate",), "ntlm"),  # requests-ntlm answers Negotiate with NTLM, as IIS accepts
+        (("basic", "ntlm"), "ntlm"),  # NTLM keeps the password off the wire
+        (("basic", "negotiate"), "ntlm"),  # never Basic once Windows login is on offer
+        (("basic",), "basic"),
+        (("digest",), None),
+        ((), None),
+    ],
+)
 def test_auto_prefers_ntlm_then_basic(offered, chosen):
     assert choose_scheme(offered) == chosen
 
 
 def test_basic_header_latin1_where_it_fits_else_utf8():
-    assert basic_header("EX\\u", Secret("pässword", "t")) == "Basic " + base64.b64encode(
-        "EX\\u:pässword".encode("latin-1")).decode()
-    assert basic_header("u", Secret("пароль", "t")) == "Basic " + base64.b64encode(
-        "u:пароль".encode()).decode()
+    assert (
+        basic_header("EX\\u", Secret("pässword", "t"))
+        == "Basic " + base64.b64encode("EX\\u:pässword".encode("latin-1")).decode()
+    )
+    assert basic_header("u", Secret("пароль", "t")) == "Basic " + base64.b64encode("u:пароль".encode()).decode()
 
 
 def test_ntlm_handler_reads_the_password_from_the_secret_and_never_shows_it():

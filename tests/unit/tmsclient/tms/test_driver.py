@@ -46,8 +46,7 @@ def row(host: str = "acme.webex.com", site: str = "acme") -> SiteRow:
 
 
 def intent(**kw) -> UploadIntent:
-    base = {"pfx_name": "tms-cert.pfx", "pfx_data": b"0\x82PFX",
-            "pfx_password": Secret("Cnry-plan-pw-1", "t")}
+    base = {"pfx_name": "tms-cert.pfx", "pfx_data": b"0\x82PFX", "pfx_password": Secret("Cnry-plan-pw-1", "t")}
     return UploadIntent(**{**base, **kw})
 
 
@@ -74,12 +73,16 @@ def test_menu_entries_match_tolerantly_and_in_order():
 def test_sites_grid_rows_with_their_edit_postbacks():
     rows = find_sites(load("tms15_webex_settings.html"), DEFAULT_PROFILE)
     assert [(r.host_name, r.site_name, r.default) for r in rows] == [
-        ("acme.webex.com", "acme", "Yes"), ("acme-eu.webex.com", "acmeeu", "No"),
+        ("acme.webex.com", "acme", "Yes"),
+        ("acme-eu.webex.com", "acmeeu", "No"),
         ("acme-training.webex.com", "training", "No"),
     ]
     postbacks = [r.link.postback if r.link else None for r in rows]
     assert [p.target if p else None for p in postbacks] == [
-        f"{P}siteGrid$ctl02$editLink", f"{P}siteGrid$ctl03$editLink", f"{P}siteGrid$ctl04$editLink"]
+        f"{P}siteGrid$ctl02$editLink",
+        f"{P}siteGrid$ctl03$editLink",
+        f"{P}siteGrid$ctl04$editLink",
+    ]
 
 
 def test_no_sites_grid_is_a_page_error_naming_the_columns():
@@ -87,10 +90,18 @@ def test_no_sites_grid_is_a_page_error_naming_the_columns():
         find_sites(load("tms15_start.html"), DEFAULT_PROFILE)
 
 
-@pytest.mark.parametrize("spec", [
-    "acme-eu.webex.com", "ACMEEU", "acmeeu", "https://acme-eu.webex.com/acmeeu", "acme-eu.webex.com/acmeeu",
-    " https://ACME-EU.webex.com/acmeeu/ ", "https://acme-eu.webex.com",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "acme-eu.webex.com",
+        "ACMEEU",
+        "acmeeu",
+        "https://acme-eu.webex.com/acmeeu",
+        "acme-eu.webex.com/acmeeu",
+        " https://ACME-EU.webex.com/acmeeu/ ",
+        "https://acme-eu.webex.com",
+    ],
+)
 def test_a_site_is_found_by_host_site_name_or_url(spec):
     rows = find_sites(load("tms15_webex_settings.html"), DEFAULT_PROFILE)
     assert match_site(rows, spec).host_name == "acme-eu.webex.com"
@@ -121,8 +132,19 @@ def test_two_sites_matching_is_an_error_listing_both():
 def test_the_site_form_is_read_and_checked_to_be_the_right_site():
     view = read_site_form(load("tms15_site_form.html"), row(), DEFAULT_PROFILE)
     assert set(view.fields) == {
-        "host_name", "site_name", "bandwidth", "default_site", "use_global", "tsp_audio", "use_sso",
-        "sso_certificate", "certificate_password", "partner_name", "account_name", "authn_context"}
+        "host_name",
+        "site_name",
+        "bandwidth",
+        "default_site",
+        "use_global",
+        "tsp_audio",
+        "use_sso",
+        "sso_certificate",
+        "certificate_password",
+        "partner_name",
+        "account_name",
+        "authn_context",
+    }
     assert view.save is not None and view.save.name == P + "saveButton"
     assert view.value("partner_name") == "tms.acme.example"
     with pytest.raises(PageNotUnderstoodError, match=r"got that, expected acme-eu\.webex\.com/acmeeu"):
@@ -135,11 +157,20 @@ def test_a_page_without_the_site_form_says_what_it_lacks():
 
 
 def test_the_sites_save_button_is_chosen_over_the_global_one():
-    profile = apply_overrides(DEFAULT_PROFILE, {"fields": {
-        "host_name": "Host Name:", "site_name": "Site Name:", "sso_certificate": "Certificate:",
-        "certificate_password": "Certificate Password:", "use_sso": "Use SSO:",
-        "partner_name": "Partner Name:",
-    }}, "cells")
+    profile = apply_overrides(
+        DEFAULT_PROFILE,
+        {
+            "fields": {
+                "host_name": "Host Name:",
+                "site_name": "Site Name:",
+                "sso_certificate": "Certificate:",
+                "certificate_password": "Certificate Password:",
+                "use_sso": "Use SSO:",
+                "partner_name": "Partner Name:",
+            }
+        },
+        "cells",
+    )
     page = load("preceding_cell_site_form.html", "https://tms.example.com/tms/default.aspx?pageId=120")
     view = read_site_form(page, row(), profile)
     assert view.save is not None and view.save.name.endswith("$SaveButton")
@@ -150,8 +181,7 @@ def test_the_sites_save_button_is_chosen_over_the_global_one():
 
 
 def test_the_plan_changes_only_the_certificate_its_password_and_the_fields_asked_for():
-    view = read_site_form(load("tms15_site_form_no_cert.html"), row("acme-eu.webex.com", "acmeeu"),
-                          DEFAULT_PROFILE)
+    view = read_site_form(load("tms15_site_form_no_cert.html"), row("acme-eu.webex.com", "acmeeu"), DEFAULT_PROFILE)
     wanted = intent(enable_sso=True, partner_name="tms.acme.example")
     plan = build_plan(view, wanted)
     entries = [(e.name, e.value) for e in plan.submission.entries()]
@@ -181,17 +211,18 @@ def test_the_plan_changes_only_the_certificate_its_password_and_the_fields_asked
 def test_the_plan_refuses_what_the_page_cannot_take():
     page = load("tms15_site_form.html")
     view = read_site_form(page, row(), DEFAULT_PROFILE)
-    not_multipart = parse_page(page_text("tms15_site_form.html").replace(
-        ' enctype="multipart/form-data"', ""), BASE)
+    not_multipart = parse_page(page_text("tms15_site_form.html").replace(' enctype="multipart/form-data"', ""), BASE)
     with pytest.raises(PageNotUnderstoodError, match="not multipart"):
         build_plan(read_site_form(not_multipart, row(), DEFAULT_PROFILE), intent())
     relabelled = apply_overrides(DEFAULT_PROFILE, {"fields": {"partner_name": "Partner"}}, "p")
     view2 = read_site_form(page, row(), relabelled)
-    with pytest.raises(PageNotUnderstoodError,
-                       match=r"no field on the form of site acme\.webex\.com/acme matches partner_name"):
+    with pytest.raises(
+        PageNotUnderstoodError, match=r"no field on the form of site acme\.webex\.com/acme matches partner_name"
+    ):
         build_plan(view2, intent(partner_name="x"))
-    wrong_kind = apply_overrides(DEFAULT_PROFILE, {"fields": {"sso_certificate": "Host Name",
-                                                               "host_name": {"name": "*$hostName"}}}, "p")
+    wrong_kind = apply_overrides(
+        DEFAULT_PROFILE, {"fields": {"sso_certificate": "Host Name", "host_name": {"name": "*$hostName"}}}, "p"
+    )
     with pytest.raises(PageNotUnderstoodError, match="expected a file input"):
         build_plan(read_site_form(page, row(), wrong_kind), intent())
     no_save = apply_overrides(DEFAULT_PROFILE, {"save_labels": ["Apply"]}, "p")
@@ -204,13 +235,16 @@ def page_text(name: str) -> str:
     return (PAGES / name).read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("text", "hint"), [
-    ("The specified network password is not correct.", "AES-256"),
-    ("The private key does not match the certificate.", "tmsclient bundle"),
-    ("The certificate does not have a private key.", "with its private key"),
-    ("The certificate has expired.", "renewed certificate"),
-    ("Something TMS says", "nothing was changed"),
-])
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("The specified network password is not correct.", "AES-256"),
+        ("The private key does not match the certificate.", "tmsclient bundle"),
+        ("The certificate does not have a private key.", "with its private key"),
+        ("The certificate has expired.", "renewed certificate"),
+        ("Something TMS says", "nothing was changed"),
+    ],
+)
 def test_rejections_carry_tms_words_and_a_fix(text, hint):
     err = rejection(row(), [text, "second line"])
     assert isinstance(err, RejectedByTmsError) and err.exit_code == ExitCode.REJECTED
@@ -228,8 +262,9 @@ class FakeSession:
     origin = "https://tms.example"
 
     def post(self, url, fields, files=(), *, multipart, what, handshake=False, source=None):
-        self.calls.append({"url": url, "fields": fields, "multipart": multipart, "handshake": handshake,
-                           "source": source})
+        self.calls.append(
+            {"url": url, "fields": fields, "multipart": multipart, "handshake": handshake, "source": source}
+        )
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
@@ -284,8 +319,9 @@ def test_tms_error_words_in_the_save_answer_are_a_rejection():
 
 
 def test_a_save_that_tms_redirects_to_another_origin_may_have_been_applied():
-    sent_elsewhere = OffOriginError("TMS answered the Save with 302", origin="https://tms.example:8443",
-                                    body_may_have_arrived=True)
+    sent_elsewhere = OffOriginError(
+        "TMS answered the Save with 302", origin="https://tms.example:8443", body_may_have_arrived=True
+    )
     driver = Driver(FakeSession(sent_elsewhere), DEFAULT_PROFILE)  # type: ignore[arg-type]
     with pytest.raises(OutcomeUnknownError) as info:
         driver.save(_save_plan())
@@ -307,8 +343,11 @@ def test_the_save_names_where_its_url_comes_from_for_the_origin_check():
     session = FakeSession(HttpResult("POST", BASE, 200, page, {}, 0.01))
     Driver(session, DEFAULT_PROFILE).save(plan)  # type: ignore[arg-type]
     assert session.calls[0]["source"] == "the form's action (for the Save of site acme.webex.com/acme)"
-    html = (PAGES / "tms15_site_form.html").read_text().replace(
-        f'name="{P}saveButton"', f'name="{P}saveButton" formaction="https://tms.example.com:8443/x"')
+    html = (
+        (PAGES / "tms15_site_form.html")
+        .read_text()
+        .replace(f'name="{P}saveButton"', f'name="{P}saveButton" formaction="https://tms.example.com:8443/x"')
+    )
     view = read_site_form(parse_page(html, BASE, status=200), row(), DEFAULT_PROFILE)
     sub = build_plan(view, intent()).submission
     assert sub.url == "https://tms.example.com:8443/x"

@@ -52,12 +52,18 @@ from tmsclient.tms.webforms import FileField, Submission, clean_text, encode_for
 
 FIXTURE_PAGES = {p.name: p.read_text(encoding="utf-8") for p in sorted(PAGES.glob("*.html"))}
 URL = "https://tms.example.com/tms/default.aspx?pageId=83"
-_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-           HealthCheck.large_base_example]
-settings.register_profile("ci", derandomize=True, max_examples=40, deadline=None, suppress_health_check=_HEALTH,
-                          print_blob=True)
-settings.register_profile("long", derandomize=False, max_examples=5000, deadline=None,
-                          suppress_health_check=_HEALTH, print_blob=True)
+_HEALTH = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+    HealthCheck.large_base_example,
+]
+settings.register_profile(
+    "ci", derandomize=True, max_examples=40, deadline=None, suppress_health_check=_HEALTH, print_blob=True
+)
+settings.register_profile(
+    "long", derandomize=False, max_examples=5000, deadline=None, suppress_health_check=_HEALTH, print_blob=True
+)
 #: $TMSCLIENT_FUZZ picks the profile: ci (default) or long.
 FUZZ_PROFILE = os.environ.get("TMSCLIENT_FUZZ") or "ci"
 FUZZ = settings.get_profile(FUZZ_PROFILE)
@@ -77,55 +83,231 @@ def ours(call: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
 
 # ------------------------------------------------------------------------------------------- strategies
 
-NAMES = st.sampled_from([
-    "a", "a", "x", "", "__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION", "_charset_",
-    "ctl00$uxContent$ctl01$hostName", "ctl00$uxContent$ctl01$siteName", "ctl00$uxContent$ctl01$saveButton",
-    "ctl00$uxContent$ctl01$ssoCertificate", "ctl00$uxContent$ctl01$ssoCertificatePassword",
-    "ctl00$uxContent$ctl01$useSso", "ctl00$uxContent$ctl01$bandwidth", "name with space", "ünï", "a.x",
-])
-TYPES = st.sampled_from([
-    "text", "hidden", "password", "file", "submit", "image", "reset", "button", "radio", "checkbox", "select",
-    "TEXT", "Submit", "", "bogus", "number", "email", "search", "date", "datetime-local", "color", "range",
-])
+NAMES = st.sampled_from(
+    [
+        "a",
+        "a",
+        "x",
+        "",
+        "__EVENTTARGET",
+        "__EVENTARGUMENT",
+        "__VIEWSTATE",
+        "__EVENTVALIDATION",
+        "_charset_",
+        "ctl00$uxContent$ctl01$hostName",
+        "ctl00$uxContent$ctl01$siteName",
+        "ctl00$uxContent$ctl01$saveButton",
+        "ctl00$uxContent$ctl01$ssoCertificate",
+        "ctl00$uxContent$ctl01$ssoCertificatePassword",
+        "ctl00$uxContent$ctl01$useSso",
+        "ctl00$uxContent$ctl01$bandwidth",
+        "name with space",
+        "ünï",
+        "a.x",
+    ]
+)
+TYPES = st.sampled_from(
+    [
+        "text",
+        "hidden",
+        "password",
+        "file",
+        "submit",
+        "image",
+        "reset",
+        "button",
+        "radio",
+        "checkbox",
+        "select",
+        "TEXT",
+        "Submit",
+        "",
+        "bogus",
+        "number",
+        "email",
+        "search",
+        "date",
+        "datetime-local",
+        "color",
+        "range",
+    ]
+)
 TEXTS = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["Host Name", "Site Name", "SSO Certificate", "Certificate Password", "Use Single Sign On",
-                     "Save", "Edit", "Yes", "No", "Access Denied", "WebEx Settings", "Administrative Tools",
-                     "Configuration", "Certificate Thumbprint", "Certificate Expires", "&amp;", "&#0;", "&#x110000;",
-                     "&bogus;", "<", ">", "\x00", "\ud800", "\u200e", "\u00a0*:", "🔑", "a\r\nb", "]]>", "<!--"]),
+    st.sampled_from(
+        [
+            "Host Name",
+            "Site Name",
+            "SSO Certificate",
+            "Certificate Password",
+            "Use Single Sign On",
+            "Save",
+            "Edit",
+            "Yes",
+            "No",
+            "Access Denied",
+            "WebEx Settings",
+            "Administrative Tools",
+            "Configuration",
+            "Certificate Thumbprint",
+            "Certificate Expires",
+            "&amp;",
+            "&#0;",
+            "&#x110000;",
+            "&bogus;",
+            "<",
+            ">",
+            "\x00",
+            "\ud800",
+            "\u200e",
+            "\u00a0*:",
+            "🔑",
+            "a\r\nb",
+            "]]>",
+            "<!--",
+        ]
+    ),
 )
-URLS = st.sampled_from([
-    "", "#", "./default.aspx?pageId=83", "/tms/default.aspx?pageId=90&siteId=2", "javascript:void(0)",
-    "javascript:__doPostBack('ctl00$uxContent$ctl01$siteGrid$ctl02$editLink','')",
-    "javascript:__doPostBack(\"a\",\"b\")", "javascript:WebForm_DoPostBackWithOptions(new "
-    "WebForm_PostBackOptions('x', '', true, '', '', false, true))", "http://[::1", "https://[zz]/x", "//evil.example/",
-    "%zz", "https://a..b/", "mailto:x@y", "data:text/html,<form>", "http://tms.example.com:99999/", "\x00", "ftp://x",
-])
+URLS = st.sampled_from(
+    [
+        "",
+        "#",
+        "./default.aspx?pageId=83",
+        "/tms/default.aspx?pageId=90&siteId=2",
+        "javascript:void(0)",
+        "javascript:__doPostBack('ctl00$uxContent$ctl01$siteGrid$ctl02$editLink','')",
+        'javascript:__doPostBack("a","b")',
+        "javascript:WebForm_DoPostBackWithOptions(new WebForm_PostBackOptions('x', '', true, '', '', false, true))",
+        "http://[::1",
+        "https://[zz]/x",
+        "//evil.example/",
+        "%zz",
+        "https://a..b/",
+        "mailto:x@y",
+        "data:text/html,<form>",
+        "http://tms.example.com:99999/",
+        "\x00",
+        "ftp://x",
+    ]
+)
 ATTRS = st.dictionaries(
-    st.sampled_from(["name", "id", "type", "value", "for", "form", "disabled", "readonly", "checked", "selected",
-                     "multiple", "size", "hidden", "style", "class", "href", "action", "method", "enctype",
-                     "formaction", "formmethod", "formenctype", "formnovalidate", "dirname", "label", "src",
-                     "colspan", "rowspan", "onclick", "accept-charset", "NAME", "Type"]),
-    st.one_of(NAMES, TYPES, TEXTS, URLS, st.sampled_from(["display:none", "visibility: hidden !important",
-                                                          "multipart/form-data", "POST", "get", "dialog", "-1",
-                                                          "0", "99999999999999999999", "ErrorLabel",
-                                                          "ctl00_uxContent_uxFeedback_uxErrorLabel"])),
+    st.sampled_from(
+        [
+            "name",
+            "id",
+            "type",
+            "value",
+            "for",
+            "form",
+            "disabled",
+            "readonly",
+            "checked",
+            "selected",
+            "multiple",
+            "size",
+            "hidden",
+            "style",
+            "class",
+            "href",
+            "action",
+            "method",
+            "enctype",
+            "formaction",
+            "formmethod",
+            "formenctype",
+            "formnovalidate",
+            "dirname",
+            "label",
+            "src",
+            "colspan",
+            "rowspan",
+            "onclick",
+            "accept-charset",
+            "NAME",
+            "Type",
+        ]
+    ),
+    st.one_of(
+        NAMES,
+        TYPES,
+        TEXTS,
+        URLS,
+        st.sampled_from(
+            [
+                "display:none",
+                "visibility: hidden !important",
+                "multipart/form-data",
+                "POST",
+                "get",
+                "dialog",
+                "-1",
+                "0",
+                "99999999999999999999",
+                "ErrorLabel",
+                "ctl00_uxContent_uxFeedback_uxErrorLabel",
+            ]
+        ),
+    ),
     max_size=6,
 )
-TAGS = st.sampled_from([
-    "form", "input", "select", "option", "optgroup", "textarea", "button", "label", "fieldset", "legend", "table",
-    "tbody", "thead", "tr", "td", "th", "a", "span", "div", "h2", "h1", "script", "style", "datalist", "br", "p",
-    "ul", "li", "img", "template", "noscript", "title", "head", "body", "html", "iframe", "base", "b", "font",
-    "frameset", "svg", "math", "custom-el", "INPUT", "Form",
-])
+TAGS = st.sampled_from(
+    [
+        "form",
+        "input",
+        "select",
+        "option",
+        "optgroup",
+        "textarea",
+        "button",
+        "label",
+        "fieldset",
+        "legend",
+        "table",
+        "tbody",
+        "thead",
+        "tr",
+        "td",
+        "th",
+        "a",
+        "span",
+        "div",
+        "h2",
+        "h1",
+        "script",
+        "style",
+        "datalist",
+        "br",
+        "p",
+        "ul",
+        "li",
+        "img",
+        "template",
+        "noscript",
+        "title",
+        "head",
+        "body",
+        "html",
+        "iframe",
+        "base",
+        "b",
+        "font",
+        "frameset",
+        "svg",
+        "math",
+        "custom-el",
+        "INPUT",
+        "Form",
+    ]
+)
 
 
 def _attr_text(attrs: dict[str, str]) -> str:
     parts = []
     for k, v in attrs.items():
         quote = '"' if '"' not in v else "'"
-        parts.append(f" {k}" if v == "" and k in ("disabled", "checked", "selected", "multiple") else
-                     f" {k}={quote}{v}{quote}")
+        parts.append(
+            f" {k}" if v == "" and k in ("disabled", "checked", "selected", "multiple") else f" {k}={quote}{v}{quote}"
+        )
     return "".join(parts)
 
 
@@ -145,8 +327,10 @@ def html_nodes(draw: st.DrawFn, depth: int = 0) -> str:
 def grammar_pages(draw: st.DrawFn) -> str:
     body = "".join(draw(st.lists(html_nodes(), min_size=1, max_size=6)))
     if draw(st.booleans()):
-        hidden = "".join(f'<input type="hidden" name="{n}" id="{n}" value="{draw(TEXTS)}" />'
-                         for n in ("__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION"))
+        hidden = "".join(
+            f'<input type="hidden" name="{n}" id="{n}" value="{draw(TEXTS)}" />'
+            for n in ("__EVENTTARGET", "__EVENTARGUMENT", "__VIEWSTATE", "__EVENTVALIDATION")
+        )
         body = f'<form method="post" action="{draw(URLS)}" id="aspnetForm">{hidden}{body}</form>'
     return f"<html><head><title>{draw(TEXTS)}</title></head><body>{body}</body></html>"
 
@@ -189,8 +373,7 @@ def exercise_form_builder(page: Any, *, encode: bool = True) -> None:
     for form in page.forms[:3]:
         subs = [ours(Submission.of, form)]
         subs += [ours(Submission.of, form, submitter=b) for b in form.submit_buttons()[:3]]
-        subs += [ours(Submission.of, form, postback=lk.postback)
-                 for lk in page.links[:3] if lk.postback]
+        subs += [ours(Submission.of, form, postback=lk.postback) for lk in page.links[:3] if lk.postback]
         by_name = form.submit_buttons()[0].name if form.submit_buttons() else None
         if by_name:
             subs.append(ours(Submission.of, form, submitter=by_name))
@@ -199,7 +382,14 @@ def exercise_form_builder(page: Any, *, encode: bool = True) -> None:
                 ours(form.current_value, fld.name)
                 pfx = FileField("x.pfx", b"\x30\x82", "application/x-pkcs12")
                 values: list[Any] = [o.value for o in fld.options[:3]] + [
-                    "text", "", Secret("Fuzz-secret-1", "test"), pfx, None, ["a", "b"], ("Low",)]
+                    "text",
+                    "",
+                    Secret("Fuzz-secret-1", "test"),
+                    pfx,
+                    None,
+                    ["a", "b"],
+                    ("Low",),
+                ]
                 for value in values:
                     changed = ours(sub.set, fld.name, value)
                     if changed is not None:
@@ -225,8 +415,13 @@ def exercise_driver_and_profile(page: Any, profile: Any) -> None:
     ours(pageprofile.is_access_denied, page, profile)
     ours(pageprofile.certificate_details, page, profile)
     ours(driver.find_menu_link, page, profile)
-    ours(pageprofile.suggest_profile, profile, settings=page, site_page=page,
-         site_form=page.forms[0] if page.forms else None)
+    ours(
+        pageprofile.suggest_profile,
+        profile,
+        settings=page,
+        site_page=page,
+        site_form=page.forms[0] if page.forms else None,
+    )
     for form in page.forms[:3]:
         for key, locator in list(profile.site_fields.items()):
             located = ours(pageprofile.locate_field, form, key, locator, required=False)
@@ -242,12 +437,22 @@ def exercise_driver_and_profile(page: Any, profile: Any) -> None:
         view = ours(driver.read_site_form, page, row, profile)
         if view is None:
             continue
-        intent = UploadIntent("tms.pfx", b"\x30\x82\x01", Secret("Fuzz-pfx-pw-2", "test"), enable_sso=True,
-                              partner_name="p.example", account_name="a", authn_context="c")
+        intent = UploadIntent(
+            "tms.pfx",
+            b"\x30\x82\x01",
+            Secret("Fuzz-pfx-pw-2", "test"),
+            enable_sso=True,
+            partner_name="p.example",
+            account_name="a",
+            authn_context="c",
+        )
         plan = ours(driver.build_plan, view, intent)
-        expectation = Expectation(thumbprint_sha1="AB" * 20, not_after=dt.datetime(2030, 1, 1, tzinfo=UTC),
-                                  fields=dict(plan.expected) if plan else {"partner_name": "p.example"},
-                                  unchanged=dict(plan.unchanged) if plan else {})
+        expectation = Expectation(
+            thumbprint_sha1="AB" * 20,
+            not_after=dt.datetime(2030, 1, 1, tzinfo=UTC),
+            fields=dict(plan.expected) if plan else {"partner_name": "p.example"},
+            unchanged=dict(plan.unchanged) if plan else {},
+        )
         ours(verify_site, view, expectation)
 
 
@@ -281,11 +486,15 @@ def test_mutated_fixture_pages(html: str) -> None:
 
 
 @FUZZ
-@given(_pages(), st.sampled_from(["utf-8", "utf-16", "utf-16-le", "latin-1", "cp1252", "ascii"]),
-       st.sampled_from([None, "utf-8", "utf-16", "latin-1", "no-such-encoding", "", "utf-32"]),
-       st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8))
-def test_odd_encodings_and_flipped_bytes(html: str, written_as: str, read_as: str | None,
-                                         flips: list[tuple[int, int]]) -> None:
+@given(
+    _pages(),
+    st.sampled_from(["utf-8", "utf-16", "utf-16-le", "latin-1", "cp1252", "ascii"]),
+    st.sampled_from([None, "utf-8", "utf-16", "latin-1", "no-such-encoding", "", "utf-32"]),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+)
+def test_odd_encodings_and_flipped_bytes(
+    html: str, written_as: str, read_as: str | None, flips: list[tuple[int, int]]
+) -> None:
     data = bytearray(html.encode(written_as, errors="replace"))
     for pos, byte in flips:
         if data:
@@ -296,15 +505,18 @@ def test_odd_encodings_and_flipped_bytes(html: str, written_as: str, read_as: st
 @FUZZ_HUGE
 @example(2_000_000, "A", False)
 @example(3_000_000, "/wEP", True)
-@given(st.sampled_from([200_000, 2_000_000, 3_000_000]), st.sampled_from(["A", "/wEP", "&amp;", "<", "\"", "\u00e9"]),
-       st.booleans())
+@given(
+    st.sampled_from([200_000, 2_000_000, 3_000_000]),
+    st.sampled_from(["A", "/wEP", "&amp;", "<", '"', "\u00e9"]),
+    st.booleans(),
+)
 def test_huge_view_states(size: int, unit: str, broken_quote: bool) -> None:
     page = FIXTURE_PAGES["tms15_site_form.html"]
     start = page.index('id="__VIEWSTATE" value="') + len('id="__VIEWSTATE" value="')
     end = page.index('"', start)
     state = (unit * (size // len(unit) + 1))[:size]
     if broken_quote:
-        state = state[: size // 2] + '"' + state[size // 2:]  # the attribute ends early, the rest is junk
+        state = state[: size // 2] + '"' + state[size // 2 :]  # the attribute ends early, the rest is junk
     exercise(page[:start] + state + page[end:])
 
 
@@ -313,22 +525,47 @@ def profile_tables(draw: st.DrawFn) -> dict[str, Any]:
     """Page-profile data: known and unknown keys, right and wrong types, empty and odd labels."""
 
     labels = st.one_of(TEXTS, st.lists(TEXTS, max_size=3))
-    locator = st.one_of(labels, st.fixed_dictionaries({}, optional={
-        "labels": labels, "label": TEXTS, "name": st.sampled_from(["*", "*$hostName", "", "[", "*$ssoCertificate"]),
-        "id": st.sampled_from(["*", "ctl00_*", "", "?"]), "bogus": st.integers()}), st.integers(), st.booleans())
+    locator = st.one_of(
+        labels,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "labels": labels,
+                "label": TEXTS,
+                "name": st.sampled_from(["*", "*$hostName", "", "[", "*$ssoCertificate"]),
+                "id": st.sampled_from(["*", "ctl00_*", "", "?"]),
+                "bogus": st.integers(),
+            },
+        ),
+        st.integers(),
+        st.booleans(),
+    )
     keys = st.sampled_from([*SITE_FIELDS, "hostname", ""])
-    data: dict[str, Any] = draw(st.fixed_dictionaries({}, optional={
-        "name": TEXTS,
-        "menu_path": st.one_of(st.lists(TEXTS, max_size=4), TEXTS, st.integers()),
-        "host_column": labels, "site_column": labels, "edit_labels": labels, "save_labels": labels,
-        "yes_labels": labels, "no_labels": labels, "site_form_heading": labels,
-        "fields": st.one_of(st.dictionaries(keys, locator, max_size=4), st.integers()),
-        "global_fields": st.dictionaries(st.sampled_from([*GLOBAL_FIELDS, "x"]), locator, max_size=2),
-        "certificate": st.dictionaries(st.sampled_from([*CERT_DETAILS, "x"]), labels, max_size=3),
-        "page": st.dictionaries(st.sampled_from(["access_denied", "error_ids", "error_classes", "info_ids", "x"]),
-                                labels, max_size=3),
-        "unknown_key": st.integers(),
-    }))
+    data: dict[str, Any] = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "name": TEXTS,
+                "menu_path": st.one_of(st.lists(TEXTS, max_size=4), TEXTS, st.integers()),
+                "host_column": labels,
+                "site_column": labels,
+                "edit_labels": labels,
+                "save_labels": labels,
+                "yes_labels": labels,
+                "no_labels": labels,
+                "site_form_heading": labels,
+                "fields": st.one_of(st.dictionaries(keys, locator, max_size=4), st.integers()),
+                "global_fields": st.dictionaries(st.sampled_from([*GLOBAL_FIELDS, "x"]), locator, max_size=2),
+                "certificate": st.dictionaries(st.sampled_from([*CERT_DETAILS, "x"]), labels, max_size=3),
+                "page": st.dictionaries(
+                    st.sampled_from(["access_denied", "error_ids", "error_classes", "info_ids", "x"]),
+                    labels,
+                    max_size=3,
+                ),
+                "unknown_key": st.integers(),
+            },
+        )
+    )
     return data
 
 
@@ -392,8 +629,12 @@ def test_the_fuzzer_reaches_the_code_it_means_to() -> None:
 # Found by the long fuzz: a formaction that is no URL made Submission.url (and repr) raise ValueError.
 @pytest.mark.parametrize("formaction", ["A://[", "https://[]/x"])
 def test_a_button_formaction_that_is_no_url(formaction: str) -> None:
-    page = parse_page(f'<form method="post" action="./x"><input type="submit" name="s" value="Save" '
-                      f'formaction="{formaction}"></form>', URL, status=200)
+    page = parse_page(
+        f'<form method="post" action="./x"><input type="submit" name="s" value="Save" '
+        f'formaction="{formaction}"></form>',
+        URL,
+        status=200,
+    )
     sub = Submission.of(page.forms[0], submitter="s")
     with pytest.raises(PageNotUnderstoodError, match="not a URL"):
         _ = sub.url

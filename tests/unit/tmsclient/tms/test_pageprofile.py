@@ -50,10 +50,23 @@ def load(name: str) -> Page:
     return parse_page((PAGES / name).read_text(encoding="utf-8"), BASE, status=200)
 
 
-@pytest.mark.parametrize("seen", [
-    "Host Name", "host name", "HOST NAME:", "Host Name :", "* Host Name", "Host Name *", "Host\u00a0Name",
-    "  Host \t\n Name  ", "Host\u200b Name", "\u200eHost Name\u200e", "Host Name\uff1a", "Ｈost Name",
-])
+@pytest.mark.parametrize(
+    "seen",
+    [
+        "Host Name",
+        "host name",
+        "HOST NAME:",
+        "Host Name :",
+        "* Host Name",
+        "Host Name *",
+        "Host\u00a0Name",
+        "  Host \t\n Name  ",
+        "Host\u200b Name",
+        "\u200eHost Name\u200e",
+        "Host Name\uff1a",
+        "Ｈost Name",
+    ],
+)
 def test_labels_match_tolerantly(seen):
     assert label_matches("Host Name", seen)
     assert label_matches(["Other", "Host Name:"], seen)
@@ -70,14 +83,22 @@ def test_normalize_label():
 
 def test_every_default_field_is_found_on_the_tms15_page():
     form = load("tms15_site_form.html").forms[0]
-    found = {key: located(form, key, DEFAULT_PROFILE.site_locator(key)).field.name.rsplit("$", 1)[1]
-             for key in SITE_FIELDS}
+    found = {
+        key: located(form, key, DEFAULT_PROFILE.site_locator(key)).field.name.rsplit("$", 1)[1] for key in SITE_FIELDS
+    }
     assert found == {
-        "host_name": "hostName", "site_name": "siteName", "bandwidth": "bandwidth",
-        "default_site": "defaultSite", "use_global": "useGlobal", "tsp_audio": "tspAudio",
-        "use_sso": "useSso", "sso_certificate": "ssoCertificate",
-        "certificate_password": "ssoCertificatePassword", "partner_name": "ssoPartnerName",
-        "account_name": "ssoAccountName", "authn_context": "ssoAuthnContext",
+        "host_name": "hostName",
+        "site_name": "siteName",
+        "bandwidth": "bandwidth",
+        "default_site": "defaultSite",
+        "use_global": "useGlobal",
+        "tsp_audio": "tspAudio",
+        "use_sso": "useSso",
+        "sso_certificate": "ssoCertificate",
+        "certificate_password": "ssoCertificatePassword",
+        "partner_name": "ssoPartnerName",
+        "account_name": "ssoAccountName",
+        "authn_context": "ssoAuthnContext",
     }
     settings = load("tms15_webex_settings.html").forms[0]
     for key in GLOBAL_FIELDS:
@@ -112,7 +133,8 @@ def test_a_missing_label_names_the_field_the_fix_and_the_labels_seen():
 
 def test_profile_file_overrides_per_field_and_keeps_the_rest(tmp_path):
     path = tmp_path / "labelfor.toml"
-    path.write_text('''
+    path.write_text(
+        """
 name = "labelfor"
 [fields]
 host_name = "Host name"
@@ -126,7 +148,9 @@ expires = ["Valid until"]
 subject = "Subject"
 [page]
 access_denied = ["Keine Berechtigung"]
-''', encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     profile = load_profile(path)
     assert profile.name == "labelfor" and profile.source == str(path)
     assert profile.site_locator("site_name") == DEFAULT_PROFILE.site_locator("site_name")
@@ -137,8 +161,7 @@ access_denied = ["Keine Berechtigung"]
     assert "fields.use_sso" in profile.overridden and "certificate.thumbprint" in profile.overridden
     page = parse_page((PAGES / "label_for_site_form.html").read_text(), BASE)
     form = page.forms[0]
-    for key in ("host_name", "site_name", "use_sso", "sso_certificate", "certificate_password",
-                "partner_name"):
+    for key in ("host_name", "site_name", "use_sso", "sso_certificate", "certificate_password", "partner_name"):
         assert locate_field(form, key, profile.site_locator(key)) is not None, key
     details = certificate_details(page, profile)
     assert details.thumbprint == "3b 7e 0c 5a 9d 41 f2 6b 8c 0e 1a 7d 5f 33 92 c4 e6 b1 8a 07"
@@ -146,18 +169,21 @@ access_denied = ["Keine Berechtigung"]
     assert details.shown
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("menu_path = []", "empty list"),
-    ("bogus = 1", "unknown key 'bogus'"),
-    ("[fields]\nnot_a_field = 'x'", "not a field tmsclient knows"),
-    ("[fields]\nhost_name = 3", "got a number"),
-    ("[fields]\nhost_name = { label = 'x', colour = 'red' }", "unknown key 'colour'"),
-    ("[fields]\nhost_name = {}", "empty locator"),
-    ("[certificate]\nserial = 'x'", "not a certificate detail"),
-    ("[page]\nerrors = []", "not a page setting"),
-    ("name = ''", "non-empty string"),
-    ("this is = not toml", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("menu_path = []", "empty list"),
+        ("bogus = 1", "unknown key 'bogus'"),
+        ("[fields]\nnot_a_field = 'x'", "not a field tmsclient knows"),
+        ("[fields]\nhost_name = 3", "got a number"),
+        ("[fields]\nhost_name = { label = 'x', colour = 'red' }", "unknown key 'colour'"),
+        ("[fields]\nhost_name = {}", "empty locator"),
+        ("[certificate]\nserial = 'x'", "not a certificate detail"),
+        ("[page]\nerrors = []", "not a page setting"),
+        ("name = ''", "non-empty string"),
+        ("this is = not toml", "not valid TOML"),
+    ],
+)
 def test_bad_profile_files_are_config_errors(text, message):
     with pytest.raises(ConfigError, match=message):
         parse_profile_text(text, "p.toml")
@@ -175,19 +201,32 @@ def test_unreadable_profile_files_are_input_file_errors(tmp_path):
 
 
 def test_rendered_profile_loads_back_to_the_same_profile():
-    custom = parse_profile_text('''
+    custom = parse_profile_text(
+        """
 [fields]
 partner_name = { labels = ["Partner \\"quoted\\" name"], name = "*$p" }
 [certificate]
 installed = []
-''', "custom.toml")
-    text = render_profile(custom, comments={"partner_name": "seen: 'Partner name'"},
-                          header=["made by a test"])
+""",
+        "custom.toml",
+    )
+    text = render_profile(custom, comments={"partner_name": "seen: 'Partner name'"}, header=["made by a test"])
     assert text.startswith("# made by a test\n")
     assert "# seen: 'Partner name'" in text
     again = parse_profile_text(text, "again.toml")
-    for attr in ("menu_path", "site_fields", "global_fields", "certificate", "save_labels", "yes_labels",
-                 "access_denied", "error_ids", "validation_summary_ids", "info_ids", "host_column"):
+    for attr in (
+        "menu_path",
+        "site_fields",
+        "global_fields",
+        "certificate",
+        "save_labels",
+        "yes_labels",
+        "access_denied",
+        "error_ids",
+        "validation_summary_ids",
+        "info_ids",
+        "host_column",
+    ):
         assert getattr(again, attr) == getattr(custom, attr), attr
     default_again = parse_profile_text(render_profile(DEFAULT_PROFILE), "d.toml")
     assert default_again.site_fields == DEFAULT_PROFILE.site_fields
@@ -218,8 +257,7 @@ def test_page_errors_from_an_aspnet_error_page():
 
 def test_access_denied_page_is_recognised_and_others_are_not():
     assert is_access_denied(load("access_denied.html"), DEFAULT_PROFILE)
-    for name in ("tms15_webex_settings.html", "tms15_site_form.html", "tms15_start.html",
-                 "aspnet_error_500.html"):
+    for name in ("tms15_webex_settings.html", "tms15_site_form.html", "tms15_start.html", "aspnet_error_500.html"):
         assert not is_access_denied(load(name), DEFAULT_PROFILE), name
     german = apply_overrides(DEFAULT_PROFILE, {"page": {"access_denied": ["Zugriff verweigert"]}}, "x")
     assert not is_access_denied(load("access_denied.html"), german)
@@ -236,8 +274,10 @@ def test_certificate_details_in_both_modes_and_layouts():
     assert not installed.shown
     assert certificate_details(load("tms15_site_form_no_cert.html"), DEFAULT_PROFILE).installed == "No"
     cells = apply_overrides(
-        DEFAULT_PROFILE, {"certificate": {"thumbprint": "Thumbprint", "expires": "Expires", "subject": "Subject"}},
-        "cells")
+        DEFAULT_PROFILE,
+        {"certificate": {"thumbprint": "Thumbprint", "expires": "Expires", "subject": "Subject"}},
+        "cells",
+    )
     got = certificate_details(load("preceding_cell_site_form.html"), cells)
     assert got.expires == "11/26/2027 12:00:00 PM" and got.thumbprint is not None and got.thumbprint.startswith("3B7E")
 
@@ -259,9 +299,11 @@ def test_yes_no_choices_and_states():
     with pytest.raises(PageNotUnderstoodError, match="offers no Yes choice"):
         choice_value(bandwidth, True, DEFAULT_PROFILE)
     boxes = parse_page(
-        '<form method=post><input type=checkbox name=c checked>'
-        '<select name=s><option value=0>Off</option><option value=1 selected>On</option></select>'
-        '<input type=radio name=r value=1><input type=radio name=r value=0></form>', BASE).forms[0]
+        "<form method=post><input type=checkbox name=c checked>"
+        "<select name=s><option value=0>Off</option><option value=1 selected>On</option></select>"
+        "<input type=radio name=r value=1><input type=radio name=r value=0></form>",
+        BASE,
+    ).forms[0]
     assert bool_state(boxes, field(boxes, "c"), DEFAULT_PROFILE) is True
     assert bool_state(boxes, field(boxes, "s"), DEFAULT_PROFILE) is True
     assert bool_state(boxes, field(boxes, "r"), DEFAULT_PROFILE) is None
@@ -290,8 +332,15 @@ def test_suggested_profile_keeps_what_is_found_and_guesses_the_rest():
     assert notes["certificate.installed"] == "not shown on the site's page"
     # The suggestion finds every field it guessed, on the page it came from.
     form = page.forms[0]
-    for key in ("host_name", "site_name", "bandwidth", "use_sso", "sso_certificate", "certificate_password",
-                "partner_name"):
+    for key in (
+        "host_name",
+        "site_name",
+        "bandwidth",
+        "use_sso",
+        "sso_certificate",
+        "certificate_password",
+        "partner_name",
+    ):
         assert locate_field(form, key, profile.site_locator(key)) is not None, key
 
 

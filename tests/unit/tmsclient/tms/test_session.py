@@ -102,8 +102,7 @@ class LocalTms:
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True,
-                                                do_handshake_on_connect=False)
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.port = self.httpd.server_address[1]
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
@@ -139,8 +138,9 @@ class LocalTms:
         if path in k.hang:
             self.release.wait(30)
         if not self.authorized(h.headers.get("Authorization")):
-            self.send(h, 401, "<html><title>401 - Unauthorized</title></html>",
-                      [("WWW-Authenticate", c) for c in k.challenge])
+            self.send(
+                h, 401, "<html><title>401 - Unauthorized</title></html>", [("WWW-Authenticate", c) for c in k.challenge]
+            )
             return
         if path in k.redirect:
             code, location = k.redirect[path]
@@ -213,8 +213,13 @@ def plain_server() -> Iterator[LocalTms]:
 
 def target_for(srv: LocalTms, pki: Pki | None = None, **kw: object) -> TargetSettings:
     base: dict[str, object] = {
-        "url": srv.url, "username": USER, "password": Secret(PASSWORD, "test"), "auth": "basic",
-        "ca_bundle": pki.ca_file if pki else None, "timeout": 5.0, "upload_timeout": 5.0,
+        "url": srv.url,
+        "username": USER,
+        "password": Secret(PASSWORD, "test"),
+        "auth": "basic",
+        "ca_bundle": pki.ca_file if pki else None,
+        "timeout": 5.0,
+        "upload_timeout": 5.0,
     }
     base.update(kw)
     return TargetSettings(**base)  # type: ignore[arg-type]
@@ -253,8 +258,7 @@ def test_wrong_ca_bundle_is_a_tls_error(server, pki):
         s.get("default.aspx", what="the start page")
 
 
-def test_requests_ca_bundle_in_the_environment_cannot_make_an_untrusted_server_trusted(server, pki,
-                                                                                       monkeypatch):
+def test_requests_ca_bundle_in_the_environment_cannot_make_an_untrusted_server_trusted(server, pki, monkeypatch):
     # Without a per-request verify, requests would pick REQUESTS_CA_BUNDLE up and trust this server.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca_file))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(pki.ca_file))
@@ -314,8 +318,9 @@ def test_a_redirect_from_https_to_http_is_refused(server, plain_server, pki):
 
 
 @pytest.mark.parametrize("where", ["localhost:{port}", "127.0.0.1:{other}", "LOCALHOST:{other}"])
-def test_a_redirect_to_another_host_or_port_is_refused_before_any_credential_goes_there(server, plain_server,
-                                                                                        pki, where):
+def test_a_redirect_to_another_host_or_port_is_refused_before_any_credential_goes_there(
+    server, plain_server, pki, where
+):
     foreign = "https://" + where.format(port=server.port, other=plain_server.port)
     server.knobs.redirect["/tms/default.aspx"] = (302, f"{foreign}/tms/elsewhere")
     with open_session(target_for(server, pki)) as s, pytest.raises(OffOriginError) as info:
@@ -330,22 +335,33 @@ def test_a_redirect_to_another_host_or_port_is_refused_before_any_credential_goe
 def test_a_url_given_on_another_origin_is_refused_before_anything_is_sent(server, pki):
     with open_session(target_for(server, pki)) as s:
         with pytest.raises(OffOriginError) as info:
-            s.get(f"https://127.0.0.1:{server.port + 1}/tms/x", what="the WebEx Settings page",
-                  source="the menu entry WebEx Settings")
-        assert info.value.message.startswith(f"the menu entry WebEx Settings points to https://127.0.0.1:"
-                                             f"{server.port + 1}, another origin than the TMS at "
-                                             f"https://127.0.0.1:{server.port}")
+            s.get(
+                f"https://127.0.0.1:{server.port + 1}/tms/x",
+                what="the WebEx Settings page",
+                source="the menu entry WebEx Settings",
+            )
+        assert info.value.message.startswith(
+            f"the menu entry WebEx Settings points to https://127.0.0.1:"
+            f"{server.port + 1}, another origin than the TMS at "
+            f"https://127.0.0.1:{server.port}"
+        )
         assert "redirect" not in info.value.message
         s.get("default.aspx", what="the form")
         with pytest.raises(OffOriginError, match=r"the form's action points to http://127\.0\.0\.1"):
-            s.post(f"http://127.0.0.1:{server.port}/tms/", [("a", "1")], multipart=False, what="the Save",
-                   source="the form's action")
+            s.post(
+                f"http://127.0.0.1:{server.port}/tms/",
+                [("a", "1")],
+                multipart=False,
+                what="the Save",
+                source="the form's action",
+            )
     assert [x.method for x in server.seen] == ["GET"]  # only the form read; the POST never left
 
 
 @pytest.mark.parametrize("status", [302, 303, 307, 308])
-def test_a_redirect_to_another_origin_after_a_post_is_not_followed_and_may_have_applied(server, plain_server,
-                                                                                      pki, status):
+def test_a_redirect_to_another_origin_after_a_post_is_not_followed_and_may_have_applied(
+    server, plain_server, pki, status
+):
     server.knobs.redirect["/tms/save.aspx"] = (status, f"https://127.0.0.1:{plain_server.port}/tms/done")
     with open_session(target_for(server, pki)) as s:
         s.get("default.aspx", what="the form")
@@ -373,8 +389,13 @@ def test_connection_refused_is_retried_for_a_get_then_reported(pki):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
-    target = TargetSettings(url=f"https://127.0.0.1:{port}/tms/", username=USER,
-                            password=Secret(PASSWORD, "test"), auth="basic", ca_bundle=pki.ca_file)
+    target = TargetSettings(
+        url=f"https://127.0.0.1:{port}/tms/",
+        username=USER,
+        password=Secret(PASSWORD, "test"),
+        auth="basic",
+        ca_bundle=pki.ca_file,
+    )
     with open_session(target) as s, pytest.raises(ConnectionFailedError) as info:
         s.get("default.aspx", what="the start page")
     assert info.value.exit_code == ExitCode.CONNECTION
@@ -383,8 +404,9 @@ def test_connection_refused_is_retried_for_a_get_then_reported(pki):
 
 
 def test_unknown_host_is_a_connection_error_without_retries(pki):
-    target = TargetSettings(url="https://tms.nonexistent.invalid/tms/", username=USER,
-                            password=Secret(PASSWORD, "test"), auth="basic")
+    target = TargetSettings(
+        url="https://tms.nonexistent.invalid/tms/", username=USER, password=Secret(PASSWORD, "test"), auth="basic"
+    )
     with open_session(target) as s, pytest.raises(ConnectionFailedError, match="cannot resolve") as info:
         s.get("default.aspx", what="the start page")
     assert "check --url" in (info.value.hint or "")
@@ -431,8 +453,10 @@ def test_http_500_is_a_server_error_carrying_the_aspnet_title(server, pki):
 
 def test_wrong_password_is_an_authentication_error_naming_the_user_and_never_retried(server, pki, canaries):
     wrong = canaries.secret("tms-password")
-    with open_session(target_for(server, pki, password=Secret(wrong, "test"))) as s, \
-            pytest.raises(AuthenticationError) as info:
+    with (
+        open_session(target_for(server, pki, password=Secret(wrong, "test"))) as s,
+        pytest.raises(AuthenticationError) as info,
+    ):
         s.get("default.aspx", what="the start page")
     err = info.value
     assert err.exit_code == ExitCode.AUTH
@@ -501,8 +525,7 @@ def test_404_comes_back_as_a_result_for_the_caller_to_judge(server, pki):
 
 
 def test_post_before_get_is_refused(server, pki):
-    with open_session(target_for(server, pki)) as s, \
-            pytest.raises(RuntimeError, match="before a successful get"):
+    with open_session(target_for(server, pki)) as s, pytest.raises(RuntimeError, match="before a successful get"):
         s.post("default.aspx", [("a", "b")], multipart=False, what="the Save")
     assert server.seen == []
 
@@ -515,11 +538,14 @@ def test_post_sends_the_body_once_and_reveals_secrets_only_in_the_request(server
         s.get("default.aspx?pageId=83", what="the WebEx Settings page")
         page = s.post(
             "default.aspx?pageId=83",
-            [("__VIEWSTATE", "abc"), ("ctl00$uxContent$ctl01$ssoCertificate", ("tms.pfx", pfx,
-                                                                                "application/x-pkcs12")),
-             ("ctl00$uxContent$ctl01$ssoCertificatePassword", Secret(pfx_pw, "test")),
-             ("ctl00$uxContent$ctl01$saveButton", "Save")],
-            multipart=True, what="the Save",
+            [
+                ("__VIEWSTATE", "abc"),
+                ("ctl00$uxContent$ctl01$ssoCertificate", ("tms.pfx", pfx, "application/x-pkcs12")),
+                ("ctl00$uxContent$ctl01$ssoCertificatePassword", Secret(pfx_pw, "test")),
+                ("ctl00$uxContent$ctl01$saveButton", "Save"),
+            ],
+            multipart=True,
+            what="the Save",
         )
     assert page.status == 200 and page.method == "POST"
     posts = server.requests_to("/tms/default.aspx", "POST")
@@ -575,8 +601,7 @@ def test_a_302_after_a_post_is_followed_with_a_get(server, pki):
         s.get("default.aspx", what="the form")
         page = s.post("save.aspx", [("a", "1")], multipart=False, what="the Save")
     assert page.url.endswith("pageId=83&saved=1") and page.status == 200
-    assert [(x.method, x.path) for x in server.seen][-2:] == [("POST", "/tms/save.aspx"),
-                                                              ("GET", "/tms/default.aspx")]
+    assert [(x.method, x.path) for x in server.seen][-2:] == [("POST", "/tms/save.aspx"), ("GET", "/tms/default.aspx")]
 
 
 def test_a_307_after_a_post_is_refused_without_resending(server, pki):
@@ -601,14 +626,17 @@ def test_a_500_on_the_post_carries_tms_words(server, pki):
 # ------------------------------------------------------------------------------------------ pure parts
 
 
-@pytest.mark.parametrize(("page", "expected"), [
-    (YSOD, "Invalid postback or callback argument. Event validation is enabled using"),
-    ("<html><h2> <i>Runtime Error</i> </h2></html>", "Runtime Error"),
-    ("<html><title>\n\n</title><h1>Bad &amp; worse</h1></html>", "Bad & worse"),
-    ("plain text\nsecond line", "plain text"),
-    ("", None),
-    ("<title>" + "x" * 400 + "</title>", "x" * 297 + "..."),
-])
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (YSOD, "Invalid postback or callback argument. Event validation is enabled using"),
+        ("<html><h2> <i>Runtime Error</i> </h2></html>", "Runtime Error"),
+        ("<html><title>\n\n</title><h1>Bad &amp; worse</h1></html>", "Bad & worse"),
+        ("plain text\nsecond line", "plain text"),
+        ("", None),
+        ("<title>" + "x" * 400 + "</title>", "x" * 297 + "..."),
+    ],
+)
 def test_aspnet_error_text(page, expected):
     assert aspnet_error_text(page) == expected
 

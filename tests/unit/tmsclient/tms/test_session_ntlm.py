@@ -29,8 +29,9 @@ def emu(emulator_factory: Callable[..., RunningEmulator]) -> Callable[..., Runni
     return lambda **overrides: emulator_factory(users=[(DOMAIN, USER, PASSWORD)], **overrides)
 
 
-def target(em: RunningEmulator, *, user: str = f"{DOMAIN}\\{USER}", password: str = PASSWORD,
-           auth: str = "ntlm", **kw: Any) -> TargetSettings:
+def target(
+    em: RunningEmulator, *, user: str = f"{DOMAIN}\\{USER}", password: str = PASSWORD, auth: str = "ntlm", **kw: Any
+) -> TargetSettings:
     assert em.ca_file
     values: dict[str, Any] = {"ca_bundle": Path(em.ca_file), "timeout": 10.0, "upload_timeout": 10.0, **kw}
     return TargetSettings(url=em.url, username=user, password=Secret(password, "test"), auth=auth, **values)
@@ -41,8 +42,7 @@ def counters(em: RunningEmulator) -> dict[str, Any]:
     return found
 
 
-def form_fields(page: HttpResult, *, button: str | None = None,
-                event_target: str = "") -> list[tuple[str, str]]:
+def form_fields(page: HttpResult, *, button: str | None = None, event_target: str = "") -> list[tuple[str, str]]:
     """A browser's submission of the page's form (enough for these pages): inputs, checked radios, selects."""
     soup = BeautifulSoup(page.text, "html.parser")
     fields: list[tuple[str, str]] = []
@@ -112,8 +112,7 @@ def test_wrong_password_is_an_authentication_error_naming_the_user(emu, canaries
 
 def test_unknown_user_is_an_authentication_error(emu):
     em = emu()
-    with TmsSession(target(em, user="TMSLAB\\mallory")) as s, \
-            pytest.raises(AuthenticationError, match="mallory"):
+    with TmsSession(target(em, user="TMSLAB\\mallory")) as s, pytest.raises(AuthenticationError, match="mallory"):
         s.get("", what="the start page")
 
 
@@ -203,8 +202,7 @@ def test_session_expired_between_get_and_post_is_not_replayed_and_a_deliberate_r
 
 
 @pytest.mark.parametrize("extended_protection", [False, True])
-def test_a_server_that_authenticates_every_request_needs_the_post_handshake_body_once(emu,
-                                                                                     extended_protection):
+def test_a_server_that_authenticates_every_request_needs_the_post_handshake_body_once(emu, extended_protection):
     em = emu(faults={"reauth_every_request": True}, extended_protection=extended_protection)
     with TmsSession(target(em)) as s:
         fields = global_save_fields(s.get(WEBEX_PAGE, what="the WebEx Settings page"))

@@ -27,8 +27,7 @@ from tmsclient.tms.webforms.parsing import _Parser
 
 BASE = "https://tms.example.com/tms/default.aspx?pageId=83"
 P = "ctl00$uxContent$ctl01$"
-VIEWSTATE = ("/wEPDwUKMTY1NDU2MTA1Mg9kFgJmD2QWAgIDDxYCHgdlbmN0eXBlBRNtdWx0aXBhcnQv"
-             "Zm9ybS1kYXRhZGRk+8t1yQm2Y0WwGg==")
+VIEWSTATE = "/wEPDwUKMTY1NDU2MTA1Mg9kFgJmD2QWAgIDDxYCHgdlbmN0eXBlBRNtdWx0aXBhcnQvZm9ybS1kYXRhZGRk+8t1yQm2Y0WwGg=="
 
 
 def load(name: str, url: str = BASE) -> Page:
@@ -49,9 +48,18 @@ def test_tms15_site_form_fields_labels_and_values():
     assert form.method == "post" and form.enctype == MULTIPART
     by_label = {f.labels[0]: f for f in form.fields if f.labels}
     assert list(by_label) == [
-        "Host Name", "Site Name", "WebEx Participant Bandwidth", "Default Site", "Use Global Settings",
-        "TSP Audio", "Use Single Sign On", "SSO Certificate", "Certificate Password", "SSO Partner Name",
-        "SSO Account Name", "SSO AuthnContextClassRef",
+        "Host Name",
+        "Site Name",
+        "WebEx Participant Bandwidth",
+        "Default Site",
+        "Use Global Settings",
+        "TSP Audio",
+        "Use Single Sign On",
+        "SSO Certificate",
+        "Certificate Password",
+        "SSO Partner Name",
+        "SSO Account Name",
+        "SSO AuthnContextClassRef",
     ]
     assert by_label["Host Name"].name == P + "hostName"
     assert form.current_value(P + "hostName") == "acme.webex.com"
@@ -61,8 +69,7 @@ def test_tms15_site_form_fields_labels_and_values():
     assert form.current_value(P + "ssoCertificate") is None
     sso = by_label["Use Single Sign On"]
     assert sso.kind == "radio" and sso.id == "ctl00_uxContent_ctl01_useSso"
-    assert [(o.value, o.label, o.selected) for o in sso.options] == [
-        ("true", "Yes", True), ("false", "No", False)]
+    assert [(o.value, o.label, o.selected) for o in sso.options] == [("true", "Yes", True), ("false", "No", False)]
     assert by_label["Certificate Password"].is_secret
     assert [(p.label, p.value) for p in page.properties] == [
         ("Certificate Subject", "O=ACME Corp, CN=tms.acme.example"),
@@ -78,20 +85,31 @@ def test_save_sends_every_field_as_rendered_plus_the_overrides_and_only_the_save
     form = load("tms15_site_form.html").forms[0]
     secret = Secret("Cnry-pfx-pass-1", "test")
     pfx = FileField("renewed cert.pfx", b"\x30\x82PFX-BYTES")
-    sub = (Submission.of(form, submitter=P + "saveButton")
-           .set(P + "ssoCertificate", pfx)
-           .set(P + "ssoCertificatePassword", secret)
-           .set(P + "ssoPartnerName", "new partner"))
+    sub = (
+        Submission.of(form, submitter=P + "saveButton")
+        .set(P + "ssoCertificate", pfx)
+        .set(P + "ssoCertificatePassword", secret)
+        .set(P + "ssoPartnerName", "new partner")
+    )
     assert sub.method == "POST" and sub.is_multipart and sub.url == form.action
     got = entries(sub)
     assert got == [
-        ("__EVENTTARGET", ""), ("__EVENTARGUMENT", ""),
+        ("__EVENTTARGET", ""),
+        ("__EVENTARGUMENT", ""),
         ("__VIEWSTATE", VIEWSTATE),
-        ("__VIEWSTATEGENERATOR", "CA0B0334"), ("__EVENTVALIDATION", "/wEdAAuMq3Bw3sVjY4H5s2Gd0f1a"),
-        (P + "hostName", "acme.webex.com"), (P + "siteName", "acme"), (P + "bandwidth", "High"),
-        (P + "defaultSite", "true"), (P + "useGlobal", "true"), (P + "tspAudio", "false"),
-        (P + "useSso", "true"), (P + "ssoCertificate", pfx), (P + "ssoCertificatePassword", secret),
-        (P + "ssoPartnerName", "new partner"), (P + "ssoAccountName", "tms-sso@acme.example"),
+        ("__VIEWSTATEGENERATOR", "CA0B0334"),
+        ("__EVENTVALIDATION", "/wEdAAuMq3Bw3sVjY4H5s2Gd0f1a"),
+        (P + "hostName", "acme.webex.com"),
+        (P + "siteName", "acme"),
+        (P + "bandwidth", "High"),
+        (P + "defaultSite", "true"),
+        (P + "useGlobal", "true"),
+        (P + "tspAudio", "false"),
+        (P + "useSso", "true"),
+        (P + "ssoCertificate", pfx),
+        (P + "ssoCertificatePassword", secret),
+        (P + "ssoPartnerName", "new partner"),
+        (P + "ssoAccountName", "tms-sso@acme.example"),
         (P + "ssoAuthnContext", "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"),
         (P + "saveButton", "Save"),
     ]
@@ -127,7 +145,8 @@ def test_sites_grid_is_read_as_a_table_with_links_per_row():
     assert [c.text for c in header.cells] == ["Host Name", "Site Name", "Default Site", ""]
     assert all(c.header for c in header.cells)
     assert [[c.text for c in r.cells[:3]] for r in rows] == [
-        ["acme.webex.com", "acme", "Yes"], ["acme-eu.webex.com", "acmeeu", "No"],
+        ["acme.webex.com", "acme", "Yes"],
+        ["acme-eu.webex.com", "acmeeu", "No"],
         ["acme-training.webex.com", "training", "No"],
     ]
     edit = page.links[rows[1].cells[3].links[0]]
@@ -151,12 +170,17 @@ def test_label_for_layout_and_div_property_rows():
     assert form.action == "https://tms.example.com/tms/default.aspx?pageId=91&siteId=2"
     labels = {f.labels[0]: f.name.rsplit("$", 1)[1] for f in form.fields if f.labels}
     assert labels == {
-        "Host name": "uxHostName", "Site name": "uxSiteName", "Participant bandwidth": "uxBandwidth",
-        "Single Sign On enabled": "uxUseSso", "Certificate file (.pfx)": "uxCertificateFile",
-        "Password": "uxCertificatePassword", "Partner name": "uxPartnerName",
+        "Host name": "uxHostName",
+        "Site name": "uxSiteName",
+        "Participant bandwidth": "uxBandwidth",
+        "Single Sign On enabled": "uxUseSso",
+        "Certificate file (.pfx)": "uxCertificateFile",
+        "Password": "uxCertificatePassword",
+        "Partner name": "uxPartnerName",
     }
     assert [(p.label, p.value) for p in page.properties] == [
-        ("Subject", "CN=tms.acme.example"), ("Valid until", "2027-11-26 12:00:00Z"),
+        ("Subject", "CN=tms.acme.example"),
+        ("Valid until", "2027-11-26 12:00:00Z"),
         ("Thumbprint", "3b 7e 0c 5a 9d 41 f2 6b 8c 0e 1a 7d 5f 33 92 c4 e6 b1 8a 07"),
     ]
 
@@ -166,8 +190,13 @@ def test_preceding_cell_layout_with_radio_tables_and_two_save_buttons():
     form = page.forms[0]
     labels = {f.labels[0]: f.kind for f in form.fields if f.labels}
     assert labels == {
-        "Enable WebEx:": "radio", "Host Name:": "text", "Site Name:": "text", "Use SSO:": "radio",
-        "Certificate:": "file", "Certificate Password:": "password", "Partner Name:": "text",
+        "Enable WebEx:": "radio",
+        "Host Name:": "text",
+        "Site Name:": "text",
+        "Use SSO:": "radio",
+        "Certificate:": "file",
+        "Certificate Password:": "password",
+        "Partner Name:": "text",
     }
     saves = [c.name.rsplit("$", 1)[1] for c in form.submit_buttons() if c.caption_text == "Save"]
     assert saves == ["SaveSettingsButton", "SaveButton"]
@@ -211,21 +240,26 @@ def test_edge_cases_entry_list_follows_the_html_spec():
     assert form.method == "post" and form.enctype == MULTIPART
     got = entries(Submission.of(form, submitter="save"))
     assert got == [
-        ("__EVENTTARGET", ""), ("__EVENTARGUMENT", ""), ("_charset_", "UTF-8"),
+        ("__EVENTTARGET", ""),
+        ("__EVENTARGUMENT", ""),
+        ("_charset_", "UTF-8"),
         ("q", "old query"),  # the search box's own button is not sent
         ("t1", "line1"),
         ("inlegend", "kept"),  # in a disabled fieldset, but inside its first legend
-        ("cb1", "on"), ("cb3", "yes"),
+        ("cb1", "on"),
+        ("cb3", "yes"),
         ("r2", "b"),  # two checked radios: the last one wins; r1 has none checked and is not sent
         ("s1", "x"),  # no selected option: the first
         ("s2", "W w"),  # the first enabled option, its text as value, whitespace collapsed
-        ("s3", "m1"), ("s3", "m3"),
+        ("s3", "m1"),
+        ("s3", "m3"),
         ("s5", "q"),  # two "selected": the last one
         ("s6", "after"),  # options of a disabled optgroup are disabled
         ("ta", "first line\r\nsecond"),  # leading newline dropped, CRLF line breaks
         ("upload", FileField("", b"")),  # no file chosen: an empty part with an empty file name
         ("save", "Save"),
-        ("dir", "d"), ("dir.dir", "ltr"),
+        ("dir", "d"),
+        ("dir.dir", "ltr"),
         ("ro", "readonly"),
         ("pw", ""),
         ("weird", "wx"),  # an unknown type is a text box, whose value has no line breaks
@@ -275,8 +309,10 @@ def test_submitter_overrides_action_method_and_enctype():
 
 
 def test_file_in_a_urlencoded_form_sends_only_its_name():
-    page = parse_page('<form method="post" action="/x"><input type="file" name="f">'
-                      '<input type="submit" name="go" value="Go"></form>', EDGE_URL)
+    page = parse_page(
+        '<form method="post" action="/x"><input type="file" name="f"><input type="submit" name="go" value="Go"></form>',
+        EDGE_URL,
+    )
     sub = Submission.of(page.forms[0], submitter="go")
     assert not sub.is_multipart
     assert entries(sub) == [("f", ""), ("go", "Go")]
@@ -303,9 +339,13 @@ def test_disabled_readonly_unknown_and_wrong_kind_fields_cannot_be_set():
     form = load("form_edge_cases.html", EDGE_URL).forms[0]
     sub = Submission.of(form, submitter="save")
     for name, value, message in (
-        ("dis", "y", "disabled"), ("infs", "y", "disabled"), ("ro", "y", "read-only"),
-        ("missing", "y", "no field named missing"), ("cb1", "y", "use check"),
-        ("upload", "text", "file input"), ("t1", FileField("a", b""), "give text"),
+        ("dis", "y", "disabled"),
+        ("infs", "y", "disabled"),
+        ("ro", "y", "read-only"),
+        ("missing", "y", "no field named missing"),
+        ("cb1", "y", "use check"),
+        ("upload", "text", "file input"),
+        ("t1", FileField("a", b""), "give text"),
         ("save", "x", "button"),
     ):
         with pytest.raises(FormValueError, match=message):
@@ -339,11 +379,13 @@ def test_submission_is_immutable_and_the_page_is_read_only():
 def test_repr_and_plan_hide_secrets_and_file_bytes():
     form = load("tms15_site_form.html").forms[0]
     secret = Secret("Cnry-do-not-print-7", "test")
-    sub = (Submission.of(form, submitter=P + "saveButton")
-           .set(P + "ssoCertificatePassword", secret)
-           .set(P + "ssoCertificate", FileField("new.pfx", b"SECRETBYTES" * 10))
-           .set(P + "useSso", "false")
-           .set(P + "bandwidth", "High"))  # unchanged: not in the plan
+    sub = (
+        Submission.of(form, submitter=P + "saveButton")
+        .set(P + "ssoCertificatePassword", secret)
+        .set(P + "ssoCertificate", FileField("new.pfx", b"SECRETBYTES" * 10))
+        .set(P + "useSso", "false")
+        .set(P + "bandwidth", "High")
+    )  # unchanged: not in the plan
     text = repr(sub) + str(sub) + repr(sub.entries()) + repr(sub.changes())
     assert "Cnry-do-not-print-7" not in text and "SECRETBYTES" not in text
     plan = {c.name.rsplit("$", 1)[1]: (c.before, c.after) for c in sub.changes()}
@@ -396,12 +438,13 @@ def test_a_field_never_borrows_the_label_of_the_field_before_it():
 
 
 def test_unclosed_options_and_cells_read_as_a_browser_shows_them():
-    html = ("<form method=post><table><tr><td>Label A<td><select name=s><option value=1>One"
-            "<option value=2 selected>Two</select></table></form>")
+    html = (
+        "<form method=post><table><tr><td>Label A<td><select name=s><option value=1>One"
+        "<option value=2 selected>Two</select></table></form>"
+    )
     page = parse_page(html, BASE)
     field = page.forms[0].fields[0]
-    assert [(o.value, o.label, o.selected) for o in field.options] == [
-        ("1", "One", False), ("2", "Two", True)]
+    assert [(o.value, o.label, o.selected) for o in field.options] == [("1", "One", False), ("2", "Two", True)]
     assert field.labels == ("Label A",)
 
 
@@ -425,16 +468,35 @@ def test_clean_text_collapses_all_kinds_of_space():
 # ------------------------------------------------------------------------------------- robustness
 
 
-@pytest.mark.parametrize("html", [
-    "", "<", "<<<>>>", "<![if gte IE 9]>x<![endif]>", "<!", "<!-- unterminated", "</form></form>",
-    "<form><form><form>", "<select><option>", "<table><tr><td><table>", "\x00\x01\x02<form>\x00",
-    "<input type=radio name=a checked><input type=radio name=a checked>",
-    "<a href='javascript:__doPostBack('>",
-    "<a href='http://[::1'>x</a>", "<base href='http://[bad'>", "<form action='http://[bad'><input name=a>",
-    "<select name=s size=-3 multiple><option selected>", "<textarea>" * 50, "&#xFFFFFFFF;&#0;&bogus;",
-    "<div style='display:none'><form><input name=x></form></div>", "<label for=missing>x</label>",
-    "<fieldset disabled><legend></legend></fieldset>", "<option>outside</option>", "<td>cell</td>",
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "<",
+        "<<<>>>",
+        "<![if gte IE 9]>x<![endif]>",
+        "<!",
+        "<!-- unterminated",
+        "</form></form>",
+        "<form><form><form>",
+        "<select><option>",
+        "<table><tr><td><table>",
+        "\x00\x01\x02<form>\x00",
+        "<input type=radio name=a checked><input type=radio name=a checked>",
+        "<a href='javascript:__doPostBack('>",
+        "<a href='http://[::1'>x</a>",
+        "<base href='http://[bad'>",
+        "<form action='http://[bad'><input name=a>",
+        "<select name=s size=-3 multiple><option selected>",
+        "<textarea>" * 50,
+        "&#xFFFFFFFF;&#0;&bogus;",
+        "<div style='display:none'><form><input name=x></form></div>",
+        "<label for=missing>x</label>",
+        "<fieldset disabled><legend></legend></fieldset>",
+        "<option>outside</option>",
+        "<td>cell</td>",
+    ],
+)
 def test_odd_inputs_parse_without_error(html):
     page = parse_page(html, BASE)
     for form in page.forms:
@@ -466,12 +528,45 @@ def test_internal_failures_become_page_errors(monkeypatch):
 
 
 _FRAGMENTS = [
-    "<form method=post>", "</form>", "<input name=a>", "<input type=radio name=r value=1 checked>",
-    "<select name=s>", "<option>", "</select>", "<table>", "<tr>", "<td>", "</td>", "<label for=x>",
-    "</label>", "<fieldset disabled>", "<legend>", "</fieldset>", "<textarea name=t>", "</textarea>",
-    "<a href=\"javascript:__doPostBack('t','')\">", "</a>", "<ul><li>", "</li></ul>", "<h1>Server Error in",
-    "</h1>", "<div style=display:none>", "</div>", "<input type=file name=f>", "<button>", "</button>",
-    "text", ":", "*", "&nbsp;", "<!--", "-->", "<script>", "</script>", "<base href=x>", "<input form=q>",
+    "<form method=post>",
+    "</form>",
+    "<input name=a>",
+    "<input type=radio name=r value=1 checked>",
+    "<select name=s>",
+    "<option>",
+    "</select>",
+    "<table>",
+    "<tr>",
+    "<td>",
+    "</td>",
+    "<label for=x>",
+    "</label>",
+    "<fieldset disabled>",
+    "<legend>",
+    "</fieldset>",
+    "<textarea name=t>",
+    "</textarea>",
+    "<a href=\"javascript:__doPostBack('t','')\">",
+    "</a>",
+    "<ul><li>",
+    "</li></ul>",
+    "<h1>Server Error in",
+    "</h1>",
+    "<div style=display:none>",
+    "</div>",
+    "<input type=file name=f>",
+    "<button>",
+    "</button>",
+    "text",
+    ":",
+    "*",
+    "&nbsp;",
+    "<!--",
+    "-->",
+    "<script>",
+    "</script>",
+    "<base href=x>",
+    "<input form=q>",
 ]
 
 
@@ -492,8 +587,12 @@ def test_fuzzed_fragments_parse_or_fail_cleanly():
 
 
 def test_named_character_references_in_values_are_decoded():
-    page = parse_page('<html><body><form method="post" action="./x"><input name="a" value="x&nbsp;&eacute;&amp;'
-                      '"></form></body></html>', "https://tms.example.com/tms/", status=200)
+    page = parse_page(
+        '<html><body><form method="post" action="./x"><input name="a" value="x&nbsp;&eacute;&amp;'
+        '"></form></body></html>',
+        "https://tms.example.com/tms/",
+        status=200,
+    )
     assert page.forms[0].current_value("a") == "x\u00a0é&"
 
 

@@ -25,9 +25,7 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 _NO_HINTS: Mapping[str, str] = {}
 
 
-def read_input_file(
-    path: str | os.PathLike[str], what: str = "file", *, limit: int = MAX_INPUT_BYTES
-) -> bytes:
+def read_input_file(path: str | os.PathLike[str], what: str = "file", *, limit: int = MAX_INPUT_BYTES) -> bytes:
     """The whole of a small regular file (see :func:`read_bounded`), refused when empty."""
     return read_bounded(path, what, limit=limit)[0]
 
@@ -60,8 +58,11 @@ def read_bounded(
     except IsADirectoryError as exc:
         raise fail("directory", f"the {what} {p} is a directory, not a regular file") from exc
     except PermissionError as exc:
-        raise fail("unreadable", f"cannot read the {what} {p}: permission denied",
-                   "check the file's permissions, or run as a user who may read it") from exc
+        raise fail(
+            "unreadable",
+            f"cannot read the {what} {p}: permission denied",
+            "check the file's permissions, or run as a user who may read it",
+        ) from exc
     except OSError as exc:
         raise fail("unreadable", f"cannot open the {what} {p}: {exc.strerror or exc}") from exc
     try:
@@ -69,11 +70,17 @@ def read_bounded(
         if stat.S_ISDIR(st.st_mode):
             raise fail("directory", f"the {what} {p} is a directory, not a regular file")
         if not stat.S_ISREG(st.st_mode):
-            raise fail("not-regular", f"the {what} {p} is not a regular file (a FIFO, socket or device)",
-                       "give the file itself")
+            raise fail(
+                "not-regular",
+                f"the {what} {p} is not a regular file (a FIFO, socket or device)",
+                "give the file itself",
+            )
         if st.st_size > limit:
-            raise fail("too-large", f"the {what} {p} is {st.st_size:,} bytes; expected at most {limit:,}",
-                       "is this the right file? certificates, keys and .pfx files are a few KB")
+            raise fail(
+                "too-large",
+                f"the {what} {p} is {st.st_size:,} bytes; expected at most {limit:,}",
+                "is this the right file? certificates, keys and .pfx files are a few KB",
+            )
         if st.st_size == 0 and not allow_empty:
             raise fail("empty", f"the {what} {p} is empty (0 bytes)")
         chunks: list[bytes] = []
@@ -98,8 +105,13 @@ def read_bounded(
     return b"".join(chunks), st
 
 
-def ensure_writable(path: str | os.PathLike[str], *, force: bool, what: str = "output file",
-                    exists_hint: str = "use --force to replace it") -> Path:
+def ensure_writable(
+    path: str | os.PathLike[str],
+    *,
+    force: bool,
+    what: str = "output file",
+    exists_hint: str = "use --force to replace it",
+) -> Path:
     """Fail early, before any password is asked for, when ``path`` cannot or must not be written."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
@@ -181,12 +193,14 @@ def _link_no_clobber(tmp: Path, target: Path, what: str, exists_hint: str) -> No
     tmp.unlink()
 
 
-def create_exclusive(
-    path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, what: str = "file"
-) -> Path:
+def create_exclusive(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, what: str = "file") -> Path:
     """Create a new file holding ``data``; refuses to touch an existing one (no --force for this)."""
     return write_file_atomic(
-        path, data, mode=mode, force=False, what=what,
+        path,
+        data,
+        mode=mode,
+        force=False,
+        what=what,
         exists_hint="choose a new file name (an old password file may still be needed for an older .pfx)",
     )
 
