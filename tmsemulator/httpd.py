@@ -88,7 +88,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
-    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stall
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no delayed-ACK stall between them
     server: EmulatorHttpServer
 
     def version_string(self) -> str:

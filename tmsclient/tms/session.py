@@ -81,13 +81,15 @@ class SessionStats:
 
 
 class SessionExpiredError(AuthenticationError):
-    """A POST got 401: the login from the GET did not carry over. Nothing was applied; GET and post again."""
+    """Raised when a POST gets 401 because the login from the GET did not carry over. Nothing was applied; the
+    caller GETs and posts again."""
 
     body_may_have_arrived = False
 
 
 class PostInterruptedError(ConnectionFailedError):
-    """The connection failed during a POST. ``body_may_have_arrived`` says whether TMS may have applied it."""
+    """Raised when the connection fails during a POST. ``body_may_have_arrived`` says whether TMS may have
+    applied it."""
 
     def __init__(
         self, message: str, *, body_may_have_arrived: bool, hint: str | None = None, timed_out: bool = False
@@ -99,7 +101,8 @@ class PostInterruptedError(ConnectionFailedError):
 
 
 class HttpServerError(ServerError):
-    """HTTP 5xx: ``status``, TMS's own words (``tms_text``, the error page's first line) and the page."""
+    """Raised when TMS answers HTTP 5xx; carries ``status``, TMS's own words (``tms_text``, the error page's
+    first line) and the page."""
 
     def __init__(
         self, message: str, *, status: int, tms_text: str | None, result: HttpResult, hint: str | None = None
@@ -111,7 +114,8 @@ class HttpServerError(ServerError):
 
 
 class OffOriginError(PageNotUnderstoodError):
-    """A redirect, form action, formaction or link led to another origin than ``--url``; nothing went there.
+    """Raised before sending when a redirect, form action, formaction or link leads to another origin than
+    ``--url``; nothing went there.
 
     ``origin`` is the foreign origin (scheme://host[:port], never the path). ``body_may_have_arrived`` is set
     when TMS itself answered a POST with the redirect: TMS got the form and may have applied it.

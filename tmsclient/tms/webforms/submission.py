@@ -46,8 +46,9 @@ class Change:
 
 
 class FormValueError(PageNotUnderstoodError):
-    """A value the page does not offer (ASP.NET event validation would answer 500), or a field that cannot be
-    set (absent, disabled, read-only, the wrong kind)."""
+    """Raised while a submission is built, before anything is sent, when a value is one the page does not offer
+    (ASP.NET event validation would answer 500) or a field cannot be set (absent, disabled, read-only, the wrong
+    kind)."""
 
 
 _Override = str | Secret | FileField | bool | tuple[str, ...] | None
