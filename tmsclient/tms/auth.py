@@ -85,6 +85,14 @@ class SecretNtlmAuth(HttpNtlmAuth):
     def __repr__(self) -> str:
         return f"SecretNtlmAuth(user={self.username!r}, password=<hidden>)"
 
+    def _get_server_cert(self, response: requests.Response) -> bytes | None:
+        # The session reads each 401 (bounded) before this handler sees it, so the socket is gone by then:
+        # the binding was taken from that very connection first (remember_binding).
+        if BINDING_ATTRIBUTE in vars(response):
+            binding: bytes | None = vars(response)[BINDING_ATTRIBUTE]
+            return binding if self.send_cbt else None
+        return super()._get_server_cert(response)
+
 
 def basic_header(username: str, secret: Secret) -> str:
     """``Basic base64(user:password)``: Latin-1 where it fits (what IIS decodes), else UTF-8."""
@@ -259,6 +267,16 @@ def certificate_binding_hash(certificate_der: bytes) -> bytes | None:
     digest = hashes.Hash(algorithm)
     digest.update(certificate_der)
     return digest.finalize()
+
+
+#: Where remember_binding keeps a response's channel-binding hash.
+BINDING_ATTRIBUTE = "_tmsclient_binding"
+
+
+def remember_binding(response: requests.Response) -> None:
+    """Keep the channel-binding hash of a 401's connection on the response, before its body is read and
+    the connection released (SecretNtlmAuth answers the 401 after that)."""
+    vars(response)[BINDING_ATTRIBUTE] = peer_certificate_hash(response)
 
 
 def peer_certificate_hash(response: requests.Response) -> bytes | None:

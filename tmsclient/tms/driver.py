@@ -28,7 +28,14 @@ from tmsclient.tms.pageprofile.matching import (
     page_info,
 )
 from tmsclient.tms.pageprofile.model import GLOBAL_FIELDS, SITE_FIELDS, PageProfile
-from tmsclient.tms.session import HttpResult, OffOriginError, SessionExpiredError, TmsSession
+from tmsclient.tms.session import (
+    HttpResult,
+    HttpServerError,
+    OffOriginError,
+    PostReplayRefusedError,
+    SessionExpiredError,
+    TmsSession,
+)
 from tmsclient.tms.webforms.model import Control, Form, Link, Page
 from tmsclient.tms.webforms.parsing import parse_page
 from tmsclient.tms.webforms.submission import FileField, Submission
@@ -358,11 +365,6 @@ def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
             f"the field found for the SSO certificate ({cert.how}) is a {cert.field.kind} field, expected a file input",
             hint="fix [fields].sso_certificate in the page profile",
         )
-    if not form.is_multipart:
-        raise PageNotUnderstoodError(
-            f"the form of site {view.row.name} is not multipart/form-data, so a browser would send only the file name",
-            hint="check --page-url and the page profile",
-        )
     if password.field.kind not in ("password", "text"):
         raise PageNotUnderstoodError(
             f"the field found for the certificate password ({password.how}) is a "
@@ -370,6 +372,7 @@ def build_plan(view: SiteView, intent: UploadIntent) -> Plan:
             hint="fix [fields].certificate_password in the page profile",
         )
     sub = Submission.of(form, submitter=view.save)
+    sub.require_file_carrying(f"the Save of site {view.row.name}")
     sub = sub.set(cert.field.name, FileField(intent.pfx_name, intent.pfx_data, PFX_CONTENT_TYPE))
     sub = sub.set(password.field.name, intent.pfx_password)
     expected: dict[str, Any] = {}
@@ -564,34 +567,85 @@ class Driver:
         return self.open_site(page, fresh)
 
     def save(self, plan: Plan) -> Page:
-        """POST the plan once and read the answer; TMS's own error words become a RejectedByTmsError."""
-        what = f"the Save of site {plan.view.row.name}"
+        """POST the plan once and judge the answer: TMS's own error words on its page become a
+        RejectedByTmsError; an answer after which TMS may have applied the Save without saying so (a redirect
+        to another origin or to an error page, a 307/308, a non-200 status, an ASP.NET error page) becomes a
+        SaveOutcomeUnknownError, never a claim that nothing was changed."""
+        row = plan.view.row
+        what = f"the Save of site {row.name}"
+        # Judged again here, on what is actually sent: a multipart POST, or nothing.
+        plan.submission.require_file_carrying(what)
         try:
             result = self.post(plan.submission, what)
-        except OffOriginError as err:
+        except (OffOriginError, PostReplayRefusedError) as err:
             if not err.body_may_have_arrived:
                 raise
-            # TMS took the Save and then sent us elsewhere: it may have applied it, and we did not follow.
-            raise OutcomeUnknownError(
-                f"TMS answered {what} with a redirect to {err.origin}, another origin than the TMS at "
-                f"{self.session.origin} (--url); tmsclient did not follow it and sent nothing there, so "
-                "whether TMS applied the Save is unknown",
-                hint="run `tmsclient verify` (or look at the site in TMS) before uploading again",
-            ) from err
+            raise unknown_save(row, self._answer_of(err)) from err
+        except HttpServerError as err:
+            if err.result.method != "GET":
+                raise
+            # The 5xx came from the page TMS redirected the Save to, after the Save itself had run.
+            said = f": {err.tms_text}" if err.tms_text else ""
+            raise unknown_save(row, f"a redirect to an error page ({err.result.url}, HTTP {err.status}{said})") from err
         page = parse_page(result.text, result.url, status=result.status)
         if is_access_denied(page, self.profile):
             raise not_admin(page)
         errors = page_errors(page, self.profile)
+        unclear = unclear_answer(result, page, errors)
+        if unclear is not None:
+            raise unknown_save(row, unclear)
         if errors:
-            raise rejection(plan.view.row, errors)
-        if result.status != 200:
-            raise PageNotUnderstoodError(
-                f"TMS answered HTTP {result.status} to {what}", hint="re-run `tmsclient verify` to see what TMS stored"
-            )
+            raise rejection(row, errors)
         info = page_info(page, self.profile)
         if info:
             log.info("TMS says: %s", info[0])
         return page
+
+    def _answer_of(self, err: OffOriginError | PostReplayRefusedError) -> str:
+        if isinstance(err, OffOriginError):
+            return (
+                f"a redirect to {err.origin}, another origin than the TMS at {self.session.origin} (--url); "
+                "tmsclient did not follow it and sent nothing there"
+            )
+        return (
+            f"{err.status} to {err.location}, which asks to send the form again; tmsclient never re-sends a "
+            "POST by itself"
+        )
+
+
+class SaveOutcomeUnknownError(OutcomeUnknownError):
+    """Raised when TMS answered the Save in a way that neither shows the page after a Save nor refuses it: TMS
+    got the form and may have applied it. ``answer`` says what TMS answered, for a message after a re-read."""
+
+    def __init__(self, message: str, *, answer: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.answer = answer
+
+
+def unknown_save(row: SiteRow, answer: str) -> SaveOutcomeUnknownError:
+    """The error for a Save TMS answered with ``answer``: the change may have been applied; how to check."""
+    return SaveOutcomeUnknownError(
+        f"TMS answered the Save of site {row.name} with {answer}; the change may have been applied, and "
+        "whether it was is unknown",
+        answer=answer,
+        hint=f"run `tmsclient verify --site {row.name} --pfx FILE` (same TMS and login) to see what TMS "
+        "stored, before uploading again",
+    )
+
+
+def unclear_answer(result: HttpResult, page: Page, errors: Sequence[str]) -> str | None:
+    """What makes TMS's answer to a Save neither its page after a Save nor its refusal, in words; None when it
+    is one of those. TMS refuses on its own page (200, its error label); any other page may follow a Save it
+    ran."""
+    words = f": {errors[0]}" if errors else ""
+    where = f"a redirect to {result.url}, which answered" if result.redirected else "a page with"
+    if result.status != 200:
+        return f"{where} HTTP {result.status}{words}"
+    if page.aspnet_error is not None:
+        return f"{where} an ASP.NET error page{words}"
+    if result.redirected and (errors or "aspxerrorpath=" in result.url.lower()):
+        return f"a redirect to an error page ({result.url}){words}"
+    return None
 
 
 def submission_source(sub: Submission, what: str) -> str:

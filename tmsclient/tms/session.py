@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
 import socket
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,8 @@ import requests
 import requests.certs
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import InsecureRequestWarning, NameResolutionError
 
 from tmsclient import __version__
@@ -40,6 +44,7 @@ from tmsclient.tms.auth import (
     offered_schemes,
     peer_certificate_hash,
     post_auth,
+    remember_binding,
     scheme_in_use,
     session_auth,
 )
@@ -52,6 +57,13 @@ GET_RETRIES = 2
 #: Challenges each scheme's handler answers (requests-ntlm answers Negotiate with NTLM too).
 _ANSWERS = {"ntlm": ("ntlm", "negotiate"), "basic": ("basic",), "negotiate": ("negotiate",)}
 RETRY_BACKOFF_S = 0.5
+#: The largest answer read, counted both as it arrives (compressed) and as it decodes; a TMS page is tens of
+#: kilobytes, and parse_page refuses more characters than this anyway.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Bodies of 401s and redirects nobody reads are drained up to this, so the connection can be reused;
+#: a longer one drops the connection instead.
+MAX_DRAIN_BYTES = 64 * 1024
+_CHUNK = 64 * 1024
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -67,6 +79,7 @@ class HttpResult:
     text: str
     headers: Mapping[str, str]
     elapsed: float  # seconds for the whole call, handshake and redirects included
+    redirected: bool = False  # a POST TMS answered with 301/302/303, followed with a GET to this page
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,26 @@ class OffOriginError(PageNotUnderstoodError):
         super().__init__(message, hint=hint)
         self.origin = origin
         self.body_may_have_arrived = body_may_have_arrived
+
+
+class PostReplayRefusedError(PageNotUnderstoodError):
+    """Raised when TMS answers a POST with 307/308 (send the form again), which is never done: TMS got the form
+    and may have applied it."""
+
+    body_may_have_arrived = True
+
+    def __init__(self, message: str, *, status: int, location: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.location = location
+
+
+class _DeadlinePassed(requests.exceptions.ReadTimeout):
+    """Raised inside the adapter when a request (connect, headers and body) runs past its deadline."""
+
+
+class _BodyTooLarge(Exception):
+    """Raised inside the adapter when an answer passes MAX_BODY_BYTES, compressed or decoded."""
 
 
 class _OffTarget(Exception):
@@ -195,12 +228,118 @@ def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None
 # --------------------------------------------------------------------------------------------- transport
 
 
+#: The deadline of the request this thread is sending, for the watchdog on the response headers.
+_DEADLINE = threading.local()
+
+
+def _cut(conn: HTTPConnection) -> None:
+    """Shut the socket of a request past its deadline, so that a read blocked in it returns."""
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would unwrap under the reader.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _headers_by(conn: HTTPConnection, read: Any) -> Any:
+    """``read()`` (the status line and headers), cut off at the thread's deadline: a socket timeout bounds
+    each read only, and a server sending a byte at a time would never trip it."""
+    deadline: float | None = getattr(_DEADLINE, "value", None)
+    if deadline is None:
+        return read()
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (conn,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return read()
+    finally:
+        watchdog.cancel()
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def getresponse(self) -> Any:
+        return _headers_by(self, super().getresponse)
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    def getresponse(self) -> Any:
+        return _headers_by(self, super().getresponse)
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+def _set_socket_timeout(response: requests.Response, seconds: float) -> None:
+    conn = getattr(response.raw, "_connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def read_body(response: requests.Response, deadline: float, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body of a streamed response, by ``deadline`` (monotonic) and within ``limit`` bytes both
+    as received and as decoded; :class:`_DeadlinePassed` or :class:`_BodyTooLarge` (the connection dropped)
+    otherwise."""
+    chunks: list[bytes] = []
+    size = 0
+    raw = response.raw
+    conn = getattr(raw, "_connection", None)
+    # A read of a length waits for all of it, one byte per socket timeout if the server drips: the watchdog
+    # cuts the connection at the deadline.
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (conn,)) if conn is not None else None
+    if watchdog is not None:
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        _set_socket_timeout(response, deadline - time.monotonic())
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit or raw.tell() > limit:
+                raise _BodyTooLarge(f"more than {limit:,} bytes")
+            chunks.append(chunk)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _DeadlinePassed("the answer did not arrive in time")
+            _set_socket_timeout(response, remaining)
+    except (_BodyTooLarge, _DeadlinePassed):
+        response.close()
+        raise
+    except requests.exceptions.RequestException as exc:
+        response.close()
+        if time.monotonic() >= deadline or _find(exc, TimeoutError) is not None:
+            raise _DeadlinePassed("the answer did not arrive in time") from exc
+        raise
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    return b"".join(chunks)
+
+
+def _drain(response: requests.Response, deadline: float) -> bytes:
+    """The start of a body nobody reads (a 401's, a redirect's): up to MAX_DRAIN_BYTES, else the connection
+    is dropped rather than read to its end."""
+    try:
+        return read_body(response, deadline, MAX_DRAIN_BYTES)
+    except _BodyTooLarge:
+        log.debug("dropped the connection: the body of HTTP %d is over %d bytes", response.status_code, MAX_DRAIN_BYTES)
+        return b""
+
+
 class _TargetAdapter(HTTPAdapter):
     """Every request of the session, NTLM legs included, passes here: policy, verify, timeout, counters."""
 
     def __init__(self, owner: TmsSession) -> None:
         super().__init__(max_retries=0)
         self._owner = owner
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
     def send(
         self,
@@ -215,19 +354,38 @@ class _TargetAdapter(HTTPAdapter):
         owner._check_url(request.url or "")
         nbytes = _body_length(request.body)
         owner._count(requests=1, bytes_sent=nbytes)
+        # One deadline for the whole request: connecting, the headers and the whole body.
+        connect, total = timeout if isinstance(timeout, tuple) else owner._read_timeout
+        deadline = time.monotonic() + total
+        _DEADLINE.value = deadline
         try:
             # verify is the target's, whatever the caller or the environment (REQUESTS_CA_BUNDLE) says.
             response = super().send(
                 request,
-                stream=stream,
-                timeout=timeout or owner._read_timeout,
+                stream=True,
+                timeout=(min(connect, total), total),
                 verify=owner.verify,
                 cert=cert,
                 proxies=proxies,
             )
+            if not stream:
+                # Read here, so the NTLM handler, which reads each 401 before its next leg, reads it bounded.
+                status = response.status_code
+                unread = status == 401 or (300 <= status < 400 and response.headers.get("Location"))
+                if status == 401:
+                    remember_binding(response)
+                response._content = _drain(response, deadline) if unread else read_body(response, deadline)
+                response._content_consumed = True
+        except requests.exceptions.ConnectionError as exc:
+            log.debug("%s %s -> %s (%d bytes sent)", request.method, request.url, type(exc).__name__, nbytes)
+            if time.monotonic() >= deadline and not isinstance(exc, requests.exceptions.Timeout):
+                raise _DeadlinePassed("the answer did not arrive in time") from exc
+            raise
         except Exception as exc:
             log.debug("%s %s -> %s (%d bytes sent)", request.method, request.url, type(exc).__name__, nbytes)
             raise
+        finally:
+            _DEADLINE.value = None
         if response.status_code == 401:
             owner._count(responses_401=1)
             owner._offered = offered_schemes(response.headers.get("WWW-Authenticate", "")) or owner._offered
@@ -283,6 +441,10 @@ class TmsSession:
       ``--insecure``, else requests' own certifi bundle as an explicit path), so ``REQUESTS_CA_BUNDLE`` and
       ``CURL_CA_BUNDLE`` can never change which certificates are trusted. NTLM channel binding comes from the
       peer certificate of the connection that carries the handshake, never from an earlier connection's.
+    * **Bounds**: each request (every NTLM leg and redirect is one) ends by one deadline, ``--timeout``
+      (``--upload-timeout`` for a POST), for connecting, the headers and the whole body; a body stops at
+      MAX_BODY_BYTES as received and as decoded (PageNotUnderstoodError; after a POST, PostInterruptedError);
+      the bodies of 401s and redirects are read up to MAX_DRAIN_BYTES, then the connection is dropped.
     * **Counters** (``stats``) are kept at the adapter, so every NTLM leg, redirect and retry counts.
     * **Logging** (debug): method, URL, status and byte counts; never headers or bodies.
     """
@@ -495,14 +657,21 @@ class TmsSession:
         if response.status_code in (301, 302, 303):
             response.close()
             log.debug("POST answered %d; following to %s with GET", response.status_code, location)
-            after = self.get(location, what=f"{what} (after its redirect)")
-            return HttpResult("POST", after.url, after.status, after.text, after.headers, time.monotonic() - started)
+            try:
+                after = self.get(location, what=f"{what} (after its redirect)")
+            except OffOriginError as exc:
+                # TMS answered the POST before the redirects left the origin: it got the form.
+                raise OffOriginError(exc.message, origin=exc.origin, hint=exc.hint, body_may_have_arrived=True) from exc
+            elapsed = time.monotonic() - started
+            return HttpResult("POST", after.url, after.status, after.text, after.headers, elapsed, redirected=True)
         if response.status_code in (307, 308):
             location = response.headers.get("Location", "?")
-            raise PageNotUnderstoodError(
+            raise PostReplayRefusedError(
                 f"TMS answered {what} with {response.status_code} to {location}, "
                 "which asks to send the form again; tmsclient never re-sends a POST by itself",
                 hint="check --url (use the address TMS redirects to), then rerun",
+                status=response.status_code,
+                location=location,
             )
         result = self._result(response, started)
         self._check_status(response, result, what)
@@ -544,10 +713,12 @@ class TmsSession:
                 stream=True,
             )
             binding = peer_certificate_hash(first)
-            first.content  # noqa: B018 - drain, so the body leg reuses this very connection
+            # Drained, so the body leg reuses this very connection.
+            first._content = _drain(first, time.monotonic() + self.target.timeout)
+            first._content_consumed = True
         except requests.exceptions.SSLError as exc:
             raise self._tls_error(exc, what) from exc
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, _BodyTooLarge) as exc:
             raise PostInterruptedError(
                 f"the login on {what} failed before the form went out ({_short_reason(exc)}); nothing was sent",
                 body_may_have_arrived=False,
@@ -654,6 +825,19 @@ class TmsSession:
         if isinstance(exc, requests.exceptions.SSLError):
             return self._tls_error(exc, what)
         after_body = method == "POST"
+        if isinstance(exc, _BodyTooLarge):
+            if after_body:
+                return PostInterruptedError(
+                    f"TMS answered {what} with {exc} (the limit is {MAX_BODY_BYTES:,}); tmsclient stopped "
+                    "reading, so whether TMS applied it is unknown",
+                    body_may_have_arrived=True,
+                    hint="re-read the page to see what TMS stored",
+                )
+            return PageNotUnderstoodError(
+                f"TMS at {host} answered {what} with {exc}, more than the {MAX_BODY_BYTES:,} bytes of any TMS "
+                "page; tmsclient stopped reading",
+                hint="check --url and --page-url, and any proxy in front of TMS",
+            )
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             if after_body:
                 return PostInterruptedError(

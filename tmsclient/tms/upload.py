@@ -20,7 +20,16 @@ from tmsclient.errors import (
     VerificationFailedError,
 )
 from tmsclient.tms.aspnet import request_validation_trigger
-from tmsclient.tms.driver import Driver, Plan, SiteRow, SiteView, UploadIntent, build_plan, match_site
+from tmsclient.tms.driver import (
+    Driver,
+    Plan,
+    SaveOutcomeUnknownError,
+    SiteRow,
+    SiteView,
+    UploadIntent,
+    build_plan,
+    match_site,
+)
 from tmsclient.tms.pageprofile.file import load_profile
 from tmsclient.tms.pageprofile.matching import bool_state, certificate_details, page_info
 from tmsclient.tms.session import HttpServerError, PostInterruptedError, TmsSession
@@ -279,6 +288,9 @@ def _save(
             raise
         _after_drop(driver, row, view, err, expectation, outcome)
         return None
+    except SaveOutcomeUnknownError as err:
+        _after_unclear_answer(driver, row, view, err, expectation, outcome)
+        return None
     except HttpServerError as err:
         raise ServerError(
             f"TMS answered HTTP {err.status} to the Save of site {row.name}"
@@ -374,6 +386,50 @@ def _after_drop(
         "holds and no changed field tells, so whether the Save was applied is unknown",
         hint="check the site in TMS (or with the WebEx team); rerunning the upload is safe",
     ) from err
+
+
+def _after_unclear_answer(
+    driver: Driver,
+    row: SiteRow,
+    view: SiteView,
+    err: SaveOutcomeUnknownError,
+    expectation: Expectation,
+    outcome: Outcome,
+) -> None:
+    """TMS answered the Save in a way after which it may have applied it: a re-read that proves the outcome
+    decides (the verifier's answer stands), else the outcome is unknown (``err``, which says how to check)."""
+    try:
+        reread = driver.reopen(row)
+    except TmsClientError as exc:
+        raise OutcomeUnknownError(
+            f"{err.message}; re-reading the site to check failed too ({exc.message})", hint=err.hint
+        ) from err
+    check = verify_site(reread, expectation)
+    if check.level == CERTIFICATE:
+        if check.ok:
+            outcome.warnings.append(f"TMS answered the Save with {err.answer}; the re-read shows it stored it")
+            outcome.verification = check
+            return
+        tp_check = next((c for c in check.checks if c.what == "certificate thumbprint"), None)
+        if tp_check is None or tp_check.ok:
+            check.raise_for_mismatch(row.name)
+        raise VerificationFailedError(
+            f"TMS answered the Save of site {row.name} with {err.answer}, and a re-read shows it did not store "
+            f"the certificate ({tp_check.line() if tp_check else 'no thumbprint'})",
+            hint="look at the site in TMS (`tmsclient show`) for what went wrong, then rerun the upload",
+            details=[c.line() for c in check.mismatches],
+        ) from err
+    # fields-only: a field the Save changed that now shows its new value proves the Save ran (TMS stores all
+    # of a Save or nothing of it); nothing else on a page without certificate details can tell.
+    proof = [key for key, want in expectation.fields.items() if view.value(key) != want and reread.value(key) == want]
+    if proof and check.ok:
+        outcome.warnings.append(
+            f"TMS answered the Save with {err.answer}; the re-read shows the changed fields "
+            f"({', '.join(proof)}), so TMS applied it"
+        )
+        outcome.verification = check
+        return
+    raise err
 
 
 def describe_upload(p: dict[str, Any], plan: Plan | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from tmsclient.errors import PageNotUnderstoodError
 
@@ -197,13 +198,22 @@ class Form:
         return self.enctype == MULTIPART
 
     def field(self, name: str) -> Field | None:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
+        return self._fields_by_name.get(name)
 
     def has(self, name: str) -> bool:
-        return any(c.name == name for c in self.controls)
+        return name in self._control_names
+
+    @cached_property
+    def _fields_by_name(self) -> dict[str, Field]:
+        # Built once, so that reading every field of a large form by name costs linear time.
+        by_name: dict[str, Field] = {}
+        for f in self.fields:
+            by_name.setdefault(f.name, f)
+        return by_name
+
+    @cached_property
+    def _control_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.controls)
 
     def submit_buttons(self) -> tuple[Control, ...]:
         return tuple(c for c in self.controls if c.is_submit_button)

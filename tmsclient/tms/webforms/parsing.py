@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.builder._htmlparser import BeautifulSoupHTMLParser, HTMLParserTreeBuilder
 from bs4.element import PreformattedString
 
 from tmsclient.errors import PageNotUnderstoodError
@@ -34,6 +35,10 @@ from tmsclient.tms.webforms.model import (
 
 #: Pages larger than this are refused rather than parsed; a TMS page is tens of kilobytes.
 MAX_PAGE_CHARS = 16 * 1024 * 1024
+#: Pages with more elements, or elements nested deeper, are refused while parsing; a TMS page has a few
+#: thousand elements, nested a few dozen deep.
+MAX_ELEMENTS = 100_000
+MAX_DEPTH = 256
 #: How far back in the document a caption is searched for, in nodes.
 _CAPTION_LOOKBACK = 400
 #: Longest text kept for an element with an id or class (error labels, info labels, validation summaries).
@@ -218,6 +223,61 @@ def _short(url: str) -> str:
     return url if len(url) < 200 else url[:200] + "..."
 
 
+class _ClosedVoids(list[str]):
+    """bs4's list of void tags (``<input>``) awaiting a stray end tag, counted: bs4 scans the list at every
+    end tag, and a page of many inputs would cost quadratic time."""
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._count: dict[str, int] = {}
+        for item in items:
+            self.append(item)
+
+    def __contains__(self, item: object) -> bool:
+        return self._count.get(item, 0) > 0 if isinstance(item, str) else False
+
+    def append(self, item: str) -> None:
+        self._count[item] = self._count.get(item, 0) + 1
+
+    def remove(self, item: str) -> None:
+        if self._count.get(item, 0) <= 0:
+            raise ValueError(item)
+        self._count[item] -= 1
+
+
+class _PageTooLarge(Exception):
+    """Raised inside the HTML parser when a page passes MAX_ELEMENTS or MAX_DEPTH."""
+
+
+class _BoundedHTMLParser(BeautifulSoupHTMLParser):
+    """bs4's html.parser glue, refusing a page past MAX_ELEMENTS elements or MAX_DEPTH levels as it reads."""
+
+    _elements = 0
+
+    @property
+    def already_closed_empty_element(self) -> list[str]:
+        return self._closed_voids
+
+    @already_closed_empty_element.setter
+    def already_closed_empty_element(self, value: Iterable[str]) -> None:
+        self._closed_voids = _ClosedVoids(value)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]], handle_empty_element: bool = True) -> None:
+        self._elements += 1
+        if self._elements > MAX_ELEMENTS:
+            raise _PageTooLarge(f"more than {MAX_ELEMENTS:,} elements (a TMS page has a few thousand)")
+        if len(self.soup.tagStack) > MAX_DEPTH:
+            raise _PageTooLarge(f"elements nested more than {MAX_DEPTH} deep (a TMS page nests a few dozen)")
+        super().handle_starttag(tag, attrs, handle_empty_element)
+
+
+class _BoundedTreeBuilder(HTMLParserTreeBuilder):
+    """The ``html.parser`` builder with :class:`_BoundedHTMLParser`."""
+
+    def feed(self, markup: Any, _parser_class: type[BeautifulSoupHTMLParser] = _BoundedHTMLParser) -> None:
+        super().feed(markup, _parser_class=_parser_class)
+
+
 class _Parser:
     """One parse: elements numbered in tree order, then a few linear passes derive everything.
 
@@ -227,7 +287,14 @@ class _Parser:
     def __init__(self, html: str, url: str, status: int | None) -> None:
         self.url = url
         self.status = status
-        self.soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore", multi_valued_attributes=None)
+        builder = _BoundedTreeBuilder(on_duplicate_attribute="ignore", multi_valued_attributes=None)
+        try:
+            self.soup = BeautifulSoup(html, builder=builder)
+        except _PageTooLarge as exc:
+            raise PageNotUnderstoodError(
+                f"the page at {_short(url)} is too large to read: {exc}",
+                hint="check --url and --page-url: this is not a TMS page tmsclient can read",
+            ) from exc
         self.elements: list[Any] = list(self.soup.find_all(True))
         self.serial: dict[int, int] = {id(e): i for i, e in enumerate(self.elements)}
         self.base = self._base_url()
@@ -298,6 +365,31 @@ class _Parser:
                     if id(a) in has_control:
                         break
                     has_control.add(id(a))
+        # The last serial inside each element: "a holds e" is then two comparisons, not a walk up.
+        self.end: dict[int, int] = {id(e): i for i, e in enumerate(self.elements)}
+        end = self.end
+        for e in reversed(self.elements):
+            pid = id(e.parent)
+            if pid in end and end[id(e)] > end[pid]:
+                end[pid] = end[id(e)]
+        self._chains: dict[int, tuple[int, ...]] = {}
+
+    def _holds(self, a: Any, e: Any) -> bool:
+        """Whether element ``a`` is an ancestor of element ``e``."""
+        sa, se = self.serial.get(id(a)), self.serial.get(id(e))
+        return sa is not None and se is not None and sa < se <= self.end[id(a)]
+
+    def _ancestors(self, e: Any) -> tuple[int, ...]:
+        """Serials of the elements around ``e``, outermost first; built on the parent's, so each is made once."""
+        pending = []
+        p = e.parent
+        while id(p) in self.serial and id(p) not in self._chains:
+            pending.append(p)
+            p = p.parent
+        chain = self._chains.get(id(p), ())
+        for a in reversed(pending):
+            chain = self._chains[id(a)] = (*chain, self.serial[id(a)])
+        return self._chains.get(id(e.parent), ())
 
     def _up(self, mapping: dict[int, Any], e: Any) -> Any:
         """The nearest mapped ancestor strictly above ``e``."""
@@ -521,7 +613,7 @@ class _Parser:
             formaction=_attr(e, "formaction"),
             formmethod=_attr(e, "formmethod"),
             formenctype=_attr(e, "formenctype"),
-            ancestors=tuple(self.serial[id(a)] for a in reversed(list(e.parents)) if id(a) in self.serial),
+            ancestors=self._ancestors(e),
             serial=self.serial[id(e)],
             postback=_parse_postback(_attr(e, "onclick") or ""),
         )
@@ -581,7 +673,6 @@ class _Parser:
         (``<p>Host Name: <input></p>``), the caption is that block's text before the control. The walk stops
         at any other control, so a field never borrows the caption of the field before it."""
         name = _attr(anchor, "name")
-        own_ancestors = {id(a) for a in anchor.parents}
         collected: list[str] = []
         block = None
         for steps, node in enumerate(anchor.previous_elements):
@@ -594,12 +685,12 @@ class _Parser:
                     if not _label_like(str(node)) or _nearest(node.parent, ("a",)) is not None:
                         continue  # link texts (Edit, menu entries) never name a field
                     lab = _nearest(node.parent, ("label",))
-                    if lab is not None and id(lab) not in own_ancestors and self._labels_other(lab, name):
+                    if lab is not None and not self._holds(lab, anchor) and self._labels_other(lab, name):
                         return None  # the text is another control's label
                     found = _nearest(node.parent, _BLOCKS)
-                    if found is None or (found.name in _CONTAINERS and id(found) not in own_ancestors):
+                    if found is None or (found.name in _CONTAINERS and not self._holds(found, anchor)):
                         return clean_text(str(node)) or None
-                    if id(found) not in own_ancestors:
+                    if not self._holds(found, anchor):
                         text = (
                             self._cell_text(found)
                             if found.name in ("td", "th")
@@ -611,7 +702,7 @@ class _Parser:
                     break
                 collected.append(str(node))
                 continue
-            if id(node) in own_ancestors:
+            if self._holds(node, anchor):
                 if node is block or node.name == "form":
                     break
                 continue

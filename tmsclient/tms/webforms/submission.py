@@ -51,6 +51,12 @@ class FormValueError(PageNotUnderstoodError):
     kind)."""
 
 
+class SubmissionKindError(PageNotUnderstoodError):
+    """Raised before anything is sent when a submission that must carry a file is not a multipart/form-data
+    POST (the form's method or enctype, or the submitter's formmethod or formenctype, says otherwise), so a
+    browser, and tmsclient, would send only the file's name."""
+
+
 _Override = str | Secret | FileField | bool | tuple[str, ...] | None
 
 
@@ -113,8 +119,10 @@ class Submission:
 
     @property
     def method(self) -> str:
+        """The method a browser uses: the submitter's ``formmethod`` when it has the attribute at all (an
+        empty or unknown value is the spec's invalid value default, GET), else the form's."""
         b = self._button
-        m = (b.formmethod if b and b.formmethod else self.form.method).lower()
+        m = (b.formmethod if b is not None and b.formmethod is not None else self.form.method).lower()
         return "POST" if m == "post" else "GET"
 
     @property
@@ -135,12 +143,45 @@ class Submission:
 
     @property
     def enctype(self) -> str:
+        """The encoding a browser uses: the submitter's ``formenctype`` when it has the attribute (an empty
+        or unknown value is urlencoded), else the form's."""
         b = self._button
-        return form_enctype(b.formenctype) if b and b.formenctype else self.form.enctype
+        return form_enctype(b.formenctype) if b is not None and b.formenctype is not None else self.form.enctype
 
     @property
     def is_multipart(self) -> bool:
         return self.method == "POST" and self.enctype == MULTIPART
+
+    @property
+    def kind(self) -> str:
+        """How it goes out, in words: ``GET`` or ``POST <enctype>``."""
+        return "GET" if self.method == "GET" else f"POST {self.enctype}"
+
+    def why_not_multipart(self) -> str | None:
+        """None when this submission goes as a multipart/form-data POST (the only kind that carries a file's
+        bytes); else what makes it something else, naming the attribute, for an error."""
+        b = self._button
+        button = f"the button {(b.caption_text or b.name)!r}" if b is not None else ""
+        if self.method != "POST":
+            if b is not None and b.formmethod is not None:
+                return f"{button} has formmethod={b.formmethod!r}, so a browser sends the form with GET"
+            return f"the form's method is {self.form.method.upper()}"
+        if self.enctype != MULTIPART:
+            if b is not None and b.formenctype is not None:
+                return f"{button} has formenctype={b.formenctype!r}, so a browser sends the form as {self.enctype}"
+            return f"the form's enctype is {self.enctype}"
+        return None
+
+    def require_file_carrying(self, what: str) -> None:
+        """Refuse, before anything is sent, a submission that would reduce a file to its name."""
+        why = self.why_not_multipart()
+        if why is not None:
+            raise SubmissionKindError(
+                f"{what} would go as {self.kind}, not multipart/form-data ({why}), so it would send only the "
+                "file's name and never its content; nothing was sent",
+                hint="this is not the form tmsclient expects: look at the page in a browser (`tmsclient "
+                "discover`), and check --page-url and any proxy in front of TMS",
+            )
 
     def __repr__(self) -> str:
         names = sorted({self.form.controls[i].name for i, _ in self.overrides})
