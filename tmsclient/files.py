@@ -159,14 +159,11 @@ def write_file_atomic(
             os.replace(tmp, p)
         else:
             _link_no_clobber(tmp, p, what, exists_hint)
-    except OutputFileError:
-        _remove_quietly(tmp)
-        raise
     except OSError as exc:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise OutputFileError(f"cannot write the {what} {p}: {exc.strerror or exc}") from exc
-    except BaseException:
-        _remove_quietly(tmp)
+    except BaseException:  # an OutputFileError from the no-clobber link, or an interrupt: no temporary file left
+        remove_quietly(tmp)
         raise
     _fsync_dir(parent)
     log.debug("wrote %d bytes to %s (mode %o)", len(data), p, mode)
@@ -206,13 +203,9 @@ def create_exclusive(path: str | os.PathLike[str], data: bytes, *, mode: int = 0
 
 
 def remove_quietly(path: str | os.PathLike[str]) -> None:
-    """Undo a file this run created (for example a password file when the .pfx could not be written)."""
-    _remove_quietly(Path(path))
-
-
-def _remove_quietly(p: Path) -> None:
+    """Undo a file this run created (a temporary file, or a password file when the .pfx could not be written)."""
     with contextlib.suppress(OSError):
-        p.unlink()
+        Path(path).unlink()
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -151,6 +151,20 @@ class SecretResolver:
         log.debug("%s: <hidden> (from %s)", spec.what, secret.source)
         return secret
 
+    def when_needed(self, spec: SecretSpec, args: argparse.Namespace | None, missing: str) -> Callable[[], Secret]:
+        """``spec``'s secret, asked for only when called (a key turns out to be encrypted); ``missing`` is the
+        message when none is given."""
+
+        def secret() -> Secret:
+            try:
+                got = self.resolve(spec, args)
+            except PasswordError as err:
+                raise PasswordError(missing, hint=err.hint) from err
+            assert got is not None  # required=True never returns None
+            return got
+
+        return secret
+
     def new_password(self, spec: SecretSpec, args: argparse.Namespace | None) -> Secret:
         """The password for a new .pfx; a typed one is asked twice. Never empty (Windows needs an exact match)."""
         secret = self.resolve(spec, args)

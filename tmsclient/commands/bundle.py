@@ -16,14 +16,13 @@ from tmsclient.certs.pfxoptions import (
     output_options,
 )
 from tmsclient.credentials import OUT_PASSWORD, PFX_PASSWORD, SecretSpec, add_secret_arguments
-from tmsclient.errors import CertificateUnfitError, InputFileError, PasswordError, UsageError
+from tmsclient.errors import CertificateUnfitError, InputFileError, UsageError
 from tmsclient.files import read_input_file
 
 if TYPE_CHECKING:
     from cryptography import x509
 
     from tmsclient.commands.context import Context
-    from tmsclient.credentials import Secret
 
 NAME = "bundle"
 HELP = "join certificate + private key (+ chain) into a Windows-compatible .pfx (openssl pkcs12 -export, safely)"
@@ -104,16 +103,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             raise UsageError(f"no --key given and {cert_path} holds no private key", hint="add --key KEY")
         key_path, key_data = cert_path, cert_data
 
-    def passphrase() -> Secret:
-        try:
-            secret = ctx.secrets.resolve(KEY_PASSPHRASE, args)
-        except PasswordError as err:
-            raise PasswordError(
-                f"the private key in {key_path} is encrypted and no passphrase was given", hint=err.hint
-            ) from err
-        assert secret is not None
-        return secret
-
+    passphrase = ctx.secrets.when_needed(
+        KEY_PASSPHRASE, args, f"the private key in {key_path} is encrypted and no passphrase was given"
+    )
     key = load_private_key(key_data, str(key_path), passphrase)
     matching = [c for c in certs if key_matches(key, c)]
     if not matching:

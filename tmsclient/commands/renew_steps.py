@@ -138,17 +138,9 @@ def read_pem_source(source: RenewalSource, passphrase: Callable[[], Secret]) -> 
 def read_input(source: RenewalSource, args: argparse.Namespace, ctx: Context) -> tuple[Material, str]:
     """The input step: the key, certificate and chain of PEM files, or the contents of a .pfx."""
     if not source.is_pfx:
-
-        def passphrase() -> Secret:
-            try:
-                secret = ctx.secrets.resolve(KEY_PASSPHRASE, args)
-            except PasswordError as err:
-                raise PasswordError(
-                    f"the private key of {source.description} is encrypted and no passphrase was given", hint=err.hint
-                ) from err
-            assert secret is not None
-            return secret
-
+        passphrase = ctx.secrets.when_needed(
+            KEY_PASSPHRASE, args, f"the private key of {source.description} is encrypted and no passphrase was given"
+        )
         pair = read_pem_source(source, passphrase)
         return Material(pair.key, pair.ordered), source.description
     assert source.pfx is not None
