@@ -251,9 +251,14 @@ def _headers_by(conn: HTTPConnection, read: Any) -> Any:
     watchdog.daemon = True
     watchdog.start()
     try:
-        return read()
+        response = read()
     finally:
         watchdog.cancel()
+    if time.monotonic() >= deadline:
+        # Cut mid-headers, http.client may still make a (broken) response of what had come: it is a timeout.
+        response.close()
+        raise TimeoutError("the status line and headers did not arrive in time")
+    return response
 
 
 class _DeadlineHTTPConnection(HTTPConnection):
