@@ -21,6 +21,12 @@ from urllib.parse import quote, quote_plus
 from tmsclient.errors import ConfigError, InputFileError, PasswordError, UsageError
 from tmsclient.files import read_bounded
 
+try:
+    import keyring
+    import keyring.errors
+except ImportError:  # the optional extra; a keyring: reference says so when it is read
+    keyring = None  # type: ignore[assignment,unused-ignore]
+
 log = logging.getLogger(__name__)
 
 #: Largest password file we read; a password file is a line, not a document.
@@ -353,15 +359,11 @@ class SecretRef:
 def keyring_secret(ref: str, where: str, what: str) -> Secret:
     """The secret the OS keyring holds for ``service/user`` (split at the last slash)."""
     service, _, user = ref.rpartition("/")
-    try:
-        # The optional extra is imported only here: its import alone takes longer than all of `tmsclient --help`.
-        import keyring
-        import keyring.errors
-    except ImportError as exc:
+    if keyring is None:
         raise ConfigError(
             f"{where} names the OS keyring, but the keyring package is not installed",
             hint="pip install 'tmsclient[keyring]', or use env:NAME or file:PATH",
-        ) from exc
+        )
     try:
         value = keyring.get_password(service, user)
     except keyring.errors.KeyringError as exc:

@@ -17,13 +17,9 @@ ROOT = Path(tmsclient.__file__).parent
 #: Where a late import is allowed: the top-level run() of each command module (cli.py imports them all to
 #: build the parser, so what they need of cryptography, requests or bs4 is imported when the command runs).
 COMMAND_RUN = frozenset(f"tmsclient.commands.{name}" for name in COMMAND_MODULES)
-#: The one other late import, by module and function: the OS keyring is an optional extra needed only by a
-#: config file that names it, and importing it alone takes longer than all of `tmsclient --help`.
-SLOW_OPTIONAL: dict[tuple[str, str], frozenset[str]] = {
-    ("tmsclient.credentials", "keyring_secret"): frozenset({"keyring", "keyring.errors"}),
-}
-#: What `tmsclient --help` must not load.
-HEAVY = ("cryptography", "requests", "bs4", "asn1crypto", "keyring")
+#: What `tmsclient --help` must not load. (The optional keyring extra, where installed, is imported at the top of
+#: credentials.py like any other module: an admin who installs it pays its import in every command.)
+HEAVY = ("cryptography", "requests", "bs4", "asn1crypto")
 _DYNAMIC_IMPORTS = {"import_module", "__import__"}
 
 
@@ -58,8 +54,7 @@ def late_imports(source: str, module: str) -> list[str]:
             if names:
                 name = getattr(function, "name", "<lambda>")
                 allowed_run = module in COMMAND_RUN and name == "run" and function in tree.body
-                allowed_slow = set(names) <= SLOW_OPTIONAL.get((module, name), frozenset())
-                if not (allowed_run or allowed_slow):
+                if not allowed_run:
                     bad.append(f"{module}:{getattr(child, 'lineno', '?')} in {name}(): {', '.join(names)}")
             visit(child, function)
 
@@ -107,7 +102,7 @@ LATE = [
     ("def run(args, ctx):\n    def inner():\n        import x\n", "tmsclient.commands.inspect"),
     ("class Cmd:\n    def run(self, args, ctx):\n        import x\n", "tmsclient.commands.inspect"),
     ("def run(args, ctx):\n    import x\n", "tmsclient.commands.pool"),  # a helper module, not a command
-    ("def keyring_secret():\n    import requests\n", "tmsclient.credentials"),  # only keyring is excused there
+    ("def keyring_secret():\n    import keyring\n    import keyring.errors\n", "tmsclient.credentials"),
 ]
 ALLOWED = [
     ("import cryptography\nfrom tmsclient.errors import ConfigError\n", "tmsclient.certs.summary"),
@@ -115,7 +110,6 @@ ALLOWED = [
     ("try:\n    import keyring\nexcept ImportError:\n    keyring = None\n", "tmsclient.credentials"),
     ("if sys.version_info >= (3, 11):\n    import tomllib\nelse:\n    import tomli as tomllib\n", "tmsclient.config"),
     ("def run(args, ctx):\n    from tmsclient.certs.loading import load_pfx_file\n", "tmsclient.commands.upload"),
-    ("def keyring_secret():\n    import keyring\n    import keyring.errors\n", "tmsclient.credentials"),
     ("def f():\n    text = 'import cryptography'\n", "tmsclient.output"),
 ]
 

@@ -21,7 +21,6 @@ import importlib.util
 import json
 import shutil
 import socket
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from tests.helpers.emulated import Tms
 from tests.helpers.paths import BAD_INPUTS, DOCS
+from tmsclient import credentials
 from tmsclient.certs.loading import read_pfx_algorithms_file
 from tmsclient.errors import TmsClientError
 from tmsclient.exitcodes import ExitCode
@@ -973,7 +973,7 @@ def test_bad_input(
     case: Case, cli: Any, tms_for_corpus: Any, tmp_path: Path, canaries: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if case.without_module:
-        monkeypatch.setitem(sys.modules, case.without_module, None)  # `import keyring` -> ImportError
+        monkeypatch.setattr(credentials, case.without_module, None)  # as when `import keyring` failed at start
     values: dict[str, Any] = {
         "f": _Files(tmp_path, case.mode),
         "big": _Big(tmp_path),

@@ -6,7 +6,6 @@ import argparse
 import io
 import os
 import re
-import sys
 import types
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from tests.helpers.paths import DOCS
 from tests.helpers.secrets import secret
+from tmsclient import credentials
 from tmsclient.cli import _Parser
 from tmsclient.commands.context import Context
 from tmsclient.config import (
@@ -613,8 +613,7 @@ def _fake_keyring(store: dict[tuple[str, str], str]) -> types.ModuleType:
 
 def test_keyring_reference_splits_service_and_user_at_the_last_slash(tmp_path, monkeypatch):
     fake = _fake_keyring({("tms/staging", "EX\\svc"): "pw-from-keyring"})
-    monkeypatch.setitem(sys.modules, "keyring", fake)
-    monkeypatch.setitem(sys.modules, "keyring.errors", fake.errors)
+    monkeypatch.setattr(credentials, "keyring", fake)
     cfg = write_config(tmp_path, KEYRING_CONFIG)
     t = resolve(["--config", str(cfg)], {})
     assert secret(t.password).reveal() == "pw-from-keyring"
@@ -626,7 +625,7 @@ def test_keyring_reference_splits_service_and_user_at_the_last_slash(tmp_path, m
 
 
 def test_keyring_reference_without_the_extra_is_a_config_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "keyring", None)  # import keyring -> ImportError
+    monkeypatch.setattr(credentials, "keyring", None)  # as when `import keyring` failed at start
     cfg = write_config(tmp_path, KEYRING_CONFIG)
     with pytest.raises(ConfigError, match="keyring package is not installed") as info:
         resolve(["--config", str(cfg)], {})
