@@ -17,10 +17,13 @@ from tmsclient.commands import (
     bundle,
     check,
     convert,
+    cutover,
     discover,
     export_cer,
     inspect,
+    prepare,
     renew,
+    rollback,
     show,
     status,
     upload,
@@ -50,6 +53,9 @@ COMMANDS: tuple[ModuleType, ...] = (
     verify,
     discover,
     renew,
+    prepare,
+    cutover,
+    rollback,
     status,
 )
 #: Their module names under tmsclient.commands.

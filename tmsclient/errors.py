@@ -90,6 +90,52 @@ class AuthenticationError(TmsClientError):
     exit_code = ExitCode.AUTH
 
 
+class KerberosError(AuthenticationError):
+    """Raised when a Kerberos login cannot start or is refused for a reason the Kerberos library names (a wrong
+    password or unknown user at the KDC, or a failure without a code of its own below). The subclasses have
+    their own exit codes; none of them is ever followed by another login scheme with the password."""
+
+
+class KerberosNoTicketError(KerberosError):
+    """Raised when ``--auth negotiate`` has no password and no ticket: the cache named by $KRB5CCNAME (or the
+    default one) is missing or empty."""
+
+    exit_code = ExitCode.KRB_NO_TICKET
+
+
+class KerberosTicketExpiredError(KerberosError):
+    """Raised when the ticket in the cache has expired (kinit again)."""
+
+    exit_code = ExitCode.KRB_TICKET_EXPIRED
+
+
+class KerberosClockSkewError(KerberosError):
+    """Raised when the KDC refuses a request because this machine's clock and the KDC's differ by more than
+    the realm allows (5 minutes by default), or a ticket is not valid yet for the same reason."""
+
+    exit_code = ExitCode.KRB_CLOCK_SKEW
+
+
+class KerberosUnknownServiceError(KerberosError):
+    """Raised when the KDC has no service principal for the TMS host name (HTTP/<host>): the message shows the
+    name asked for."""
+
+    exit_code = ExitCode.KRB_UNKNOWN_SERVICE
+
+
+class KerberosKdcUnreachableError(KerberosError):
+    """Raised when no KDC of the realm answers (none configured, refused, timed out)."""
+
+    exit_code = ExitCode.KRB_KDC_UNREACHABLE
+
+
+class MutualAuthenticationError(KerberosError):
+    """Raised when TMS accepts a Kerberos login without proving it is the service the ticket was for: no
+    answer token, or one that does not verify. The page it sent is not used."""
+
+    exit_code = ExitCode.KRB_MUTUAL_AUTH
+
+
 class NotAdministratorError(TmsClientError):
     """Raised when the login works but TMS denies the pages a TMS Site Administrator sees."""
 

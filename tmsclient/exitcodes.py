@@ -28,6 +28,14 @@ class ExitCode(IntEnum):
     OUTCOME_UNKNOWN = 22
     VERIFY_FAILED = 23
     TARGETS_FAILED = 24
+    PREPARED_CHANGED = 25
+    PAGE_CHANGED = 26
+    KRB_NO_TICKET = 30
+    KRB_TICKET_EXPIRED = 31
+    KRB_CLOCK_SKEW = 32
+    KRB_UNKNOWN_SERVICE = 33
+    KRB_KDC_UNREACHABLE = 34
+    KRB_MUTUAL_AUTH = 35
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -54,6 +62,19 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.OUTCOME_UNKNOWN: "the Save may or may not have been applied and a re-read could not tell",
     ExitCode.VERIFY_FAILED: "the re-read page does not show what was intended (got X, expected Y)",
     ExitCode.TARGETS_FAILED: "several targets were run and at least one failed (see the per-target report)",
+    ExitCode.PREPARED_CHANGED: (
+        "a prepared directory no longer matches its manifest (a file changed or is missing), or has no previous "
+        ".pfx to roll back to"
+    ),
+    ExitCode.PAGE_CHANGED: (
+        "the site's page changed since `prepare`'s preflight in a way that breaks the plan; nothing was saved"
+    ),
+    ExitCode.KRB_NO_TICKET: "Kerberos: no ticket (kinit first, or give the user name and password)",
+    ExitCode.KRB_TICKET_EXPIRED: "Kerberos: the ticket has expired (kinit again)",
+    ExitCode.KRB_CLOCK_SKEW: "Kerberos: this machine's clock and the KDC's differ too much",
+    ExitCode.KRB_UNKNOWN_SERVICE: "Kerberos: the KDC knows no service principal HTTP/<host> for the TMS host name",
+    ExitCode.KRB_KDC_UNREACHABLE: "Kerberos: no KDC of the realm could be reached",
+    ExitCode.KRB_MUTUAL_AUTH: "Kerberos: TMS did not prove it is the service the ticket was for (mutual auth)",
     ExitCode.INTERNAL: "a bug in tmsclient; rerun with -vv and report it",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }

@@ -19,7 +19,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -448,13 +448,20 @@ def resolve_target(
         sources["username"] = "prompt"
 
     password = None
-    if need_password and uses_password:
-        pw_spec = SecretSpec(
-            TMS_PASSWORD.what,
-            TMS_PASSWORD.flag,
-            TMS_PASSWORD.default_env,
-            f"TMS password for {values['username']} at {urlsplit(url).hostname}",
+    pw_spec = SecretSpec(
+        TMS_PASSWORD.what,
+        TMS_PASSWORD.flag,
+        TMS_PASSWORD.default_env,
+        f"TMS password for {values['username']} at {urlsplit(url).hostname}",
+    )
+    if need_password and not uses_password and values["username"]:
+        # Kerberos: a password given (flag, environment, profile) lets tmsclient get the ticket itself; none is
+        # prompted for, and without one the ticket cache's ticket is used
+        password = replace(ctx.secrets, interactive=False).resolve(
+            pw_spec, args, profile_value=_secret_ref(prof, "password"), several_targets=several_targets, required=False
         )
+        sources["password"] = password.source if password else "none"
+    if need_password and uses_password:
         try:
             password = ctx.secrets.resolve(
                 pw_spec, args, profile_value=_secret_ref(prof, "password"), several_targets=several_targets

@@ -17,6 +17,7 @@ from typing import IO, NoReturn
 from tmsemulator.config import (
     AUTH_MODES,
     CERT_DETAILS_MODES,
+    REDIRECT_KINDS,
     EmulatorConfig,
     read_data_file,
     read_users_file,
@@ -44,8 +45,9 @@ users file: one DOMAIN:USER:PASSWORD per line (an empty DOMAIN is allowed; # sta
 as DOMAIN\\user, user@DOMAIN or user. Without --users one administrator TMSLAB\\admin is created with a random
 password, written to a 0600 file whose path is printed.
 
-exit: 0 after Ctrl-C or SIGTERM (a clean stop); 2 for a bad command line; 3 for an unreadable users or sites
-file; 6 when the ready file cannot be written; 7 for an invalid setting; 13 when the address cannot be bound."""
+exit: 0 after Ctrl-C or SIGTERM (a clean stop); 2 for a bad command line; 3 for an unreadable users, sites or
+capture file; 6 when the ready file cannot be written; 7 for an invalid setting (or a file that is not a
+capture); 13 when the address cannot be bound."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,7 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=AUTH_MODES,
         default="ntlm",
         help="ntlm: Windows authentication, NTLM and Negotiate bound to the connection (default); "
-        "basic: HTTP Basic on every request",
+        "negotiate: only Negotiate offered; basic: HTTP Basic on every request",
+    )
+    auth.add_argument(
+        "--redirect",
+        action="append",
+        default=[],
+        choices=REDIRECT_KINDS,
+        help="a same-origin redirect around the login (repeatable): start-page (/tms/ -> /tms/default.aspx "
+        "after the login), trailing-slash (/tms -> /tms/ with 301), before-login (/tms/ redirected before "
+        "the first 401)",
     )
     auth.add_argument(
         "--users",
@@ -149,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_PROFILE}; see --list-profiles)",
     )
     pages.add_argument("--list-profiles", action="store_true", help="list the page profiles and exit")
+    pages.add_argument(
+        "--capture",
+        metavar="FILE",
+        help="serve the pages of a tmsclient capture (`tmsclient discover --capture FILE`) instead of a page "
+        "profile's, with this emulator's own view state, event validation and storage",
+    )
     pages.add_argument(
         "--webex-page-id",
         type=_non_negative_int,
@@ -277,6 +294,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         tls_names=tuple(args.tls_san),
         extended_protection=args.extended_protection,
         max_request_bytes=args.max_request_kb * 1024,
+        redirects=tuple(args.redirect),
+        capture=args.capture,
     )
 
 
@@ -343,9 +362,9 @@ def main(
                 },
             )
         scheme = "NTLM/Negotiate" if config.auth == "ntlm" else "Basic"
+        serving = f"capture {config.capture}" if config.capture else f"page profile {config.page_profile}"
         stdout.write(
-            f"TMS emulator (page profile {config.page_profile}, Windows Server {config.server_os}, "
-            f"{scheme}) listening on {emulator.url}\n"
+            f"TMS emulator ({serving}, Windows Server {config.server_os}, {scheme}) listening on {emulator.url}\n"
         )
         if emulator.ca_file:
             stdout.write(f"CA file: {emulator.ca_file}\n")

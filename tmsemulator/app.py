@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from tmsemulator.server import RunningEmulator
 
 
+CRYPTO_EXCEPTION = "System.Security.Cryptography.CryptographicException"
+
+
 def moved_page(location: str) -> str:
     return (
         "<html><head><title>Object moved</title></head><body>"
@@ -51,6 +54,8 @@ class WebFormsApp:
     def handle(
         self, page_id: int, site_param: str | None, body: bytes, entry: dict[str, Any]
     ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+        if self.em.replay is not None:
+            return self._replay(body)
         p = self.profile
         config_page = page_id in (p.webex_page_id, p.site_page_id) or DECOY_PAGES.get(page_id, ("", False))[1]
         known = page_id == START_PAGE_ID or page_id in DECOY_PAGES or page_id in (p.webex_page_id, p.site_page_id)
@@ -80,6 +85,22 @@ class WebFormsApp:
         if self.handler.command == "GET" and page_id in (p.webex_page_id, p.site_page_id) and result[0] == 200:
             self.em.layout_change_after_get()
         return result
+
+    def _replay(self, body: bytes) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+        """A capture's pages instead of the profile's (``--capture``)."""
+        replay = self.em.replay
+        assert replay is not None
+        if self.handler.command != "POST":
+            return replay.get(self.handler.path)
+        try:
+            form = parse_form(self.handler.headers.get("Content-Type", ""), body)
+        except FormError:
+            return 500, error_page(BAD_FORM), ()
+
+        def record(entry: dict[str, Any]) -> None:
+            self.em.data.record_save({**entry, "user": self.user.login})
+
+        return replay.post(self.handler.path, form, record, save_500=self.em.data.faults.save_500)
 
     def _check_postback(self, page_id: int, form: PostedForm) -> dict[str, Any] | tuple[str, str]:
         """ASP.NET's order: view state MAC, then the control tree, then event validation."""
@@ -161,6 +182,16 @@ class WebFormsApp:
             return self._save(form, int(view.get("s") or 0), entry)
         target = form.get("__EVENTTARGET") or ""
         grid = p.settings_prefix + p.grid_name + "$ctl"
+        # A repeater's Edit button posts its own name (items numbered from ctl00); a grid's LinkButton posts
+        # back through __EVENTTARGET (rows from ctl02).
+        pressed_item = next((n for n, _ in form.fields if n.startswith(grid) and n.endswith("$" + p.edit_name)), None)
+        if pressed_item is not None and p.sites_style == "repeater":
+            index = int(pressed_item[len(grid) :].split("$")[0])
+            rows = view.get("rows") or []
+            site = self.em.data.site(rows[index]) if 0 <= index < len(rows) else None
+            if site is None:
+                return 200, self._settings(error="The selected WebEx site no longer exists."), ()
+            return 200, self._settings(form=site_form(site)), ()
         if target.startswith(grid) and target.endswith("$" + p.edit_name):
             index = int(target[len(grid) :].split("$")[0]) - 2
             rows = view.get("rows") or []
@@ -264,11 +295,25 @@ class WebFormsApp:
                 refusal = (verdict.check, verdict.message, verdict.detail)
             else:
                 certificate = verdict.certificate
+        if refusal is None and certificate is not None and upload is not None and upload.has_file and p.import_error:
+            # The fields are stored before the import, which then fails on the host: TMS keeps them.
+            kept = stored.certificate if stored else None
+            site = Site(id=site_id, certificate=kept, **{k: values[k] for k in _SITE_VALUE_KEYS})
+            saved = em.data.store_site(site)
+            em.data.record_save(
+                {**log_entry, "site_id": saved.id, "outcome": "fields-stored-import-failed", "message": p.import_error}
+            )
+            return 500, error_page((CRYPTO_EXCEPTION, p.import_error)), ()
         if refusal is not None:
             check, message, detail = refusal
             em.data.record_save(
                 {**log_entry, "outcome": "refused", "check": check, "message": message, "detail": detail}
             )
+            if p.save_errors == "error-page" and check != "required-fields":
+                # The import threw and nothing caught it: ASP.NET's error page, nothing stored.
+                if faults.drop_after_save == "applied":
+                    self.handler.drop(entry)
+                return 500, error_page((CRYPTO_EXCEPTION, str(message))), ()
             # Nothing is stored; the form keeps the user's non-secret inputs, never the file or the password.
             shown = SiteForm(site_id, values, stored.certificate if stored else None)
             if faults.drop_after_save == "applied":
@@ -286,6 +331,8 @@ class WebFormsApp:
         )
         if faults.drop_after_save == "applied":
             self.handler.drop(entry)
+        if p.after_save == "redirect":
+            return self._redirect(p.webex_page_id)
         return 200, self._form_page(site_form(saved), info=p.saved_text), ()
 
 

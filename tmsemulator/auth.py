@@ -163,12 +163,15 @@ class Authenticator:
         self.ntlm_file = ntlm_file
         self.realm = realm
         self.channel_binding_hash = channel_binding_hash
-        if mode == "ntlm":
+        if mode in ("ntlm", "negotiate"):
             directory.write_ntlm_file(ntlm_file)
 
     def challenge_headers(self) -> tuple[str, ...]:
         if self.mode == "basic":
             return (f'Basic realm="{self.realm}"',)
+        if self.mode == "negotiate":
+            # IIS with only the Negotiate provider (NTLM inside SPNEGO still works, as on Windows).
+            return ("Negotiate",)
         return ("Negotiate", "NTLM")
 
     def authenticate(self, conn: ConnectionAuth, authorization: str | None) -> AuthResult:
@@ -182,7 +185,7 @@ class Authenticator:
             if scheme != "basic":
                 return AuthResult(None, self.challenge_headers(), leg=scheme, scheme=scheme, failed=True)
             return self._basic(token_text.strip())
-        if scheme not in ("ntlm", "negotiate"):
+        if scheme not in (("negotiate",) if self.mode == "negotiate" else ("ntlm", "negotiate")):
             return AuthResult(None, self.challenge_headers(), leg=scheme, scheme=scheme, failed=True)
         return self._spnego(conn, scheme, token_text.strip())
 

@@ -15,7 +15,10 @@ from tmsemulator.faults import Faults
 from tmsemulator.profiles import BANDWIDTH_OPTIONS, DEFAULT_PROFILE, PageProfile, get_profile
 from tmsemulator.windows import DEFAULT_SERVER_OS, WINDOWS_VERSIONS
 
-AUTH_MODES = ("ntlm", "basic")
+AUTH_MODES = ("ntlm", "negotiate", "basic")
+#: Redirects a real IIS front may add around the login (``redirects``): the start page at
+#: /tms/default.aspx, /tms without its slash, and a redirect answered before the first 401.
+REDIRECT_KINDS = ("start-page", "trailing-slash", "before-login")
 CERT_DETAILS_MODES = ("summary", "none")
 #: Page ids of the start page and the decoy menu entries; a profile's WebEx page ids must differ.
 RESERVED_PAGE_IDS = frozenset({1, 35, 36, 77, 79, 116, 117, 118})
@@ -255,7 +258,7 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port
     tls: bool = True
-    auth: str = "ntlm"  # "ntlm" (NTLM and Negotiate) or "basic"
+    auth: str = "ntlm"  # "ntlm" (NTLM and Negotiate), "negotiate" (only Negotiate offered) or "basic"
     #: (domain, user, password) triples; empty: one administrator with a random password, written to a
     #: 0600 file in the state directory.
     users: Sequence[tuple[str, str, str]] = ()  # stored as a tuple
@@ -274,6 +277,10 @@ class EmulatorConfig:
     extended_protection: bool = False  # require NTLM channel binding to the TLS certificate
     max_request_bytes: int = 4 * 1024 * 1024  # ASP.NET's default maxRequestLength (4096 KB)
     request_log_limit: int = 1000  # requests kept in the state's request log
+    #: Same-origin redirects around the login (REDIRECT_KINDS); none by default.
+    redirects: Sequence[str] = ()
+    #: A tmsclient capture (`tmsclient discover --capture`): its pages are served instead of the profile's.
+    capture: str | None = None
 
     def __post_init__(self) -> None:
         # Lists are accepted for convenience; stored as tuples so the config stays hashable and frozen.
@@ -285,6 +292,10 @@ class EmulatorConfig:
             sites = tuple(s if isinstance(s, SiteData) else SiteData.from_json(s) for s in self.sites)
             object.__setattr__(self, "sites", sites)
         object.__setattr__(self, "tls_names", tuple(self.tls_names))
+        object.__setattr__(self, "redirects", tuple(self.redirects))
+        unknown = [r for r in self.redirects if r not in REDIRECT_KINDS]
+        if unknown:
+            raise ConfigError(f"unknown redirect {unknown[0]!r}", hint=f"expected any of {', '.join(REDIRECT_KINDS)}")
         if isinstance(self.faults, Mapping):
             object.__setattr__(self, "faults", Faults().with_changes(self.faults))
         if self.auth not in AUTH_MODES:
@@ -309,8 +320,6 @@ class EmulatorConfig:
                     "a password cannot hold line breaks"
                 )
         profile = self.profile()  # raises on an unknown name or a clashing page id
-        if self.sites is not None and not self.sites:
-            raise ConfigError("the emulator needs at least one WebEx site")
         if self.faults.layout_change:
             self.profile(self.faults.layout_change)
         del profile

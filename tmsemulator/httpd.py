@@ -221,6 +221,16 @@ class RequestHandler(BaseHTTPRequestHandler):
         if self.command == "POST":
             self._record_post_body(body)
         try:
+            redirects = self.em.config.redirects
+            if "before-login" in redirects and url.path == "/tms/" and not self.auth.user and self.command == "GET":
+                # A rule in front of the login (IIS URL Rewrite, httpRedirect): the first answer is a redirect.
+                self._send(
+                    302,
+                    moved_page("/tms/default.aspx").encode(),
+                    headers=(("Location", "/tms/default.aspx"),),
+                    entry=entry,
+                )
+                return
             result = self._authenticate(faults)
             entry.update(auth=result.scheme, leg=result.leg, user=result.user.login if result.user else None)
             if result.user is None:
@@ -256,11 +266,14 @@ class RequestHandler(BaseHTTPRequestHandler):
             "sha256": hashlib.sha256(body).hexdigest() if body is not None else None,
             "authorization": (self.headers.get("Authorization") or " ").split(" ")[0] or None,
             "files": [],
+            "fields": [],
         }
         if body is not None:
             try:
                 form = parse_form(self.headers.get("Content-Type", ""), body)
                 entry["files"] = [upload.summary(name) for name, upload in form.files]
+                # Names only (values may be secrets): a test checks which buttons a client ever pressed.
+                entry["fields"] = [name for name, _ in form.fields] + [name for name, _ in form.files]
             except FormError:
                 pass
         self.em.data.record_post_body(entry)
@@ -306,7 +319,13 @@ class RequestHandler(BaseHTTPRequestHandler):
     ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
         lower = path.lower()
         if lower in ("/", "/tms"):
-            return 302, moved_page("/tms/"), (("Location", "/tms/"),)
+            status = 301 if "trailing-slash" in self.em.config.redirects else 302
+            return status, moved_page("/tms/"), (("Location", "/tms/"),)
+        if lower == "/tms/" and not query and "start-page" in self.em.config.redirects and self.command == "GET":
+            return 302, moved_page("/tms/default.aspx"), (("Location", "/tms/default.aspx"),)
+        if self.em.replay is not None and lower.startswith("/tms/"):
+            # A capture may hold pages at any path under /tms/: the replay routes them itself.
+            return WebFormsApp(self.em, user, self).handle(START_PAGE_ID, None, body, entry)
         if lower not in ("/tms/", "/tms/default.aspx"):
             return 404, error_page(NOT_FOUND), ()
         params = parse_qs(query)
@@ -314,8 +333,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             page_id = int(params.get("pageId", [str(START_PAGE_ID)])[0])
         except ValueError:
             return 404, error_page(NOT_FOUND), ()
-        site_param = params.get("siteId", [None])[0]
         app = WebFormsApp(self.em, user, self)
+        site_param = params.get(app.profile.site_param, [None])[0]
         return app.handle(page_id, site_param, body, entry)
 
     def _test_api(self, action: str) -> None:

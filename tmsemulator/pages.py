@@ -85,9 +85,24 @@ def control_id(name: str) -> str:
     return name.replace("$", "_")
 
 
-def page_href(profile: PageProfile, page_id: int, site_id: int | str | None = None) -> str:
+EMPTY_LIST_TEXT = "No results found. Try widening your search by using fewer criteria."
+
+
+def page_href(profile: PageProfile, page_id: int, site_id: int | str | None = None, *, link: bool = False) -> str:
+    """A page's URL as the profile writes it; ``link``: as the sites list links to a site (extra parameters)."""
     href = f"{profile.link_base}?pageId={page_id}"
-    return href if site_id is None else f"{href}&siteId={site_id}"
+    if site_id is None:
+        return href
+    return f"{href}&{profile.site_param}={site_id}" + (profile.site_link_extra if link else "")
+
+
+def shown_thumbprint(profile: PageProfile, thumbprint: str) -> str:
+    pairs = [thumbprint[i : i + 2] for i in range(0, len(thumbprint), 2)]
+    if profile.thumbprint_style == "colons":
+        return ":".join(pairs).lower()
+    if profile.thumbprint_style == "spaced":
+        return " ".join(pairs).upper()
+    return thumbprint.upper()
 
 
 class Renderer:
@@ -171,6 +186,21 @@ class Renderer:
     def _sites_part(self, sites: Sequence[Any], ev: _Collector) -> str:
         lay = self.layout
         grid = self.p.settings_prefix + self.p.grid_name
+        add = self._submit(self.p.settings_prefix, self.p.add_site, ev)
+        heading = lay.heading.format(text=escape(self.p.headings[1]))
+        actions = f'<div class="GridActions">{add}</div>'
+        if not sites:
+            # A GridView's EmptyDataText (and TMS's own lists) render one cell, no header [code].
+            empty = f'<tr><td colspan="4">{escape(EMPTY_LIST_TEXT)}</td></tr>'
+            if self.p.sites_style == "grid":
+                return heading + lay.grid_open.format(id=control_id(grid)) + empty + "</table>" + actions
+            return (
+                heading + f'<div id="{control_id(grid)}"><p class="Empty">{escape(EMPTY_LIST_TEXT)}</p></div>' + actions
+            )
+        if self.p.sites_style == "links":
+            return heading + self._site_links(sites, grid) + actions
+        if self.p.sites_style == "repeater":
+            return heading + self._site_repeater(sites, grid, ev) + actions
         header_cells = [lay.grid_header_cell.format(text=escape(t)) for t in self.p.grid_headers]
         header = lay.grid_row.format(cells="".join(header_cells) + lay.grid_header_cell.format(text="&nbsp;"))
         rows = [header]
@@ -188,22 +218,49 @@ class Renderer:
             ]
             cells.append(lay.grid_cell.format(value=edit))
             rows.append(lay.grid_row.format(cells="".join(cells)))
-        add = self._submit(self.p.settings_prefix, self.p.add_site, ev)
-        return (
-            lay.heading.format(text=escape(self.p.headings[1]))
-            + lay.grid_open.format(id=control_id(grid))
-            + "".join(rows)
-            + "</table>"
-            + f'<div class="GridActions">{add}</div>'
-        )
+        return heading + lay.grid_open.format(id=control_id(grid)) + "".join(rows) + "</table>" + actions
+
+    def _site_links(self, sites: Sequence[Any], grid: str) -> str:
+        """A list of links on the host names, each to the site's own page (opened the way a person would)."""
+        assert self.p.site_page_id is not None
+        items = []
+        for index, site in enumerate(sites):
+            href = page_href(self.p, self.p.site_page_id, site.id, link=True)
+            link_id = control_id(f"{grid}$ctl{index:02d}${self.p.edit_name}")
+            default = ' <span class="Default">(default)</span>' if site.default_site else ""
+            items.append(
+                f'<li><a id="{link_id}" href="{escape(href)}"><span>{escape(site.host_name)}</span></a> '
+                f'<span class="SiteName">{escape(site.site_name)}</span>{default}</li>'
+            )
+        return f'<ul id="{control_id(grid)}" class="SiteList">{"".join(items)}</ul>'
+
+    def _site_repeater(self, sites: Sequence[Any], grid: str, ev: _Collector) -> str:
+        """One block per site (a Repeater's ItemTemplate) with an Edit button that posts back."""
+        blocks = []
+        for index, site in enumerate(sites):
+            name = f"{grid}$ctl{index:02d}${self.p.edit_name}"
+            ev.allow(name, self.p.edit_text)
+            button = (
+                f'<input type="submit" name="{escape(name)}" value="{escape(self.p.edit_text)}" '
+                f'id="{control_id(name)}" />'
+            )
+            blocks.append(
+                f'<div class="SiteItem"><span class="Host">{escape(site.host_name)}</span> '
+                f'<span class="Site">{escape(site.site_name)}</span> {button}</div>'
+            )
+        return f'<div id="{control_id(grid)}" class="SiteRepeater">{"".join(blocks)}</div>'
 
     def _cert_rows(self, cert: StoredCertificate | None) -> str:
         labels, ids = self.p.cert_labels, [control_id(self.p.site_prefix + i) for i in self.p.cert_value_ids]
         row = self.layout.readonly_row
         if cert is not None and self.cert_details == "summary":
             expires = cert.not_after.astimezone(dt.timezone.utc).strftime(self.p.expires_format)
-            values = (cert.subject, expires, cert.thumbprint_sha1)
-            return "".join(row.format(label=escape(labels[i]), id=ids[i], value=escape(values[i])) for i in range(3))
+            values = (cert.subject, expires, shown_thumbprint(self.p, cert.thumbprint_sha1))
+            out = "".join(row.format(label=escape(labels[i]), id=ids[i], value=escape(values[i])) for i in range(3))
+            if self.p.cert_serial_label:
+                serial_id = control_id(self.p.site_prefix + "certSerialLabel")
+                out += row.format(label=escape(self.p.cert_serial_label), id=serial_id, value=escape(cert.serial))
+            return out
         installed = self.p.yes_no[0 if cert is not None else 1]
         return row.format(label=escape(labels[3]), id=ids[3], value=escape(installed))
 
@@ -304,6 +361,9 @@ class Renderer:
         return self.simple_page(page_id=page_id, title="Access Denied", user=user, body_html=body)
 
     def _menu(self) -> str:
+        if self.p.menu_style == "spans":
+            return self._span_menu()
+
         def entries(items: Sequence[MenuEntry]) -> str:
             out = []
             for item in items:
@@ -313,6 +373,43 @@ class Renderer:
             return "".join(out)
 
         return f'<ul id="ctl00_uxMenu" class="Menu">{entries(menu_tree(self.p.webex_page_id))}</ul>'
+
+    def _span_menu(self) -> str:
+        """Top-level entries are links that navigate by themselves (to their first page), sub-menus are spans,
+        each leaf a link around a span [code: scripts click //a[contains(.,'System')] and //span[text()=...]].
+        A decoy "WebEx Settings" sits under Booking: only the whole path leads to the page."""
+
+        def first_page(item: MenuEntry) -> int | None:
+            if item.page_id is not None:
+                return item.page_id
+            return next((p for p in (first_page(c) for c in item.children) if p is not None), None)
+
+        def entries(items: Sequence[MenuEntry], top: bool) -> str:
+            out = []
+            for item in items:
+                text = f'<span class="MenuText"><span>{escape(item.text)}</span></span>'
+                sub = f'<ul class="SubMenu">{entries(item.children, False)}</ul>' if item.children else ""
+                target = item.page_id if item.page_id is not None else (first_page(item) if top else None)
+                if target is not None:
+                    head = f'<a href="{escape(page_href(self.p, target))}">{text}</a>'
+                else:
+                    head = f'<span class="MenuItem">{text}</span>'
+                out.append(f"<li>{head}{sub}</li>")
+            return "".join(out)
+
+        tree = list(menu_tree(self.p.webex_page_id))
+        booking = tree[0]
+        tree[0] = MenuEntry(booking.text, booking.page_id, (*booking.children, MenuEntry("WebEx Settings", 36)))
+        return f'<ul id="ctl00_uxMenu" class="Menu HoverMenu">{entries(tree, True)}</ul>'
+
+    def _footer(self, user: str) -> str:
+        if self.p.footer_serial is None:
+            return ""
+        return (
+            f'<div id="ctl00_uxFooter" class="Footer"><span id="ctl00_uxFooter_uxUser" class="FooterUser">'
+            f'{escape(user)}</span> | <span class="Serial">S/N: {escape(self.p.footer_serial)} '
+            f"({escape(self.p.footer_host)})</span></div>"
+        )
 
     def _document(
         self,
@@ -366,6 +463,7 @@ function __doPostBack(eventTarget, eventArgument) {{
 <span id="{INFO_LABEL_ID}" class="InfoLabel">{escape(info)}</span></div>
 {body}
 </div>
+{self._footer(user)}
 <div class="aspNetHidden">
 <input type="hidden" name="__VIEWSTATEGENERATOR" id="__VIEWSTATEGENERATOR" value="{generator}" />
 <input type="hidden" name="__EVENTVALIDATION" id="__EVENTVALIDATION" value="{validation}" />

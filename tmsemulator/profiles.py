@@ -151,6 +151,33 @@ class PageProfile:
     site_form_with_list: bool
     yes_no: tuple[str, str] = ("Yes", "No")
     saved_text: str = "Settings saved."
+    #: The menu: ``anchors`` (every entry a link, parents ``href="#"``) or ``spans`` (top-level entries are
+    #: real links to their first page, sub-menus are spans, each leaf a link around a span) [code].
+    menu_style: str = "anchors"
+    #: The WebEx Sites pane: ``grid`` (a GridView with Edit links), ``links`` (a list of links on the host
+    #: names, to the site page) or ``repeater`` (one block per site with an Edit button that posts back).
+    sites_style: str = "grid"
+    #: The query parameter that names the site on its own page, and what follows it in the link [code:
+    #: ``default.aspx?pageId=79&ConfId=17747&View=true``].
+    site_param: str = "siteId"
+    site_link_extra: str = ""
+    #: After a successful Save: ``render`` the form again with the info label, or ``redirect`` to the list
+    #: (Post/Redirect/Get).
+    after_save: str = "render"
+    #: How a certificate the import refuses is shown: ``label`` (the error label on the form) or
+    #: ``error-page`` (an unhandled CryptographicException: ASP.NET's HTTP 500 error page, nothing stored).
+    save_errors: str = "label"
+    #: A Save whose file passes every check still fails to import with this .NET message (an application pool
+    #: that cannot reach its key store or user profile); the other fields are stored first.
+    import_error: str | None = None
+    #: Extra certificate row: the serial number, under this label (None: not shown).
+    cert_serial_label: str | None = None
+    #: How the thumbprint is shown: ``upper`` (Windows), ``colons`` (lower-case pairs with colons) or
+    #: ``spaced`` (upper-case pairs with spaces).
+    thumbprint_style: str = "upper"
+    #: The page footer "S/N: <serial> (<host>)" with the logged-in user [doc]; None: no footer.
+    footer_serial: str | None = None
+    footer_host: str = "TMSEMU01"
 
     def field(self, key: str) -> FieldSpec | None:
         for spec in (*self.global_fields, *self.site_fields):
@@ -170,6 +197,8 @@ class PageProfile:
             self.grid_name,
             self.edit_name,
             *self.cert_value_ids,
+            self.sites_style,
+            self.site_param,
         ]
         return hashlib.sha256("\x00".join(names).encode()).hexdigest()[:16]
 
@@ -313,27 +342,159 @@ def _relabel(base: PageProfile, name: str, labels: dict[str, str]) -> PageProfil
     return dataclasses.replace(
         base,
         name=name,
-        description=f"{base.name} with other labels and the same control ids (for the layout-change fault)",
+        description=f"{base.name} in another UI language (German labels, the same control ids; for the "
+        "layout-change fault and for page profiles)",
         site_fields=tuple(dataclasses.replace(f, label=labels.get(f.key, f.label)) for f in base.site_fields),
-        cert_labels=("Subject", "Expires", "Thumbprint", "Installed"),
+        cert_labels=("Antragsteller", "Gültig bis", "Fingerabdruck", "Installiert"),
+        grid_headers=("Hostname", "Sitename", "Standardsite"),
+        edit_text="Bearbeiten",
+        yes_no=("Ja", "Nein"),
     )
 
 
+#: The UI language is each user's choice [doc], while control names stay the same: labels nobody's built-in
+#: profile knows, so the client needs a page profile (or fails clearly).
 _RELABELLED = _relabel(
     _TMS15,
     "tms15-relabelled",
     {
-        "bandwidth": "Participant Bandwidth",
-        "use_sso": "Single Sign On",
-        "certificate": "Certificate File",
-        "password": "Password",
-        "partner_name": "Partner Name",
-        "account_name": "Account Name",
-        "authn_context": "AuthnContextClassRef",
+        "host_name": "Hostname",
+        "site_name": "Sitename",
+        "bandwidth": "Teilnehmerbandbreite",
+        "default_site": "Standardsite",
+        "use_global": "Globale Einstellungen verwenden",
+        "tsp_audio": "TSP-Audio",
+        "use_sso": "Single Sign-On verwenden",
+        "certificate": "SSO-Zertifikat",
+        "password": "Zertifikatkennwort",
+        "partner_name": "SSO-Partnername",
+        "account_name": "SSO-Kontoname",
+        "authn_context": "SSO-AuthnContextClassRef",
     },
 )
 
-PROFILES: dict[str, PageProfile] = {p.name: p for p in (_TMS15, _LABELFOR, _CELLS, _RELABELLED)}
+#: The shapes of section 1b of the facts (public code and documents that drive a real TMS): a menu of spans
+#: whose top-level entries are real links, sites opened by their host name at another URL with query
+#: parameters, Post/Redirect/Get after Save, On/Off choices, user controls nested several levels deep, the
+#: footer with the user and the serial number, and the labels of public naming (serial number, expiry date,
+#: a thumbprint in lower-case pairs).
+_EVIDENCE = PageProfile(
+    name="tms15-evidence",
+    description="section 1b of the facts: span menus with real top-level links, sites opened by host name at "
+    "pageId 131 with Id=N&View=true, Post/Redirect/Get after Save, On/Off radios, deep control names "
+    "(...$folderPageHost$uxWebExModule$siteEditPage$...), the footer 'S/N: ... (HOST)', public labels",
+    layout=PROPERTY_TABLE,
+    webex_page_id=130,
+    site_page_id=131,
+    link_base="default.aspx",
+    settings_prefix="ctl00$uxContent$ctl01$folderPageHost$uxWebExModule$",
+    site_prefix="ctl00$uxContent$ctl01$folderPageHost$uxWebExModule$siteEditPage$",
+    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    global_fields=(
+        FieldSpec("enable_webex", "Enable WebEx", "enableWebExRadioList"),
+        FieldSpec("add_webex_to_all", "Add WebEx to All Conferences", "addWebExToAllRadioList"),
+    ),
+    site_fields=(
+        FieldSpec("host_name", "Host Name", "hostNameTextBox"),
+        FieldSpec("site_name", "Site Name", "siteNameTextBox"),
+        FieldSpec("bandwidth", "WebEx Participant Bandwidth", "bandwidthDropDownList"),
+        FieldSpec("default_site", "Default Site", "defaultSiteRadioList"),
+        FieldSpec("use_global", "Use Global Settings", "useGlobalRadioList"),
+        FieldSpec("tsp_audio", "TSP Audio", "tspAudioRadioList"),
+        FieldSpec("use_sso", "Use SSO", "useSsoRadioList"),
+        FieldSpec("certificate", "SSO Certificate", "ssoCertificateFileUpload"),
+        FieldSpec("password", "Certificate Password", "ssoCertificatePasswordTextBox"),
+        FieldSpec("partner_name", "Partner Name", "partnerNameTextBox"),
+        FieldSpec("account_name", "SSO Account Name", "accountNameTextBox"),
+        FieldSpec("authn_context", "AuthnContextClassRef", "authnContextTextBox"),
+    ),
+    cert_labels=("Issued To", "Expiry Date", "Thumbprint", "Status"),
+    cert_value_ids=("certIssuedToLabel", "certExpiryLabel", "certThumbprintLabel", "certStatusLabel"),
+    expires_format="%d %B %Y %H:%M:%S",
+    save_global=Button("saveButton", "Save"),
+    add_site=Button("addSiteButton", "Add Site"),
+    save=Button("saveButton", "Save"),
+    cancel=Button("cancelButton", "Cancel"),
+    grid_name="siteList",
+    grid_headers=("Host Name", "Site Name", "Default Site"),
+    edit_name="hostNameLink",
+    edit_text="Edit",
+    site_form_with_list=False,
+    yes_no=("On", "Off"),
+    menu_style="spans",
+    sites_style="links",
+    site_param="Id",
+    site_link_extra="&View=true",
+    after_save="redirect",
+    cert_serial_label="Serial Number",
+    thumbprint_style="colons",
+    footer_serial="65A0B4C2",
+)
+
+#: A repeater of sites with Edit buttons that post back, the site form on the same page, certificate
+#: refusals as ASP.NET error pages (an unhandled CryptographicException), broad labels.
+_REPEATER = PageProfile(
+    name="tms15-repeater",
+    description="the sites as a repeater (one block per site, an Edit button posting back), the site form "
+    "on the same page (pageId 140), certificate refusals as ASP.NET's HTTP 500 error page, broad labels "
+    "('Single Sign On', 'Password', 'Expiration Date', 'Status'), a spaced thumbprint, the footer",
+    layout=LABEL_FOR,
+    webex_page_id=140,
+    site_page_id=None,
+    link_base="/tms/default.aspx",
+    settings_prefix="ctl00$uxContent$ctl01$uxWebEx$",
+    site_prefix="ctl00$uxContent$ctl01$uxWebEx$uxSiteEditor$",
+    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    global_fields=(
+        FieldSpec("enable_webex", "Enable WebEx", "uxEnableWebEx"),
+        FieldSpec("add_webex_to_all", "Add WebEx to All Conferences", "uxAddToAll"),
+    ),
+    site_fields=(
+        FieldSpec("host_name", "Host Name", "uxHostName"),
+        FieldSpec("site_name", "Site Name", "uxSiteName"),
+        FieldSpec("bandwidth", "Bandwidth", "uxBandwidth"),
+        FieldSpec("default_site", "Default Site", "uxDefaultSite"),
+        FieldSpec("use_global", "Use Global Settings", "uxUseGlobal"),
+        FieldSpec("tsp_audio", "TSP Audio", "uxTspAudio"),
+        FieldSpec("use_sso", "Single Sign On", "uxUseSso"),
+        FieldSpec("certificate", "Certificate", "uxCertificate"),
+        FieldSpec("password", "Password", "uxPassword"),
+        FieldSpec("partner_name", "SSO Partner Name", "uxPartnerName"),
+        FieldSpec("account_name", "Account Name", "uxAccountName"),
+        FieldSpec("authn_context", "SSO AuthnContextClassRef", "uxAuthnContext"),
+    ),
+    cert_labels=("Subject", "Expiration Date", "Thumbprint", "Status"),
+    cert_value_ids=("uxCertSubject", "uxCertExpiration", "uxCertThumbprint", "uxCertStatus"),
+    expires_format="%Y-%m-%d %H:%M:%SZ",
+    save_global=Button("uxSaveSettings", "Save"),
+    add_site=Button("uxAddSite", "Add Site"),
+    save=Button("uxSave", "Save"),
+    cancel=Button("uxCancel", "Cancel"),
+    grid_name="uxSiteRepeater",
+    grid_headers=("Host Name", "Site Name", "Default Site"),
+    edit_name="uxEditButton",
+    edit_text="Edit",
+    site_form_with_list=False,
+    sites_style="repeater",
+    save_errors="error-page",
+    thumbprint_style="spaced",
+    footer_serial="81C3D9E7",
+    footer_host="TMS-LAB",
+)
+
+#: tms15 on a host whose application pool cannot store the imported key: every Save with a good file
+#: stores the other fields, then ends in ASP.NET's error page "Keyset does not exist" [3P].
+_KEYSET = dataclasses.replace(
+    _TMS15,
+    name="tms15-keyset",
+    description="tms15 whose import fails after the fields are stored: ASP.NET's HTTP 500 error page "
+    "'Keyset does not exist' (an application pool without access to the machine key store)",
+    import_error="Keyset does not exist",
+)
+
+PROFILES: dict[str, PageProfile] = {
+    p.name: p for p in (_TMS15, _LABELFOR, _CELLS, _RELABELLED, _EVIDENCE, _REPEATER, _KEYSET)
+}
 DEFAULT_PROFILE = "tms15"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tmsemulator.auth import Authenticator, UserDirectory
+from tmsemulator.capture import Replay, load_replay
 from tmsemulator.config import EmulatorConfig, User
 from tmsemulator.errors import ConfigError, ListenError
 from tmsemulator.faults import Faults
@@ -66,6 +67,10 @@ class RunningEmulator:
         self.directory = UserDirectory(users, admins)
         self.codec = Codec()
         self.data = EmulatorState(config)
+        #: ``--capture``: the captured pages are served instead of the page profile's.
+        self.replay: Replay | None = (
+            load_replay(config.capture, self.codec, config.server_os) if config.capture else None
+        )
         self.stopping = threading.Event()
         #: The clock session expiry reads; tests may replace it.
         self.clock: Callable[[], float] = time.monotonic
@@ -135,6 +140,9 @@ class RunningEmulator:
             "auth": self.config.auth,
             "users": [{"login": u.login, "admin": self.directory.is_admin(u)} for u in self.directory.users],
         }
+        if self.replay is not None:
+            snapshot["sites"] = self.replay.sites_json()
+            snapshot["capture"] = self.replay.summary()
         return snapshot
 
     def state(self) -> dict[str, Any]:
@@ -144,6 +152,8 @@ class RunningEmulator:
     def reset(self) -> None:
         """Back to the initial data, profile and faults; counters and logs cleared."""
         self.data.reset()
+        if self.replay is not None:
+            self.replay.reset()
 
     def set_faults(self, faults: Faults | None = None, **changes: Any) -> Faults:
         """Replace the fault knobs (``faults``) or change some by name; returns the knobs now in force."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import secrets
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,13 @@ _REQUIRED = {
     "/usr/lib/*/gssntlmssp/gssntlmssp.so": "gss-ntlmssp",
     "/usr/lib/apache2/modules/mod_mono.so": "libapache2-mod-mono",
     "/usr/bin/mod-mono-server4": "mono-apache-server4",
+    "/usr/sbin/krb5kdc": "krb5-kdc",
+    "/usr/sbin/kadmin.local": "krb5-admin-server",
+    "/usr/bin/kinit": "krb5-user",
+    "/usr/lib/*/faketime/libfaketime.so.1": "faketime",
+    "/usr/bin/pebble": "pebble",
+    "/usr/bin/certbot": "certbot",
+    "/usr/bin/lego": "lego",
 }
 
 ADMIN = "admin"  # a Site Administrator
@@ -72,6 +81,66 @@ def parse_access_line(line: str) -> Access | None:
     )
 
 
+@dataclass(frozen=True)
+class KerberosRealm:
+    """The stand-in's realm (staging/up's ``kerberos`` in the ready file): its KDC, and a second KDC of the
+    same realm whose clock is ``skew_seconds`` off (faketime)."""
+
+    realm: str
+    host: str  # resolves to 127.0.0.1; the service principal is HTTP/<host>
+    url: str  # https://<host>:PORT/tms/
+    spn: str
+    krb5_config: Path
+    skewed_krb5_config: Path
+    skew_seconds: int
+
+    @classmethod
+    def from_ready(cls, info: dict[str, Any]) -> KerberosRealm:
+        return cls(
+            realm=info["realm"],
+            host=info["host"],
+            url=info["url"],
+            spn=info["spn"],
+            krb5_config=Path(info["krb5_config"]),
+            skewed_krb5_config=Path(info["skewed_krb5_config"]),
+            skew_seconds=int(info["skew_seconds"]),
+        )
+
+    def kinit(
+        self,
+        principal: str,
+        password: str,
+        ccache: Path,
+        *,
+        krb5_config: Path | None = None,
+        clock_offset: str | None = None,
+        lifetime: str = "1h",
+    ) -> None:
+        """``kinit`` as a user would, the password on stdin, into the file cache ``ccache``. ``clock_offset``
+        (a libfaketime offset such as ``-2d``) runs kinit with its clock off, against the skewed KDC."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "KRB5_CONFIG": str(krb5_config or (self.skewed_krb5_config if clock_offset else self.krb5_config)),
+            "KRB5CCNAME": f"FILE:{ccache}",
+        }
+        if clock_offset:
+            env["LD_PRELOAD"] = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))[0]
+            env["FAKETIME"] = clock_offset
+        proc = subprocess.run(
+            ["kinit", "-l", lifetime, principal], input=password + "\n", env=env, capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"kinit {principal} failed: {proc.stderr.strip()}")
+
+
+@dataclass(frozen=True)
+class AcmeCa:
+    """pebble, the ACME test CA staging/up runs (the ready file's ``acme``)."""
+
+    directory: str  # https://127.0.0.1:PORT/dir
+    ca_file: Path  # the trust anchor of pebble's own HTTPS listener
+
+
 @dataclass
 class StagingStack:
     """A running stand-in: its URLs, TLS trust anchor, accounts, and the files the app writes."""
@@ -87,6 +156,17 @@ class StagingStack:
     import_failures_file: Path
     error_log: Path
     ready: dict[str, Any] = field(repr=False)
+
+    @property
+    def kerberos(self) -> KerberosRealm | None:
+        """The realm, or None for a stand-in started by a staging/up without one."""
+        info = self.ready.get("kerberos")
+        return KerberosRealm.from_ready(info) if info else None
+
+    @property
+    def acme(self) -> AcmeCa | None:
+        info = self.ready.get("acme")
+        return AcmeCa(info["directory"], Path(info["ca_file"])) if info else None
 
     @property
     def webex_url(self) -> str:

@@ -95,6 +95,7 @@ class TlsFront:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in separate writes
             up: http.client.HTTPSConnection | None = None
 
             def log_message(self, format: str, *args: object) -> None:

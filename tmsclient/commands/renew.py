@@ -35,7 +35,7 @@ NAME = "renew"
 HELP = "after a renewal: check, bundle/convert, export the .cer, upload and verify; one report, one exit code"
 DESCRIPTION = """\
 The whole renewal in one step, from PEM files (--cert, --key, --chain), a .pfx (--pfx), or what an ACME
-client hands its hook (--from-certbot, --from-win-acme CACHEFILE, --from-acme-sh ...):
+client hands its hook (--from-certbot, --from-lego, --from-win-acme CACHEFILE, --from-acme-sh ...):
 
   settings    resolve the TMS target(s): flag, environment, config profile (several targets: flag, profile,
               environment); nothing is sent yet
@@ -95,6 +95,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="warn when the certificate expires within N days (default 30)",
     )
     parser.add_argument("--reupload", action="store_true", help="upload even when TMS already shows this certificate")
+    parser.add_argument(
+        "--require-certificate",
+        action="store_true",
+        help="fail (exit 23) unless TMS shows the stored certificate's thumbprint, serial or expiry and they match",
+    )
     add_targets_arguments(parser)
 
 

@@ -264,6 +264,7 @@ def upload(
         bundle=built.bundle,
         password=built.password,
         force=args.reupload,
+        require_certificate=getattr(args, "require_certificate", False),
     )
 
     def prepare(name: str) -> Prepared[None]:

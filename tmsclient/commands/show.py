@@ -55,9 +55,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 describe_site(view, certificate_details(view.page, view.profile), skip=shared, label=display_label)
             )
         stats = session.stats
+        identity = driver.identity()
     payload = {
         "ok": True,
         "url": target.url,
+        "tms": identity.to_json(),
         "settings_page": driver.settings_url,
         "menu_path": list(driver.menu_path_followed),
         "page_profile": f"{profile.name} ({profile.source})",
@@ -101,6 +103,7 @@ def describe_site(
             "subject": details.subject,
             "expires": details.expires,
             "thumbprint": details.thumbprint,
+            "serial": details.serial,
             "installed": details.installed,
         },
         "verification_possible": "certificate" if details.shown else "fields-only",
@@ -124,6 +127,8 @@ def _human(p: dict[str, Any]) -> str:
     lines = [f"WebEx Settings at {p['settings_page']}"]
     if p["menu_path"]:
         lines[0] += f" (menu: {' > '.join(p['menu_path'])})"
+    if p.get("tms"):
+        lines.append(f"  read {_acted_on(p['tms'])}")
     lines += [f"  {g['label']}: {_text(g['value'])}" for g in p["global"]]
     for site in p["sites"]:
         default = " (default site)" if (site["default"] or "").casefold() in ("yes", "true") else ""
@@ -141,7 +146,7 @@ def _human(p: dict[str, Any]) -> str:
         if site["verification_possible"] == "certificate":
             lines.append(
                 f"  certificate: {cert['subject'] or '?'}, expires {cert['expires'] or '?'}, "
-                f"thumbprint {cert['thumbprint'] or '?'}"
+                f"thumbprint {cert['thumbprint'] or '?'}" + (f", serial {cert['serial']}" if cert.get("serial") else "")
             )
         else:
             installed = cert["installed"] or "not shown"
@@ -157,3 +162,12 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(value) or "(none)"
     return str(value) if value != "" else "(empty)"
+
+
+def _acted_on(tms: dict[str, Any]) -> str:
+    parts = []
+    if tms.get("user"):
+        parts.append(f"as {tms['user']}")
+    if tms.get("serial_number"):
+        parts.append(f"on TMS S/N {tms['serial_number']}" + (f" ({tms['server']})" if tms.get("server") else ""))
+    return " ".join(parts)

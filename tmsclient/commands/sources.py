@@ -1,4 +1,4 @@
-"""Where `renew` gets its certificate: PEM files, a .pfx, or what certbot, win-acme or acme.sh give a hook."""
+"""Where `renew` gets its certificate: PEM files, a .pfx, or what certbot, lego, win-acme or acme.sh give a hook."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from tmsclient.errors import InputFileError, UsageError
 
-PEM, PFX, CERTBOT, WIN_ACME, ACME_SH = "pem", "pfx", "certbot", "win-acme", "acme.sh"
+PEM, PFX, CERTBOT, LEGO, WIN_ACME, ACME_SH = "pem", "pfx", "certbot", "lego", "win-acme", "acme.sh"
 CERTBOT_KEY, CERTBOT_FULLCHAIN = "privkey.pem", "fullchain.pem"
 
 
@@ -18,7 +18,7 @@ CERTBOT_KEY, CERTBOT_FULLCHAIN = "privkey.pem", "fullchain.pem"
 class RenewalSource:
     """The files a renewal starts from: a key with certificate (and chain) files, or one .pfx."""
 
-    kind: str  # pem, pfx, certbot, win-acme, acme.sh
+    kind: str  # pem, pfx, certbot, lego, win-acme, acme.sh
     description: str  # one line for the report
     cert: Path | None = None
     key: Path | None = None
@@ -55,6 +55,14 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LINEAGE",
         help="certbot --deploy-hook: privkey.pem and fullchain.pem from LINEAGE "
         "(default: $RENEWED_LINEAGE, which certbot sets)",
+    )
+    which.add_argument(
+        "--from-lego",
+        nargs="?",
+        const="",
+        metavar="CERT",
+        help="lego --run-hook/--renew-hook: the certificate (with its chain) and key from $LEGO_CERT_PATH and "
+        "$LEGO_CERT_KEY_PATH, which lego sets; or name lego's certificates/DOMAIN.crt (the key: DOMAIN.key)",
     )
     which.add_argument(
         "--from-win-acme",
@@ -102,13 +110,15 @@ def source_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Re
         return RenewalSource(PFX, f".pfx file {args.pfx}", pfx=Path(args.pfx))
     if args.from_certbot is not None:
         return certbot_source(args.from_certbot or None, environ)
+    if getattr(args, "from_lego", None) is not None:
+        return lego_source(args.from_lego or None, environ)
     if args.from_win_acme:
         return win_acme_source(args.from_win_acme)
     if args.from_acme_sh:
         return acme_sh_source(args.from_acme_sh)
     raise UsageError(
         "no certificate given",
-        hint="give --cert CERT --key KEY, --pfx FILE, or a hook mode: --from-certbot, "
+        hint="give --cert CERT --key KEY, --pfx FILE, or a hook mode: --from-certbot, --from-lego, "
         "--from-win-acme CACHEFILE, --from-acme-sh ...",
     )
 
@@ -132,6 +142,33 @@ def certbot_source(lineage: str | None, environ: Mapping[str, str]) -> RenewalSo
     if domains:
         about += f", domains {', '.join(domains)}"
     return RenewalSource(CERTBOT, about, cert=path / CERTBOT_FULLCHAIN, key=path / CERTBOT_KEY)
+
+
+def lego_source(cert: str | None, environ: Mapping[str, str]) -> RenewalSource:
+    """lego's hook environment: ``LEGO_CERT_PATH`` (the certificate with its issuer, as lego bundles it by
+    default) and ``LEGO_CERT_KEY_PATH``; ``LEGO_CERT_DOMAIN`` names it. Given a CERT path instead (a rerun by
+    hand), the key is lego's file next to it: DOMAIN.crt -> DOMAIN.key."""
+    if cert:
+        cert_path = Path(cert)
+        key_path = cert_path.with_suffix(".key")
+        domain = cert_path.stem
+    else:
+        cert_env = environ.get("LEGO_CERT_PATH", "").strip()
+        key_env = environ.get("LEGO_CERT_KEY_PATH", "").strip()
+        if not cert_env or not key_env:
+            missing = " and ".join(
+                n for n, v in (("$LEGO_CERT_PATH", cert_env), ("$LEGO_CERT_KEY_PATH", key_env)) if not v
+            )
+            raise UsageError(
+                f"--from-lego: {missing} not set and no certificate was given",
+                hint="run it as lego's --run-hook/--renew-hook, or name the file: "
+                "--from-lego /path/.lego/certificates/DOMAIN.crt",
+            )
+        cert_path, key_path = Path(cert_env), Path(key_env)
+        domain = environ.get("LEGO_CERT_DOMAIN", "").strip() or cert_path.stem
+    return RenewalSource(
+        LEGO, f"lego certificate {cert_path} and key {key_path}, domain {domain}", cert=cert_path, key=key_path
+    )
 
 
 def win_acme_source(cache_file: str) -> RenewalSource:

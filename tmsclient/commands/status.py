@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tmsclient.commands import metrics
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
 from tmsclient.errors import TmsClientError, UsageError
 from tmsclient.settings import add_target_arguments, resolve_target
@@ -67,7 +68,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=str(DEFAULT_CRIT_DAYS),
         help=f"CRITICAL below N days left (default {DEFAULT_CRIT_DAYS})",
     )
+    parser.add_argument(
+        "--prepared",
+        metavar="DIR",
+        help="also report the directory `tmsclient prepare` wrote: waiting for cutover since when, and a warning "
+        "when the installed certificate expires before it is cut over",
+    )
     add_target_arguments(parser)
+    metrics.add_arguments(parser)
 
 
 @dataclass(frozen=True)
@@ -122,21 +130,109 @@ def site_reading(
     )
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A prepared directory as `status` reports it: since when it waits for its cutover, or when it was cut over."""
+
+    directory: str
+    prepared_at: dt.datetime
+    thumbprint: str
+    not_after: dt.datetime
+    cut_over_at: dt.datetime | None
+    rolled_back_at: dt.datetime | None = None
+
+    def judge(self, state: State, now: dt.datetime) -> tuple[State, str, str]:
+        """(the state, what the plugin line adds, the report line). While it waits, an installed certificate
+        at WARNING or CRITICAL is said to expire before the prepared one is cut over; a prepared certificate
+        that expired while waiting is CRITICAL: it can no longer be cut over."""
+        about = f"thumbprint {self.thumbprint}, valid until {self.not_after:%Y-%m-%d %H:%M} UTC"
+        if self.rolled_back_at is not None:
+            return (
+                state,
+                "",
+                f"INFO: prepared {self.directory}: rolled back on {self.rolled_back_at:%Y-%m-%d %H:%M} UTC, TMS "
+                f"holds the previous certificate again ({about} is not in use)",
+            )
+        if self.cut_over_at is not None:
+            return (
+                state,
+                "",
+                f"INFO: prepared {self.directory}: cut over on {self.cut_over_at:%Y-%m-%d %H:%M} UTC ({about})",
+            )
+        since = f"{self.prepared_at:%Y-%m-%d %H:%M} UTC"
+        line = f"prepared {self.directory}: prepared, waiting for cutover since {since} ({about})"
+        if self.not_after <= now:
+            return (
+                State.CRITICAL,
+                f"; the prepared certificate in {self.directory} expired on {self.not_after:%Y-%m-%d} while waiting "
+                "for cutover: prepare a new one",
+                f"CRITICAL: {line}",
+            )
+        if State.WARNING <= state <= State.CRITICAL:
+            return (
+                state,
+                f"; it expires before the certificate prepared in {self.directory} (waiting for cutover since "
+                f"{since}) is cut over: hand it off and run `tmsclient cutover`",
+                f"{state.name}: {line}",
+            )
+        return state, "", f"INFO: {line}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "directory": self.directory,
+            "state": "rolled-back" if self.rolled_back_at else "cut-over" if self.cut_over_at else "waiting",
+            "prepared_at": self.prepared_at,
+            "cut_over_at": self.cut_over_at,
+            "rolled_back_at": self.rolled_back_at,
+            "thumbprint": self.thumbprint,
+            "not_after": self.not_after,
+        }
+
+
+def waiting_of(prepared: Any, cutover_record: str, rollback_record: str) -> Waiting:
+    """What a prepared directory's manifest and records say (``prepared``: a commands.prepared.PreparedDir): a
+    cutover that succeeded, and a rollback that succeeded after it."""
+
+    def when(name: str, key: str) -> dt.datetime | None:
+        record = prepared.record(name)
+        if record is None or not record.get("ok"):
+            return None
+        return dt.datetime.fromisoformat(str(record[key]).replace("Z", "+00:00"))
+
+    cut = when(cutover_record, "cut_over_at")
+    back = when(rollback_record, "rolled_back_at")
+    return Waiting(
+        str(prepared.path),
+        prepared.prepared_at,
+        str(prepared.certificate["thumbprint_sha1"]),
+        prepared.not_after,
+        cut,
+        back if back is not None and (cut is None or back >= cut) else None,
+    )
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.loading import load_cert_file, load_pfx_file
     from tmsclient.certs.summary import summarize
+    from tmsclient.commands.prepared import CUTOVER_RECORD, ROLLBACK_RECORD, open_dir
     from tmsclient.tms.driver import Driver, match_site
     from tmsclient.tms.pageprofile import certificate_details, load_profile, yes_no
     from tmsclient.tms.session import TmsSession
     from tmsclient.tms.verifier import parse_expiry
 
     now = dt.datetime.now(UTC)
+    metrics.check_arguments(args, ctx.out.json)
+    out = metrics.quiet(ctx, args)  # --format prometheus: the exposition on stdout, these lines on stderr
+    label = metrics.target_label(args.url or ctx.environ.get("TMSCLIENT_URL"), metrics.profile_of(args, ctx.environ))
     try:
         warn, crit = _thresholds(args)
     except TmsClientError as err:
-        return _unknown(ctx, err, None)
+        return _unknown(out, err, None)
     readings: list[Reading] = []
+    waiting: Waiting | None = None
     try:
+        if args.prepared:
+            waiting = waiting_of(open_dir(args.prepared), CUTOVER_RECORD, ROLLBACK_RECORD)
         if args.pfx or args.cert:  # a local file: TMS is never contacted
             if args.pfx:
                 password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)
@@ -146,9 +242,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 cert = load_cert_file(args.cert).cert
             s = summarize(cert)
             readings.append(Reading(f"file {args.pfx or args.cert}", s.not_after, None, s.thumbprint_sha1))
-            chosen = True
+            chosen, label = True, "file"
         else:  # each site's certificate rows (or only --site's), read with GETs and Edit postbacks only
             target = resolve_target(args, ctx, need_password=True)
+            label = metrics.target_label(target.url, metrics.profile_of(args, ctx.environ))
             profile = load_profile(target.page_profile)
             with TmsSession(target) as session:
                 driver = Driver(session, profile, page_url=target.page_url)
@@ -169,8 +266,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     )
             chosen = bool(target.site)
     except TmsClientError as err:
-        return _unknown(ctx, err, (warn, crit))
-    return _report(ctx, readings, chosen, warn, crit, now)
+        metrics.publish(ctx, args, target=label, readings=[], now=now, checked=False)
+        return _unknown(out, err, (warn, crit))
+    metrics.publish(
+        ctx, args, target=label, readings=[(r.name, r.expires, r.problem) for r in readings], now=now, checked=True
+    )
+    return _report(out, readings, chosen, warn, crit, now, waiting=waiting)
 
 
 def _thresholds(args: argparse.Namespace) -> tuple[int, int]:
@@ -189,7 +290,16 @@ def _thresholds(args: argparse.Namespace) -> tuple[int, int]:
     return warn, crit
 
 
-def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit: int, now: dt.datetime) -> int:
+def _report(
+    ctx: Context,
+    readings: list[Reading],
+    chosen: bool,
+    warn: int,
+    crit: int,
+    now: dt.datetime,
+    *,
+    waiting: Waiting | None = None,
+) -> int:
     """The worst state among the readings that count: every reading when one site or a file was chosen, else
     only the sites that hold a certificate (a site without SSO needs none)."""
     rows = []
@@ -218,6 +328,10 @@ def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit
         summary = f"{reading.name}: certificate {verb} {reading.expires:%Y-%m-%d %H:%M} UTC ({days} days)" + (
             f"; {len(counted)} certificates checked" if len(counted) > 1 else ""
         )
+    prepared_line = None
+    if waiting is not None:
+        state, note, prepared_line = waiting.judge(state, now)
+        summary += note
     perf = f" | days_left={days};{warn};{crit}" if days is not None else ""
     first = f"{PLUGIN} {state.name} - {summary}{perf}"
     lines = [first]
@@ -229,6 +343,8 @@ def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit
             )
         else:
             lines.append(f"{st.name if st != State.OK else 'INFO'}: {r.name}: {r.problem}")
+    if prepared_line is not None:
+        lines.append(prepared_line)
     payload: dict[str, Any] = {
         "state": state.name,
         "exit_code": int(state),
@@ -249,6 +365,8 @@ def _report(ctx: Context, readings: list[Reading], chosen: bool, warn: int, crit
             for r, d, st in rows
         ],
     }
+    if waiting is not None:
+        payload["prepared"] = waiting.to_json()
     ctx.out.result(payload, "\n".join(lines))
     return int(state)
 

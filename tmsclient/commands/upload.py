@@ -61,6 +61,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="do everything up to the Save and print the plan (field: before -> after)",
     )
     parser.add_argument("--reupload", action="store_true", help="upload even when TMS already shows this certificate")
+    parser.add_argument(
+        "--require-certificate",
+        action="store_true",
+        help="fail (exit 23) unless TMS shows the stored certificate's thumbprint, serial or expiry and they match",
+    )
     add_targets_arguments(parser)
 
 
@@ -111,6 +116,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 dry_run=args.dry_run,
                 force=args.reupload,
                 no_preflight=args.no_preflight,
+                require_certificate=args.require_certificate,
             ),
         )
 

@@ -74,7 +74,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if v is not None
     }
     expectation = Expectation(
-        thumbprint_sha1=summary.thumbprint_sha1, not_after=summary.not_after, sso_on=True, fields=wanted
+        thumbprint_sha1=summary.thumbprint_sha1,
+        not_after=summary.not_after,
+        serial=summary.serial,
+        sso_on=True,
+        fields=wanted,
     )
     profile = load_profile(target.page_profile)
     with TmsSession(target) as session:
@@ -84,9 +88,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             view.require(key)
         result = verify_site(view, expectation)
         stats = session.stats
+        identity = driver.identity()
     payload: dict[str, Any] = {
         "ok": result.ok,
         "verification": result.level,
+        "tms": identity.to_json(),
         "site": {"host_name": row.host_name, "site_name": row.site_name},
         "url": target.url,
         "certificate_file": source,
@@ -100,12 +106,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     }
     if result.ok and args.require_certificate and result.level == FIELDS_ONLY:
         raise VerificationFailedError(
-            f"site {row.name}: TMS shows no certificate thumbprint or expiry, so the certificate cannot be "
-            "verified (--require-certificate); got fields-only, expected certificate",
-            hint="drop --require-certificate to accept a fields-only check",
+            f"site {row.name}: TMS shows no certificate thumbprint, serial number or expiry, so the certificate "
+            "file itself could not be checked (--require-certificate); got fields-only, expected certificate",
+            hint="make a test booking with WebEx to check the SSO login, or drop --require-certificate to "
+            "accept a fields-only check",
         )
     result.raise_for_mismatch(row.name)
     lines = [f"site {row.name} verified ({result.level}) against {source}"]
+    if identity.line():
+        lines.append(f"  read {identity.line()}")
     lines += [f"  ok: {c.what}: {c.got}" for c in result.checks]
     lines += [f"  note: {n}" for n in result.notes]
     lines.append(f"  {stats.requests} requests, {payload['elapsed_s']:.2f} s")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,16 +17,20 @@ from tmsclient.errors import (
     OutcomeUnknownError,
     PageNotUnderstoodError,
     RejectedByTmsError,
+    ServerError,
     SiteNotFoundError,
 )
 from tmsclient.tms.pageprofile.matching import (
     LocatedField,
+    TmsIdentity,
     choice_value,
     display_label,
     is_access_denied,
     label_matches,
     locate_field,
+    normalize_label,
     page_errors,
+    page_identity,
     page_info,
 )
 from tmsclient.tms.pageprofile.model import GLOBAL_FIELDS, SITE_FIELDS, PageProfile
@@ -32,6 +38,7 @@ from tmsclient.tms.session import (
     HttpResult,
     HttpServerError,
     OffOriginError,
+    PostRedirectFailedError,
     PostReplayRefusedError,
     SessionExpiredError,
     TmsSession,
@@ -69,7 +76,9 @@ class SiteRow:
 
 
 def find_menu_link(page: Page, profile: PageProfile) -> Link:
-    """The link at the end of the profile's menu path: the full path first, then the entries in order."""
+    """The link at the end of the profile's menu path, by visible text. Only the whole path counts: each entry
+    of the path, outermost first, must be the text of the enclosing menu item (a link or a span), so an entry
+    with the same words under another parent is never followed."""
     path = profile.menu_path
     exact = [
         link
@@ -77,12 +86,7 @@ def find_menu_link(page: Page, profile: PageProfile) -> Link:
         if len(link.menu_path) == len(path)
         and all(label_matches(w, s) for w, s in zip(path, link.menu_path, strict=True))
     ]
-    candidates = exact or [
-        link
-        for link in page.links
-        if link.menu_path and label_matches(path[-1], link.menu_path[-1]) and _in_order(path[:-1], link.menu_path)
-    ]
-    usable = [link for link in candidates if link.url or link.postback]
+    usable = [link for link in exact if link.url or link.postback]
     targets = {(link.url, link.postback) for link in usable}
     if len(targets) > 1:
         raise AmbiguousMatchError(
@@ -91,26 +95,27 @@ def find_menu_link(page: Page, profile: PageProfile) -> Link:
             hint="give the WebEx Settings page with --page-url, or a longer menu_path in the page profile",
         )
     if not usable:
-        top = sorted({link.menu_path[0] for link in page.links if link.menu_path and link.menu_path[0]})
-        seen = ", ".join(repr(t) for t in top[:12]) or "none"
-        raise PageNotUnderstoodError(
+        raise MenuNotFoundError(
             f"no menu entry {' > '.join(path)} on {page.url}",
-            hint="give the WebEx Settings page with --page-url, or set menu_path in a page profile "
-            f"(--page-profile); top-level entries seen: {seen}",
+            hint="give the WebEx Settings page with --page-url, or set menu_path (or page_url) in a page profile "
+            f"(--page-profile); top-level entries seen: {_top_entries(page)}",
         )
     return usable[0]
 
 
-def _in_order(wanted: Sequence[str], seen: Sequence[str]) -> bool:
-    i = 0
-    for text in seen:
-        if i < len(wanted) and label_matches(wanted[i], text):
-            i += 1
-    return i == len(wanted)
+class MenuNotFoundError(PageNotUnderstoodError):
+    """Raised when the start page holds no menu entry at the end of the profile's whole menu path."""
+
+
+def _top_entries(page: Page) -> str:
+    top = sorted({link.menu_path[0] for link in page.links if link.menu_path and link.menu_path[0]})
+    return ", ".join(repr(t) for t in top[:12]) or "none"
 
 
 def find_sites(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
-    """The rows of the sites grid: the table whose header names the host and site columns."""
+    """The sites of the WebEx Sites pane, however it is drawn: a grid whose header names the host and site
+    columns; else a list of links or a repeater (each entry a link or button with a host name near it); TMS's
+    empty-list text ("No results found. ...") is no sites at all."""
     for table in page.tables:
         for r, row in enumerate(table.rows):
             texts = [c.text for c in row.cells]
@@ -120,12 +125,138 @@ def find_sites(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
                 continue
             default_i = next((i for i, t in enumerate(texts) if normalized_in(t, ("default",))), None)
             return tuple(_site_rows(page, table.rows[r + 1 :], host_i, site_i, default_i, profile))
+    entries = _pane_entries(page, profile)
+    if entries:
+        return entries
+    if shows_empty_list(page, profile):
+        return ()
     raise PageNotUnderstoodError(
-        f"no WebEx Sites grid on {page.url} (a table with the columns "
+        f"no WebEx Sites pane on {page.url} (a grid with the columns "
         f"{' or '.join(repr(c) for c in profile.host_column)} and "
-        f"{' or '.join(repr(c) for c in profile.site_column)})",
+        f"{' or '.join(repr(c) for c in profile.site_column)}, or links or buttons next to host names, "
+        "or TMS's empty-list text)",
         hint="check --page-url, or set host_column/site_column in a page profile (`tmsclient discover`)",
     )
+
+
+def shows_empty_list(page: Page, profile: PageProfile) -> bool:
+    """Whether the page shows TMS's text for an empty list."""
+    text = normalize_label(page.text)
+    return any(normalize_label(t) in text for t in profile.empty_list if t.strip())
+
+
+_HOST = re.compile(
+    r"^(?:https?://)?(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)"
+    r"(?::\d+)?(?:/(?P<site>[^/?#\s]+))?/?$",
+    re.I,
+)
+_LABEL_WORDS = frozenset({"host", "name", "site", "default", "url", "webex", "yes", "no", "on", "off", "-", "|"})
+
+
+def _host_of(text: str) -> tuple[str, str] | None:
+    """``("acme.webex.com", "acme")`` from a host name, ``host/site`` or a site URL; None for other text."""
+    m = _HOST.match(text.strip())
+    if m is None or "." not in m.group("host"):
+        return None
+    host = m.group("host")
+    # A bare dotted word such as "Settings.aspx" or a version number is not a host name.
+    if host.rsplit(".", 1)[-1].isdigit() or host.casefold().endswith((".aspx", ".htm", ".html")):
+        return None
+    return host, m.group("site") or ""
+
+
+def _entry_identity(own: str, context: str, profile: PageProfile) -> tuple[str, str] | None:
+    """The host and site an entry of a list or repeater names: from its own text (a link on the host name or
+    site URL), else from the text of its item; the site name from a URL, a "Site Name" label, or the word
+    after the host name."""
+    hit = _host_of(own)
+    tokens = context.split()
+    if hit is None:
+        hosts = [h for h in (_host_of(t) for t in tokens) if h is not None]
+        if len({h[0].casefold() for h in hosts}) != 1:
+            return None  # no host, or an item holding several: not one site's entry
+        hit = hosts[0]
+    host, site = hit
+    if site:
+        return host, site
+    words = [t.strip(":,;()[]") for t in tokens]
+    for i, word in enumerate(words[:-1]):
+        if i + 1 < len(words) and label_matches(profile.site_column, f"{word} {words[i + 1]}") and i + 2 < len(words):
+            return host, words[i + 2]
+    try:
+        at = next(i for i, t in enumerate(words) if t.casefold() == host.casefold())
+    except StopIteration:
+        at = -1
+    ignore = {normalize_label(x) for x in (*profile.edit_labels, *profile.yes_labels, *profile.no_labels)}
+    for word in words[at + 1 :] if at >= 0 else ():
+        low = word.casefold()
+        if not word or low in _LABEL_WORDS or normalize_label(word) in ignore or _host_of(word) is not None:
+            continue
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", word):
+            return host, word
+        break
+    return host, ""
+
+
+def _pane_entries(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
+    """The entries of a sites pane drawn as a list of links or a repeater, inside the part of the page under
+    the "WebEx Sites" heading when there is one."""
+    start, end = _pane_bounds(page, profile)
+    bounded = end < _NO_END
+    rows: dict[str, SiteRow] = {}
+    order: list[str] = []
+
+    def add(host: str, site: str, link: Link | None, button: tuple[int, Control] | None) -> None:
+        key = f"{host}/{site}".casefold()
+        known = rows.get(key)
+        if known is None:
+            order.append(key)
+            rows[key] = SiteRow(host, site, None, link, button[1] if button else None, button[0] if button else None)
+            return
+        # A person clicks the name or Edit; a link wins over a button, an Edit link over the name.
+        if link is not None and (known.link is None or label_matches(profile.edit_labels, link.text)):
+            rows[key] = dataclasses.replace(known, link=link, button=None, form_index=None)
+
+    in_pane = [lk for lk in page.links if start <= lk.serial < end and (lk.url or lk.postback)]
+    per_item: dict[str, int] = {}
+    for link in in_pane:
+        per_item[link.context] = per_item.get(link.context, 0) + 1
+    for link in in_pane:
+        if label_matches(profile.never_press, link.text):
+            continue
+        edit = label_matches(profile.edit_labels, link.text)
+        own = link.text if not edit else ""
+        # A link in words tmsclient does not know (another UI language) opens the site only inside the
+        # "WebEx Sites" part of the page and only as its item's one link: never a guess between Edit and Delete.
+        other = not edit and _host_of(link.text) is None
+        if other and not (bounded and link.context and per_item[link.context] == 1):
+            continue
+        found = _entry_identity(own, link.context, profile)
+        if found is not None:
+            add(found[0], found[1], link, None)
+    for fi, form in enumerate(page.forms):
+        for control in form.submit_buttons():
+            if not start <= control.serial < end or control.disabled:
+                continue
+            if not label_matches(profile.edit_labels, control.caption_text) and _host_of(control.caption_text) is None:
+                continue
+            own = "" if label_matches(profile.edit_labels, control.caption_text) else control.caption_text
+            found = _entry_identity(own, control.context, profile)
+            if found is not None:
+                add(found[0], found[1], None, (fi, control))
+    return tuple(rows[k] for k in order)
+
+
+def _pane_bounds(page: Page, profile: PageProfile) -> tuple[int, int]:
+    """Serial numbers between which the sites pane lies: from its heading to the next heading, or the page."""
+    heading = next((h for h in page.headings if label_matches(profile.sites_heading, h.text)), None)
+    if heading is None:
+        return 0, _NO_END
+    after = [h.serial for h in page.headings if h.serial > heading.serial and h.level <= heading.level]
+    return heading.serial, min(after) if after else _NO_END - 1
+
+
+_NO_END = 1 << 62
 
 
 def normalized_in(text: str, words: Sequence[str]) -> bool:
@@ -178,7 +309,12 @@ def match_site(rows: Sequence[SiteRow], wanted: str) -> SiteRow:
         parts = urlsplit(spec if "://" in spec else "https://" + spec)
         host = (parts.hostname or "").casefold()
         site = parts.path.strip("/").split("/")[0].casefold()
-        hits = [r for r in rows if r.host_name.casefold() == host and (not site or r.site_name.casefold() == site)]
+        # A list that shows only host names leaves a row's site name unknown (""): the form tells later.
+        hits = [
+            r
+            for r in rows
+            if r.host_name.casefold() == host and (not site or not r.site_name or r.site_name.casefold() == site)
+        ]
     else:
         hits = [r for r in rows if key in (r.host_name.casefold(), r.site_name.casefold())]
     if len(hits) == 1:
@@ -254,23 +390,44 @@ def read_site_form(page: Page, row: SiteRow, profile: PageProfile) -> SiteView:
         locate_field(page.forms[0], "host_name", profile.site_locator("host_name"), where=where)
         raise AssertionError("unreachable: locate_field raises for a required field")  # pragma: no cover
     form, fields = best
+    _only_of_kind(form, fields, "sso_certificate", "file", profile)
+    _only_of_kind(form, fields, "certificate_password", "password", profile)
     host = str(form.current_value(fields["host_name"].field.name) or "")
     site_field = fields.get("site_name")
     site = str(form.current_value(site_field.field.name) or "") if site_field else row.site_name
-    other_site = site_field is not None and site.casefold() != row.site_name.casefold()
+    # A list that shows only host names leaves the site name to the form.
+    other_site = site_field is not None and bool(row.site_name) and site.casefold() != row.site_name.casefold()
     if host.casefold() != row.host_name.casefold() or other_site:
         raise PageNotUnderstoodError(
             f"TMS opened the form of site {host}/{site}, got that, expected {row.name}",
             hint="rerun; if it repeats, check the sites grid columns in the page profile",
         )
+    if not row.site_name and site:
+        row = dataclasses.replace(row, site_name=site)
     anchor = fields.get("sso_certificate") or fields["host_name"]
     return SiteView(row, page, form, fields, pick_save_button(form, profile, anchor), profile)
+
+
+def _only_of_kind(form: Form, fields: dict[str, LocatedField], key: str, kind: str, profile: PageProfile) -> None:
+    """A field no built-in label found is the form's only input of its kind (the one file input is the
+    certificate); a field a page-profile file names is found as it says, or not at all."""
+    if key in fields or f"fields.{key}" in profile.overridden:
+        return
+    same = [f for f in form.fields if f.kind == kind and not f.disabled]
+    if len(same) == 1:
+        fields[key] = LocatedField(key, same[0], f"the form's only {kind} input")
 
 
 def pick_save_button(form: Form, profile: PageProfile, anchor: LocatedField) -> Control | None:
     """The Save button of the site's part of the form: of the buttons labelled Save, the one that shares the
     innermost container with the certificate field (a page can hold a second Save for the global part)."""
-    saves = [c for c in form.submit_buttons() if not c.disabled and label_matches(profile.save_labels, c.caption_text)]
+    saves = [
+        c
+        for c in form.submit_buttons()
+        if not c.disabled
+        and label_matches(profile.save_labels, c.caption_text)
+        and not label_matches(profile.never_press, c.caption_text)
+    ]
     if len(saves) <= 1:
         return saves[0] if saves else None
     target = form.controls[anchor.field.controls[0]]
@@ -446,6 +603,8 @@ class Driver:
     #: on itself, so a server that authenticates each request still gets each form, the .pfx included, once.
     post_handshake: bool = False
     posts_refused_with_401: int = 0
+    start_page: Page | None = None
+    last_page: Page | None = None
 
     def _read(self, result: HttpResult, what: str) -> Page:
         page = parse_page(result.text, result.url, status=result.status)
@@ -460,6 +619,7 @@ class Driver:
             raise PageNotUnderstoodError(
                 f"TMS showed an error page for {what}: {page.aspnet_error.message}", hint="see the TMS event log"
             )
+        self.last_page = page
         return page
 
     def get(self, url: str, what: str, source: str | None = None) -> Page:
@@ -467,7 +627,7 @@ class Driver:
         log.info("GET %s (%s)", self.session.url_for(url), what)
         return self._read(self.session.get(url, what=what, source=source), what)
 
-    def post(self, sub: Submission, what: str) -> HttpResult:
+    def post(self, sub: Submission, what: str, *, changes_tms: bool = False) -> HttpResult:
         fields: list[tuple[str, Any]] = []
         for entry in sub.entries():
             value = entry.value
@@ -477,10 +637,15 @@ class Driver:
                 fields.append((entry.name, value))
         url, source = sub.url, submission_source(sub, what)
         log.info("POST %s (%s)", url, what)
+        multipart = sub.is_multipart
         if self.post_handshake:
-            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True, source=source)
+            return self.session.post(
+                url, fields, multipart=multipart, what=what, handshake=True, source=source, changes_tms=changes_tms
+            )
         try:
-            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, source=source)
+            return self.session.post(
+                url, fields, multipart=multipart, what=what, source=source, changes_tms=changes_tms
+            )
         except SessionExpiredError:
             # IIS refused it before the page ran, so nothing was applied: send it once more, logging in on the
             # POST itself. A second 401 is a login failure (AuthenticationError), never a third try.
@@ -491,15 +656,37 @@ class Driver:
                 "nothing was applied, sending it once more with its own login",
                 what,
             )
-            return self.session.post(url, fields, multipart=sub.is_multipart, what=what, handshake=True, source=source)
+            return self.session.post(
+                url, fields, multipart=multipart, what=what, handshake=True, source=source, changes_tms=changes_tms
+            )
+
+    def identity(self) -> TmsIdentity:
+        """Which account and which TMS the pages read show (the footer and the user name), when they do."""
+        found = TmsIdentity(None, None, None)
+        for page in (self.last_page, self.start_page):
+            if page is None:
+                continue
+            seen = page_identity(page, self.profile)
+            found = TmsIdentity(
+                found.user or seen.user, found.serial_number or seen.serial_number, found.server or seen.server
+            )
+        return found
 
     # ---- navigation
     def settings_page(self) -> Page:
         """The WebEx Settings page: ``--page-url``, the remembered URL, or the menu from the start page."""
         url = self.page_url or self.settings_url
         if url is None:
-            start = self.get("", "the TMS start page")
-            link = find_menu_link(start, self.profile)
+            start = self.start_page = self.get("", "the TMS start page")
+            try:
+                link = find_menu_link(start, self.profile)
+            except MenuNotFoundError:
+                if not self.profile.page_url:
+                    raise
+                log.info("menu path not found; using the page profile's page_url %s", self.profile.page_url)
+                page = self.get(self.profile.page_url, "the WebEx Settings page", source="the page profile's page_url")
+                self.settings_url = page.url
+                return page
             self.menu_path_followed = link.menu_path
             log.info("menu: %s", " > ".join(link.menu_path))
             if link.url:
@@ -576,13 +763,18 @@ class Driver:
         # Judged again here, on what is actually sent: a multipart POST, or nothing.
         plan.submission.require_file_carrying(what)
         try:
-            result = self.post(plan.submission, what)
+            result = self.post(plan.submission, what, changes_tms=True)
         except (OffOriginError, PostReplayRefusedError) as err:
             if not err.body_may_have_arrived:
                 raise
             raise unknown_save(row, self._answer_of(err)) from err
+        except PostRedirectFailedError as err:
+            raise unknown_save(row, err.answer) from err
         except HttpServerError as err:
             if err.result.method != "GET":
+                failed = save_error_page(row, parse_page(err.result.text, err.result.url, status=err.status))
+                if failed is not None:
+                    raise failed from err
                 raise
             # The 5xx came from the page TMS redirected the Save to, after the Save itself had run.
             said = f": {err.tms_text}" if err.tms_text else ""
@@ -590,6 +782,9 @@ class Driver:
         page = parse_page(result.text, result.url, status=result.status)
         if is_access_denied(page, self.profile):
             raise not_admin(page)
+        failed = save_error_page(row, page)
+        if failed is not None:
+            raise failed
         errors = page_errors(page, self.profile)
         unclear = unclear_answer(result, page, errors)
         if unclear is not None:
@@ -620,6 +815,84 @@ class SaveOutcomeUnknownError(OutcomeUnknownError):
     def __init__(self, message: str, *, answer: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.answer = answer
+
+
+class SaveErrorPageError(ServerError):
+    """Raised when TMS answered the Save with an ASP.NET error page whose message is a known failure to import
+    the certificate: ``words`` are TMS's, ``refused`` says the file or its password was refused (exit 20)
+    rather than the server failing, ``status`` is the page's HTTP status. ``upload`` turns it into a
+    RejectedByTmsError (exit 20) or a ServerError (exit 21) once a re-read has said what TMS kept."""
+
+    def __init__(self, message: str, *, words: str, refused: bool, status: int | None, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.words = words
+        self.refused = refused
+        self.status = status
+
+
+#: The .NET messages of a failed PKCS#12 import that an unhandled exception shows on an error page [3P]:
+#: (words, the file or password was refused, what to do).
+_IMPORT_FAILURES: tuple[tuple[str, bool, str], ...] = (
+    (
+        "network password is not correct",
+        True,
+        "check the .pfx password; Windows Server 2012 R2/2016 also says this for an AES-256 or SHA-256-MAC .pfx: "
+        "run `tmsclient check --target-os 2016 FILE` and re-export with `tmsclient convert`",
+    ),
+    (
+        "unable to decode certificate",
+        True,
+        "check the .pfx password and format (`tmsclient check --target-os 2016 FILE`)",
+    ),
+    (
+        "cannot find the requested object",
+        True,
+        "the file is not a PKCS#12 file TMS can read: check it with `tmsclient inspect`",
+    ),
+    (
+        "keyset does not exist",
+        False,
+        "the TMS server could not store the private key: its IIS application pool identity needs access to the "
+        "machine key store (C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys); ask the TMS administrator, "
+        "then upload again",
+    ),
+    (
+        "cannot find the file specified",
+        False,
+        "the TMS server could not import the key into a user profile: set 'Load User Profile' to True on the "
+        "TMS application pool in IIS (ask the TMS administrator), then upload again",
+    ),
+    (
+        "access is denied",
+        False,
+        "the TMS server was denied access while importing the certificate (key store permissions of the "
+        "application pool identity); ask the TMS administrator, then upload again",
+    ),
+)
+
+
+def save_error_page(row: SiteRow, page: Page) -> SaveErrorPageError | None:
+    """The typed error for an ASP.NET error page answering a Save, read for a known import failure's words;
+    None when the page is not one (other error pages stay "outcome unknown" or "server error")."""
+    err = page.aspnet_error
+    if err is None:
+        return None
+    text = f"{err.message} {err.details}".casefold()
+    for key, refused, hint in _IMPORT_FAILURES:
+        if key not in text:
+            continue
+        words = err.message if key in err.message.casefold() else err.details
+        # "System.Security.Cryptography.CryptographicException: Keyset does not exist" -> TMS's words alone.
+        words = re.sub(r"^[\w.]+Exception:\s*", "", words).strip() or err.message
+        status = f"HTTP {page.status}" if page.status else "an error page"
+        return SaveErrorPageError(
+            f"TMS answered the Save of site {row.name} with an ASP.NET error page ({status}): {words}",
+            words=words,
+            refused=refused,
+            status=page.status,
+            hint=hint,
+        )
+    return None
 
 
 def unknown_save(row: SiteRow, answer: str) -> SaveOutcomeUnknownError:

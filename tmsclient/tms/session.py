@@ -142,6 +142,18 @@ class OffOriginError(PageNotUnderstoodError):
         self.body_may_have_arrived = body_may_have_arrived
 
 
+class PostRedirectFailedError(PostInterruptedError):
+    """Raised, for a POST that may change what TMS stores (``post(..., changes_tms=True)``: the Save), when TMS
+    answered it with a redirect on its own origin and reading the page it pointed to failed (the connection
+    broke or timed out, TLS failed, a login or a limit failed): TMS ran the POST and may have applied it.
+    ``answer`` says what TMS answered and what failed, for the caller's message; the GET's error is the cause.
+    """
+
+    def __init__(self, message: str, *, answer: str, hint: str | None = None) -> None:
+        super().__init__(message, body_may_have_arrived=True, hint=hint)
+        self.answer = answer
+
+
 class PostReplayRefusedError(PageNotUnderstoodError):
     """Raised when TMS answers a POST with 307/308 (send the form again), which is never done: TMS got the form
     and may have applied it."""
@@ -391,6 +403,13 @@ class _TargetAdapter(HTTPAdapter):
             raise
         finally:
             _DEADLINE.value = None
+        if request.method != "POST" and response.is_redirect:
+            # Refused here, not only when requests follows it: a login handler's own legs are never followed,
+            # and a redirect in place of an NTLM challenge would read as a broken handshake.
+            location = _resolve(request.url or "", response.headers["Location"])
+            if not same_origin(location, owner.target.url):
+                response.close()
+                raise _OffTarget(location)
         if response.status_code == 401:
             owner._count(responses_401=1)
             owner._offered = offered_schemes(response.headers.get("WWW-Authenticate", "")) or owner._offered
@@ -599,11 +618,14 @@ class TmsSession:
         what: str,
         handshake: bool = False,
         source: str | None = None,
+        changes_tms: bool = False,
     ) -> HttpResult:
         """POST a form once, on the connection the last GET authenticated; never retried or replayed.
 
         ``handshake=True`` (for a deliberate re-post after SessionExpiredError) makes an NTLM session log in
-        on the POST itself, the body on the last leg only: 2 requests, the body once.
+        on the POST itself, the body on the last leg only: 2 requests, the body once. ``changes_tms=True`` (the
+        Save): when following TMS's redirect fails, the error is a PostRedirectFailedError, since TMS ran the
+        POST before it answered.
         """
         url = self.url_for(url)
         self.require_origin(url, what=what, source=source)
@@ -667,6 +689,17 @@ class TmsSession:
             except OffOriginError as exc:
                 # TMS answered the POST before the redirects left the origin: it got the form.
                 raise OffOriginError(exc.message, origin=exc.origin, hint=exc.hint, body_may_have_arrived=True) from exc
+            except HttpServerError:
+                raise  # the page TMS pointed to is an error page: the caller judges it (result.method is GET)
+            except TmsClientError as exc:
+                if not changes_tms:
+                    raise
+                answer = f"a redirect to {location}, and reading that page failed ({exc.message})"
+                raise PostRedirectFailedError(
+                    f"TMS answered {what} with {answer}; TMS may or may not have applied it",
+                    answer=answer,
+                    hint="re-read the page to see what TMS stored",
+                ) from exc
             elapsed = time.monotonic() - started
             return HttpResult("POST", after.url, after.status, after.text, after.headers, elapsed, redirected=True)
         if response.status_code in (307, 308):
@@ -729,6 +762,10 @@ class TmsSession:
                 body_may_have_arrived=False,
                 hint="check the connection to TMS, then rerun",
             ) from exc
+        if first.is_redirect:
+            location = _resolve(url, first.headers["Location"])
+            if not same_origin(location, self.target.url):
+                raise self._map_exception(_OffTarget(location), url, what, "POST")
         challenge = first.headers.get("WWW-Authenticate", "")
         answer = hs.authenticate(challenge, binding) if first.status_code == 401 else None
         if answer is None:
@@ -827,9 +864,17 @@ class TmsSession:
                 f"TMS at {host} broke off the NTLM handshake for {what} (no WWW-Authenticate in its answer)",
                 hint="check that IIS Windows Authentication is on for /tms, or try --auth basic",
             )
-        if isinstance(exc, requests.exceptions.SSLError):
-            return self._tls_error(exc, what)
         after_body = method == "POST"
+        if isinstance(exc, requests.exceptions.SSLError):
+            if after_body and _find(exc, ssl.SSLCertVerificationError) is None:
+                # The POST goes on the connection its form was read on: TLS failing there may have failed
+                # after the body went out.
+                return PostInterruptedError(
+                    f"TLS with {host} failed during {what} ({_short_reason(exc)}); TMS may or may not have applied it",
+                    body_may_have_arrived=True,
+                    hint="re-read the page to see what TMS stored",
+                )
+            return self._tls_error(exc, what)
         if isinstance(exc, _BodyTooLarge):
             if after_body:
                 return PostInterruptedError(
@@ -895,6 +940,13 @@ class TmsSession:
         if isinstance(exc, requests.exceptions.InvalidURL) or type(exc).__name__ == "LocationParseError":
             return ConfigError(f"invalid URL {url} for {what}", hint="check --url and --page-url")
         if isinstance(exc, requests.exceptions.RequestException):
+            if after_body:  # a broken chunked or compressed answer: the body went out
+                return PostInterruptedError(
+                    f"TMS's answer to {what} could not be read ({type(exc).__name__}); TMS may or may not have "
+                    "applied it",
+                    body_may_have_arrived=True,
+                    hint="re-read the page to see what TMS stored",
+                )
             return ConnectionFailedError(
                 f"{method} {what} at {host} failed: {type(exc).__name__}", hint="rerun with -vv for details"
             )

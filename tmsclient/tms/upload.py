@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from tmsclient.errors import (
     ConnectionFailedError,
     OutcomeUnknownError,
     PasswordError,
+    RejectedByTmsError,
     ServerError,
     TmsClientError,
     UsageError,
@@ -23,6 +25,7 @@ from tmsclient.tms.aspnet import request_validation_trigger
 from tmsclient.tms.driver import (
     Driver,
     Plan,
+    SaveErrorPageError,
     SaveOutcomeUnknownError,
     SiteRow,
     SiteView,
@@ -33,7 +36,7 @@ from tmsclient.tms.driver import (
 from tmsclient.tms.pageprofile.file import load_profile
 from tmsclient.tms.pageprofile.matching import bool_state, certificate_details, page_info
 from tmsclient.tms.session import HttpServerError, PostInterruptedError, TmsSession
-from tmsclient.tms.verifier import CERTIFICATE, Expectation, Verification, verify_site
+from tmsclient.tms.verifier import CERTIFICATE, FIELDS_ONLY, Expectation, Verification, verify_site
 
 if TYPE_CHECKING:
     from tmsclient.certs.loading import PfxBundle
@@ -56,6 +59,11 @@ class UploadJob:
     dry_run: bool = False
     force: bool = False
     no_preflight: bool = False
+    #: A fields-only verification is a failure (exit 23): for pipelines that need proof of the certificate.
+    require_certificate: bool = False
+    #: Called with the site as read and the plan of its Save, right before the Save (or a dry run's end);
+    #: raising stops the upload there, before anything is sent. `cutover` compares the page with its preflight.
+    check_plan: Callable[[SiteView, Plan], None] | None = field(default=None, repr=False, compare=False)
 
     def intent(self) -> UploadIntent:
         return UploadIntent(
@@ -169,8 +177,9 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
     with TmsSession(target) as session:
         driver = Driver(session, profile, page_url=target.page_url)
         row, view = open_site(driver, site)
-        plan = _upload(driver, row, view, intent, cert.thumbprint_sha1, cert.not_after, job, outcome)
+        plan = _upload(driver, row, view, intent, cert.thumbprint_sha1, cert.not_after, job, outcome, cert.serial)
         stats = session.stats
+        identity = driver.identity()
     if driver.posts_refused_with_401:
         outcome.retried_after_401 = True
         outcome.warnings.append(
@@ -183,6 +192,7 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
         "verification": outcome.verification.level if outcome.verification else None,
         "site": {"host_name": row.host_name, "site_name": row.site_name},
         "url": target.url,
+        "tms": identity.to_json(),
         "settings_page": driver.settings_url,
         "pfx": job.pfx_source,
         "subject": cert.subject,
@@ -207,13 +217,21 @@ def upload_to_target(target: TargetSettings, job: UploadJob) -> UploadResult:
 
 
 def open_site(driver: Driver, site: str) -> tuple[SiteRow, SiteView]:
+    """The site's row and its form; the row as the form completes it (a list may show only host names)."""
     page = driver.settings_page()
     row = match_site(driver.sites(page), site)
-    return row, driver.open_site(page, row)
+    view = driver.open_site(page, row)
+    return view.row, view
 
 
 def _expectation(
-    view: SiteView, plan: Plan | None, intent: UploadIntent, thumbprint: str, not_after: Any, outcome: Outcome
+    view: SiteView,
+    plan: Plan | None,
+    intent: UploadIntent,
+    thumbprint: str,
+    not_after: Any,
+    outcome: Outcome,
+    serial: str | None = None,
 ) -> Expectation:
     sso = view.fields.get("use_sso")
     was_on = bool_state(view.form, sso.field, view.profile) if sso else None
@@ -225,6 +243,7 @@ def _expectation(
     return Expectation(
         thumbprint_sha1=thumbprint,
         not_after=not_after,
+        serial=serial,
         sso_on=intent.enable_sso or was_on is True,
         fields=dict(plan.expected) if plan else {},
         unchanged=dict(plan.unchanged) if plan else {},
@@ -256,23 +275,35 @@ def _upload(
     not_after: Any,
     job: UploadJob,
     outcome: Outcome,
+    serial: str | None = None,
 ) -> Plan | None:
     if not job.force and _already_there(view, intent, thumbprint):
         outcome.action = "unchanged"
-        expectation = _expectation(view, None, intent, thumbprint, not_after, outcome)
+        expectation = _expectation(view, None, intent, thumbprint, not_after, outcome, serial)
         outcome.verification = verify_site(view, expectation)
         outcome.verification.raise_for_mismatch(row.name)
         return None
     plan = build_plan(view, intent)
+    if job.check_plan is not None:
+        job.check_plan(view, plan)
     if job.dry_run:
         outcome.action = "dry-run"
         return plan
-    expectation = _expectation(view, plan, intent, thumbprint, not_after, outcome)
+    expectation = _expectation(view, plan, intent, thumbprint, not_after, outcome, serial)
     outcome.tms_message = _save(driver, row, view, plan, expectation, outcome)
     if outcome.verification is None:
         outcome.verification = _verify_after_save(driver, row, expectation, outcome.tms_message)
     outcome.verification.raise_for_mismatch(row.name)
     outcome.action = "uploaded"
+    if job.require_certificate and outcome.verification.level == FIELDS_ONLY:
+        said = f" (it said {outcome.tms_message!r})" if outcome.tms_message else ""
+        raise VerificationFailedError(
+            f"TMS accepted the Save of site {row.name}{said} and the fields read back as intended, but TMS shows "
+            "no certificate thumbprint, serial number or expiry, so the certificate file itself could not be "
+            "checked (--require-certificate); got fields-only, expected certificate",
+            hint="the certificate is most likely stored: make a test booking with WebEx to check the SSO login "
+            "before relying on it; drop --require-certificate to accept a fields-only check",
+        )
     return plan
 
 
@@ -287,6 +318,9 @@ def _save(
         if not err.body_may_have_arrived:
             raise
         _after_drop(driver, row, view, err, expectation, outcome)
+        return None
+    except SaveErrorPageError as err:
+        _after_error_page(driver, row, view, err, expectation, outcome)
         return None
     except SaveOutcomeUnknownError as err:
         _after_unclear_answer(driver, row, view, err, expectation, outcome)
@@ -388,6 +422,49 @@ def _after_drop(
     ) from err
 
 
+def _after_error_page(
+    driver: Driver,
+    row: SiteRow,
+    view: SiteView,
+    err: SaveErrorPageError,
+    expectation: Expectation,
+    outcome: Outcome,
+) -> None:
+    """TMS answered the Save with an ASP.NET error page naming an import failure: its words become the error
+    (exit 20 when the file or password was refused, 21 when the server failed), after a re-read that says
+    what TMS kept, since TMS may have stored the other fields before the import threw."""
+    try:
+        reread = driver.reopen(row)
+        check = verify_site(reread, expectation)
+    except TmsClientError as exc:
+        kept = (
+            f"re-reading the site failed ({exc.message}), so whether TMS stored the other fields of the Save "
+            "anyway is unknown"
+        )
+    else:
+        if check.level == CERTIFICATE and check.ok:
+            outcome.warnings.append(
+                f"TMS answered the Save with an ASP.NET error page ({err.words}), yet the re-read shows it stored "
+                "the new certificate"
+            )
+            outcome.verification = check
+            return
+        proof = [k for k, want in expectation.fields.items() if view.value(k) != want and reread.value(k) == want]
+        if proof:
+            kept = f"TMS stored the other fields of the Save anyway ({', '.join(proof)}), but not the certificate"
+        elif check.level == CERTIFICATE:
+            kept = "a re-read shows TMS did not store the new certificate"
+        else:
+            kept = (
+                "TMS shows no certificate details, so a re-read cannot tell what it kept: it may have stored the "
+                "other fields of the Save anyway"
+            )
+    message = f"{err.message.rstrip('.')}. {kept[0].upper()}{kept[1:]}"
+    if err.refused:
+        raise RejectedByTmsError(message, hint=err.hint) from err
+    raise ServerError(message, hint=err.hint) from err
+
+
 def _after_unclear_answer(
     driver: Driver,
     row: SiteRow,
@@ -442,6 +519,12 @@ def describe_upload(p: dict[str, Any], plan: Plan | None) -> str:
         "dry-run": f"dry run: the Save of site {site} would change",
     }[action]
     lines = [head]
+    if p.get("tms"):
+        tms = p["tms"]
+        acted = [f"as {tms['user']}"] if tms.get("user") else []
+        if tms.get("serial_number"):
+            acted.append(f"on TMS S/N {tms['serial_number']}" + (f" ({tms['server']})" if tms.get("server") else ""))
+        lines.append(f"  acted {' '.join(acted)}")
     if action == "dry-run" and plan is not None:
         lines += [f"  {r.line()}" for r in plan.rows]
     lines.append(
@@ -452,7 +535,8 @@ def describe_upload(p: dict[str, Any], plan: Plan | None) -> str:
         what = (
             "TMS shows the certificate's details and they match"
             if p["verification"] == "certificate"
-            else "TMS shows no certificate details; the fields were checked"
+            else "TMS shows no certificate details, so the certificate file itself could not be checked, only "
+            "the fields; make a test booking with WebEx to be sure the new certificate is in use"
         )
         lines.append(f"  verification: {p['verification']} ({what})")
     if action == "uploaded":

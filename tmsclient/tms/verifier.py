@@ -21,6 +21,13 @@ from tmsclient.tms.pageprofile.matching import (
 
 CERTIFICATE = "certificate"
 FIELDS_ONLY = "fields-only"
+#: What a fields-only result must say, plainly: the file itself was not checked, and how to check it.
+FIELDS_ONLY_NOTE = (
+    "verification fields-only: TMS does not show the stored certificate's thumbprint, serial number or expiry "
+    "on this page, so the certificate file itself could not be checked, only the fields around it; make a "
+    "test booking with WebEx (or ask the WebEx team to confirm the SSO login) to be sure the new certificate "
+    "is in use"
+)
 UTC = dt.timezone.utc
 
 #: How far an expiry shown without a time zone may be from the real one (the server's local time).
@@ -34,6 +41,7 @@ class Expectation:
 
     thumbprint_sha1: str | None = None  # upper-case hex
     not_after: dt.datetime | None = None
+    serial: str | None = None  # upper-case hex, as Windows shows it
     sso_on: bool = True
     #: Logical field -> the value it must have (raw option values for radios and selects).
     fields: Mapping[str, Any] = field(default_factory=dict)
@@ -76,6 +84,7 @@ class Verification:
                 "subject": self.certificate.subject,
                 "expires": self.certificate.expires,
                 "thumbprint": self.certificate.thumbprint,
+                "serial": self.certificate.serial,
                 "installed": self.certificate.installed,
             },
             "notes": list(self.notes),
@@ -155,6 +164,14 @@ def verify_site(view: Any, expected: Expectation) -> Verification:
                 expected.thumbprint_sha1.upper(),
             )
         )
+    if details.serial and expected.serial:
+        shown_serial = normalize_serial(details.serial)
+        want_serial = normalize_serial(expected.serial) or expected.serial.upper()
+        if shown_serial is None:
+            notes.append(f"the serial number shown ({details.serial!r}) is not one tmsclient reads; not compared")
+        else:
+            level = CERTIFICATE
+            checks.append(Check("certificate serial number", shown_serial == want_serial, shown_serial, want_serial))
     if details.expires and expected.not_after:
         verdict = expiry_matches(details.expires, expected.not_after)
         if verdict is None:
@@ -173,11 +190,17 @@ def verify_site(view: Any, expected: Expectation) -> Verification:
         installed = yes_no(profile, details.installed) if details.installed else None
         if installed is False:
             checks.append(Check("certificate installed", False, str(details.installed), "Yes"))
-        notes.append(
-            "TMS does not show the stored certificate's thumbprint or expiry on this page, so only "
-            "the fields could be checked (verification level fields-only)"
-        )
+        notes.append(FIELDS_ONLY_NOTE)
     return Verification(level, tuple(checks), details, tuple(notes))
+
+
+def normalize_serial(text: str) -> str | None:
+    """A shown serial number as upper-case hex without leading zeros (spaces, colons and dashes dropped);
+    None when it is not hex."""
+    cleaned = re.sub(r"[\s:\-\u200e\u200f\ufeff]", "", text).upper()
+    if not cleaned or not re.fullmatch(r"[0-9A-F]+", cleaned):
+        return None
+    return cleaned.lstrip("0") or "0"
 
 
 # ---------------------------------------------------------------------------------------------- dates

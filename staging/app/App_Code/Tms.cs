@@ -262,11 +262,14 @@ namespace TmsStandIn
         }
 
         /// Site Administrators from TMS_ADMINS (comma-separated). An entry "DOMAIN\user" matches that account;
-        /// an entry "user" matches the user in any domain. Case-insensitive, as Windows account names are.
+        /// an entry "user" matches the user in any domain or Kerberos realm. Case-insensitive, as Windows account
+        /// names are.
         public static bool IsSiteAdministrator(string user)
         {
             if (string.IsNullOrEmpty(user)) return false;
             string bare = user.Contains("\\") ? user.Substring(user.LastIndexOf('\\') + 1) : user;
+            // A Kerberos login arrives as user@REALM (mod_auth_gssapi's REMOTE_USER; IIS would say DOMAIN\user).
+            if (bare.Contains("@")) bare = bare.Substring(0, bare.IndexOf('@'));
             string admins = Environment.GetEnvironmentVariable("TMS_ADMINS") ?? "";
             foreach (string raw in admins.Split(','))
             {

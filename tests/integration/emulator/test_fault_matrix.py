@@ -321,7 +321,7 @@ ROWS: tuple[Row, ...] = (
         "layout-relabelled-after-get",
         ("layout_change",),
         ExitCode.PAGE_NOT_UNDERSTOOD,
-        "matches sso_certificate",
+        "matches host_name",
         "unchanged",
         emulator={"faults": {"layout_change": "tms15-relabelled"}},
     ),

@@ -3,6 +3,7 @@ out, the hook command run through the CLI, the result read from the emulator's s
 
 from __future__ import annotations
 
+import json
 import os
 
 from tmsclient.exitcodes import ExitCode
@@ -199,3 +200,55 @@ def test_acme_sh_deploy_hook_passes_the_paths_as_arguments(cli, target, config, 
     assert t.thumbprint() == r.thumbprint
     assert result.json["source"]["kind"] == "acme.sh"
     assert (tmp_path / "tms-cert.cer").read_bytes() == r.cert_pem()
+
+
+def lego_certificates(root, r):
+    """lego's --path folder after `run`: certificates/<domain>.crt (the leaf and its issuer, lego's default
+    bundle), .key, .issuer.crt and .json."""
+    folder = root / ".lego" / "certificates"
+    folder.mkdir(parents=True)
+    (folder / f"{DOMAIN}.crt").write_bytes(r.cert_pem() + r.chain_pem())
+    (folder / f"{DOMAIN}.issuer.crt").write_bytes(r.chain_pem())
+    (folder / f"{DOMAIN}.key").write_bytes(r.key_pem())
+    (folder / f"{DOMAIN}.key").chmod(0o600)
+    (folder / f"{DOMAIN}.json").write_text(json.dumps({"domain": DOMAIN}) + "\n")
+    return folder
+
+
+def test_lego_run_hook_reads_the_lego_cert_environment(cli, target, config, renewed, tmp_path):
+    t = target("staging")
+    cfg = config(t)
+    r = renewed()
+    folder = lego_certificates(tmp_path, r)
+    # What lego 4.x sets for --run-hook / --renew-hook
+    env = {
+        **cfg.env,
+        "LEGO_CERT_DOMAIN": DOMAIN,
+        "LEGO_CERT_PATH": str(folder / f"{DOMAIN}.crt"),
+        "LEGO_CERT_KEY_PATH": str(folder / f"{DOMAIN}.key"),
+        "LEGO_ACCOUNT_EMAIL": "ops@acme.example",
+    }
+    result = cli("renew", "--from-lego", "--config", str(cfg.path), "--profile", "staging", "--json", env=env)
+    assert result.code == 0, result
+    assert t.thumbprint() == r.thumbprint
+    assert result.json["source"]["kind"] == "lego"
+    assert f"domain {DOMAIN}" in result.json["source"]["description"]
+
+
+def test_lego_mode_by_hand_names_the_certificate_and_finds_the_key(cli, target, config, renewed, tmp_path):
+    t = target("staging")
+    cfg = config(t)
+    r = renewed()
+    folder = lego_certificates(tmp_path, r)
+    crt = str(folder / f"{DOMAIN}.crt")
+    result = cli("renew", "--from-lego", crt, "--config", str(cfg.path), "--profile", "staging", env=cfg.env)
+    assert result.code == 0, result
+    assert t.thumbprint() == r.thumbprint
+
+
+def test_lego_mode_outside_lego_says_what_is_missing(cli, target):
+    t = target()
+    result = cli("renew", "--from-lego", *t.argv(), env={"TMSCLIENT_TMS_PASSWORD": t.password})
+    assert result.code == ExitCode.USAGE
+    assert "$LEGO_CERT_PATH and $LEGO_CERT_KEY_PATH not set" in result.err
+    assert t.counters()["requests"] == 0

@@ -1,12 +1,12 @@
-"""The origin rule end to end: a hostile TMS points every stage at a sink on another origin, which gets nothing."""
+"""The origin rule end to end: a hostile TMS points every stage at a sink on another origin, which gets nothing,
+for every command that talks to TMS, every login and every kind of other origin; and channel binding."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import ssl
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -17,19 +17,33 @@ import requests
 import spnego
 import spnego.channel_bindings
 
-from tests.helpers.tls_front import Pki, QuietServer, TlsFront, make_pki, reply, serve, server_context
+import tmsclient.tms.session as session_module
+from tests.helpers.canaries import Canaries
+from tests.helpers.hostile import (
+    ATTACKS,
+    FOREIGN_KINDS,
+    LOGINS,
+    HostileTms,
+    Login,
+    Sink,
+    negotiate_stand_in,
+    sink_url,
+)
+from tests.helpers.tls_front import Pki, QuietServer, make_pki, reply, serve, server_context
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
 from tmsclient.settings import TargetSettings
 from tmsclient.tms.auth import NtlmPostHandshake, certificate_binding_hash, peer_certificate_hash
 from tmsclient.tms.origin import Origin, origin_text, same_origin
 from tmsclient.tms.session import OffOriginError, TmsSession
+from tmsemulator.server import RunningEmulator, start
 
 ADMIN = "TMSLAB\\admin"
-WEBEX = "/tms/default.aspx?pageId=83"
+#: The admin's password on both emulators of the module; a canary in every test (see ``run``).
+ADMIN_PASSWORD = "Cnry-origin-admin &#$% pw"
 
 
-# ------------------------------------------------------------------------------------------ certificates
+# ------------------------------------------------------------------------------------------ one world per module
 
 
 @pytest.fixture(scope="module")
@@ -37,333 +51,222 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("origin-pki"))
 
 
-# ------------------------------------------------------------------------------------------ the sink
+@dataclass
+class World:
+    """Two emulators (NTLM/Negotiate, Basic), three hostile fronts (NTLM and Negotiate, Negotiate only,
+    Basic) and the two sinks (HTTPS with a certificate of the same CA, plain http), shared by the module."""
+
+    pki: Pki
+    emulators: dict[str, RunningEmulator]
+    fronts: dict[str, HostileTms]
+    https: Sink
+    http: Sink
+
+
+@pytest.fixture(scope="module")
+def world(pki: Pki) -> Iterator[World]:
+    users = [("TMSLAB", "admin", ADMIN_PASSWORD)]
+    emulators = {auth: start(users=users, admins=["admin"], auth=auth) for auth in ("ntlm", "basic")}
+    ntlm, basic = emulators["ntlm"], emulators["basic"]
+    assert ntlm.ca_file is not None and basic.ca_file is not None
+    fronts = {
+        "ntlm": HostileTms(ntlm.url, ntlm.ca_file, pki.tms),
+        "negotiate": HostileTms(ntlm.url, ntlm.ca_file, pki.tms, negotiate_only=True),
+        "basic": HostileTms(basic.url, basic.ca_file, pki.tms),
+    }
+    made = World(pki, emulators, fronts, Sink(server_context(pki.sink)), Sink(None))
+    yield made
+    for front in fronts.values():
+        front.close()
+    made.https.close()
+    made.http.close()
+    for em in emulators.values():
+        em.stop()
 
 
 @dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
+class Run:
+    """One command against the armed hostile TMS: its result, the front, the emulator's counters after it."""
 
-
-class Sink:
-    """Another origin: records every connection and request, and asks for a login as TMS would (Negotiate,
-    NTLM and Basic), so whatever a leaking client is willing to send, it sends here."""
-
-    def __init__(self, tls: ssl.SSLContext | None) -> None:
-        self.connections = 0
-        self.received: list[Received] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def setup(self) -> None:
-                owner.connections += 1
-                super().setup()
-
-            def do_GET(self) -> None:
-                owner.handle(self)
-
-            do_POST = do_GET
-
-        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
-        self.port = self.httpd.server_address[1]
-        self.scheme = "https" if tls else "http"
-        self.thread = serve(self.httpd)
-
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        self.received.append(Received(h.command, h.path, dict(h.headers), h.rfile.read(length) if length else b""))
-        reply(
-            h,
-            401,
-            b"<title>401 - Unauthorized</title>",
-            [
-                ("WWW-Authenticate", "Negotiate"),
-                ("WWW-Authenticate", "NTLM"),
-                ("WWW-Authenticate", 'Basic realm="sink"'),
-            ],
-        )
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
-
-    def assert_untouched(self) -> None:
-        leaked = [(r.method, r.path, sorted(r.headers)) for r in self.received]
-        assert self.connections == 0 and leaked == [], f"the sink got {self.connections} connections: {leaked}"
+    result: Any
+    front: HostileTms
+    counters: dict[str, Any]
+    foreign: str  # the sink's origin as a message names it
 
 
 @pytest.fixture
-def sinks(pki: Pki) -> Iterator[dict[str, Sink]]:
-    """An HTTPS sink (another certificate of the same CA) and a plain http one, both on other ports."""
-    made = {"https": Sink(server_context(pki.sink)), "http": Sink(None)}
-    yield made
-    for sink in made.values():
-        sink.close()
+def run(world: World, cli: Any, pfx: Any, canaries: Canaries, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``run(command, login, stage, kind, foreign) -> Run``: the emulators reset, the sinks emptied, the
+    front of ``login``'s server armed, then ``tmsclient COMMAND --json`` for site acme through it."""
+    canaries.register(ADMIN_PASSWORD, "tms-password")
+
+    def go(command: str, login: Login, stage: str, kind: str, foreign: str) -> Run:
+        em = world.emulators[login.emulator_auth]
+        em.reset()
+        world.https.reset()
+        world.http.reset()
+        front = world.fronts[login.server]
+        url = sink_url(foreign, world.https, world.http)
+        front.arm(stage, kind, url)
+        if login.client == "negotiate":
+            real = session_module.session_auth
+            monkeypatch.setattr(session_module, "session_auth", negotiate_stand_in(real, ADMIN, ADMIN_PASSWORD))
+        argv = ["--url", front.url, "--username", ADMIN, "--non-interactive", "--ca-bundle", str(world.pki.ca_file)]
+        argv += ["--auth", login.client, "--json", "--site", "acme"]
+        env = {"TMSCLIENT_TMS_PASSWORD": ADMIN_PASSWORD}
+        if command == "status":
+            argv += ["--warn-days", "0", "--crit-days", "0"]  # OK while the site's certificate is valid
+        if command in ("upload", "verify"):
+            f = pfx()
+            argv += ["--pfx", str(f.path)]
+            env.update(f.env)
+        result = cli(command, *argv, env=env)
+        return Run(result, front, em.state()["counters"], str(Origin.of(url)))
+
+    return go
 
 
-#: How the hostile TMS names the sink: the same host on another port, plain http, another host name.
-SINK_URLS: dict[str, Callable[[dict[str, Sink]], tuple[Sink, str]]] = {
-    "other-port": lambda s: (s["https"], f"https://127.0.0.1:{s['https'].port}"),
-    "plain-http": lambda s: (s["http"], f"http://127.0.0.1:{s['http'].port}"),
-    "other-host": lambda s: (s["https"], f"https://localhost:{s['https'].port}"),
+# ------------------------------------------------------------------------------------------ the matrix
+
+#: Commands that only read: what each answers when the attack is one they never act on (a form's action or
+#: a Save button's formaction on the site's form, which they never submit).
+READERS: dict[str, int] = {
+    "show": ExitCode.OK,
+    "verify": ExitCode.VERIFY_FAILED,  # the .pfx given is not the certificate the site holds
+    "discover": ExitCode.OK,
+    "status": 0,  # the monitoring plugin's OK: the site's certificate is valid
 }
+READ_STAGES = ("first", "login", "start", "settings", "site")
+SAVE_ONLY = ("formaction+formmethod", "formaction+formenctype")
 
 
-# ------------------------------------------------------------------------------------------ the hostile TMS
+def outcome(command: str, stage: str, kind: str) -> str:
+    """What the documented answer is (docs/security.md, "What each command answers")."""
+    if command != "upload":
+        if stage == "site" and kind in ("action", "formaction"):
+            return "ignored"
+        if command == "discover" and (stage, kind) in (("settings", "action"), ("site", "redirect302")):
+            return "noted"  # discover lists a site form it could not open among its problems
+        return "refused"
+    if kind in SAVE_ONLY:
+        return "not-file-carrying"
+    return {"save": "proven", "reread": "reread-failed"}.get(stage, "refused")
 
 
-class HostileTms(TlsFront):
-    """A TLS front of the emulator, one upstream connection per client connection (so NTLM passes), that at
-    one ``stage`` of the walk turns one thing toward ``sink``:
-
-    * ``redirect302`` / ``redirect307``: the answer is a redirect to the sink (TMS's own answer dropped);
-    * ``link``: the start page's WebEx Settings menu entry points to the sink;
-    * ``action``: the page's form posts to the sink; ``formaction``: the Save button does.
-
-    Stages: ``first`` (the very first request, before any login), ``start`` (the start page), ``settings``
-    (the WebEx Settings page), ``site`` (the site's form, opened by the Edit postback), ``save`` (the answer
-    to the Save, which TMS did apply), ``reread`` (the first request after the Save).
-    """
-
-    def __init__(
-        self, upstream: str, upstream_ca: str, cert: tuple[Path, Path], sink: str, stage: str, kind: str
-    ) -> None:
-        self.sink, self.stage, self.kind = sink, stage, kind
-        self.fired: list[str] = []
-        self.seen = 0
-        self.saved = False
-        self.lock = threading.Lock()
-        super().__init__(upstream, upstream_ca, cert)
-
-    def _stage_of(self, method: str, path: str, body: bytes) -> str:
-        if self.saved:
-            return "reread"
-        if method == "POST":
-            return "save" if b"saveButton" in body else "site" if b"editLink" in body else "other"
-        return "settings" if "pageId=83" in path else "start"
-
-    def exchange(self, h: Any, body: bytes) -> None:
-        with self.lock:
-            first, self.seen = self.seen == 0, self.seen + 1
-        stage = self._stage_of(h.command, h.path, body)
-        if self.stage == "first" and first:
-            return self._redirect(h)
-        status, headers, data = self.forward(h, body)
-        if stage == "save":
-            self.saved = True
-        if status != 200 or stage != self.stage or self.fired:
-            return reply(h, status, data, headers)
-        if self.kind.startswith("redirect"):
-            return self._redirect(h)
-        rewritten = self._rewrite(data)
-        if rewritten != data:
-            self.fired.append(f"{self.kind} at {stage}")
-        reply(h, status, rewritten, headers)
-
-    def _redirect(self, h: Any) -> None:
-        self.fired.append(f"{self.kind} at {self.stage}")
-        code = 307 if self.kind == "redirect307" else 302
-        reply(h, code, b"", [("Location", self.sink + WEBEX)])
-
-    def _rewrite(self, data: bytes) -> bytes:
-        sink = (self.sink + WEBEX).encode()
-        if self.kind == "link":
-            return data.replace(b'href="./default.aspx?pageId=83"', b'href="' + sink + b'"')
-        if self.kind == "action":
-            return data.replace(b'action="./default.aspx?pageId=83"', b'action="' + sink + b'"')
-        if self.kind == "formaction":
-            name = b'name="ctl00$uxContent$ctl01$saveButton"'
-            return data.replace(name, name + b' formaction="' + sink + b'"')
-        raise AssertionError(self.kind)
+def says_nothing_went_there(text: str) -> bool:
+    return "nothing was sent there" in text or "sent nothing there" in text
 
 
-@pytest.fixture
-def hostile(tms: Callable[..., Any], pki: Pki) -> Iterator[Callable[..., tuple[Any, HostileTms]]]:
-    """``hostile(stage, kind, sink_url, auth="ntlm")`` -> (the emulator's Tms, the hostile front of it)."""
-    fronts: list[HostileTms] = []
-
-    def make(stage: str, kind: str, sink_url: str, *, auth: str = "ntlm") -> tuple[Any, HostileTms]:
-        t = tms(auth=auth)
-        front = HostileTms(t.url, t.em.ca_file, pki.tms, sink_url, stage, kind)
-        fronts.append(front)
-        return t, front
-
-    yield make
-    for front in fronts:
-        front.close()
-
-
-def argv(front: HostileTms, pki: Pki, scheme: str) -> list[str]:
-    return [
-        "--url",
-        front.url,
-        "--username",
-        ADMIN,
-        "--non-interactive",
-        "--ca-bundle",
-        str(pki.ca_file),
-        "--auth",
-        scheme,
-        "--json",
-    ]
-
-
-#: (emulator auth, --auth): every way tmsclient logs in.
-SCHEMES = [("ntlm", "ntlm"), ("ntlm", "auto"), ("basic", "basic"), ("basic", "auto")]
-SCHEME_IDS = [f"{server}-server-{client}" for server, client in SCHEMES]
-
-#: (stage, kind) -> the exit code of an upload, and whether the message may say "redirect".
-CASES: dict[tuple[str, str], ExitCode] = {
-    ("first", "redirect302"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("first", "redirect307"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("start", "redirect302"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("start", "link"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("settings", "redirect302"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("settings", "action"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("site", "redirect302"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("site", "action"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    ("site", "formaction"): ExitCode.PAGE_NOT_UNDERSTOOD,
-    # TMS took the Save, then sent us elsewhere: it may have applied it, and the re-read (on the TMS origin)
-    # proves it did, so the verifier's answer stands (the unknown outcome without proof: test_save_outcomes.py).
-    ("save", "redirect302"): ExitCode.OK,
-    ("save", "redirect307"): ExitCode.OK,
-    # TMS took the Save and said so; only the re-read that verifies it was sent elsewhere.
-    ("reread", "redirect302"): ExitCode.VERIFY_FAILED,
-    ("reread", "action"): ExitCode.VERIFY_FAILED,
-}
-READ_ONLY_STAGES = ("first", "start", "settings", "site")
-
-
-def check_refusal(result: Any, sink: Sink, sink_url: str, kind: str, code: ExitCode) -> None:
-    """Nothing reached the sink; the documented exit code; a message naming the foreign origin that calls a
-    page's own link or action no redirect and never offers the foreign address as --url."""
-    sink.assert_untouched()
-    assert result.code == code, result
-    error = result.json["error"]
-    assert error["code"] == code.name
-    foreign = str(Origin.of(sink_url))
-    assert foreign in error["message"]
-    assert "another origin" in error["message"]
-    if not kind.startswith("redirect"):
-        assert "redirect" not in error["message"].lower()
-    assert f"--url {foreign}" not in result.text and "--url http" not in (error["hint"] or "")
-
-
-def check_proven_save(result: Any, sink: Sink, sink_url: str) -> None:
-    """Nothing reached the sink; the re-read proved the Save, and a warning names where TMS pointed."""
-    sink.assert_untouched()
-    assert result.code == ExitCode.OK, result
-    warnings = " ".join(result.json["warnings"])
-    assert f"{Origin.of(sink_url)}, another origin" in warnings and "the re-read shows it stored it" in warnings
-
-
-def _upload_matrix() -> list[Any]:
-    """Every case with every login up to the settings page (where the login happens); after it, the
-    requests carry the same credentials however they were chosen, so one NTLM and one Basic way suffice."""
+def _cases() -> list[Any]:
     out = []
-    for (stage, kind), _code in CASES.items():
-        for (server, client), sid in zip(SCHEMES, SCHEME_IDS, strict=True):
-            if stage in ("first", "start", "settings") or (server, client) in (("ntlm", "auto"), ("basic", "basic")):
-                out.append(pytest.param(stage, kind, server, client, id=f"{stage}-{kind}-{sid}"))
+    for command in ("upload", *READERS):
+        for stage, kinds in ATTACKS.items():
+            if command != "upload" and stage not in READ_STAGES:
+                continue
+            for kind in kinds:
+                if command != "upload" and kind in SAVE_ONLY:
+                    continue
+                for login in LOGINS:
+                    for foreign in FOREIGN_KINDS:
+                        case_id = f"{command}-{stage}-{kind}-{login.id}-{foreign}"
+                        out.append(pytest.param(command, stage, kind, login, foreign, id=case_id))
     return out
 
 
-@pytest.mark.parametrize(("stage", "kind", "server_auth", "client_auth"), _upload_matrix())
-def test_upload_sends_nothing_to_another_port(cli, hostile, sinks, pki, pfx, stage, kind, server_auth, client_auth):
-    sink, sink_url = SINK_URLS["other-port"](sinks)
-    t, front = hostile(stage, kind, sink_url, auth=server_auth)
-    f = pfx()
-    result = cli(
-        "upload", *argv(front, pki, client_auth), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env}
-    )
-    assert front.fired == [f"{kind} at {stage}"], result  # the hostile page or answer was served
-    if stage == "save":
-        check_proven_save(result, sink, sink_url)
-        assert t.counters()["saves_applied"] == 1
-        return
-    check_refusal(result, sink, sink_url, kind, CASES[stage, kind])
-    error = result.json["error"]
-    if stage in ("save", "reread"):
-        # TMS applied the Save: the error must not say otherwise, and says how to check.
-        assert t.counters()["saves_applied"] == 1
-        claims = ("nothing was changed", "nothing was applied", "not applied")
-        assert not any(c in error["message"] for c in claims) and "verify" in (error["hint"] or "")
+CASES = _cases()
+
+
+def test_the_matrix_is_every_stage_login_foreign_kind_and_command():
+    per_login_and_foreign = len(LOGINS) * len(FOREIGN_KINDS)
+    upload_attacks = sum(len(kinds) for kinds in ATTACKS.values())
+    read_attacks = sum(len([k for k in ATTACKS[s] if k not in SAVE_ONLY]) for s in READ_STAGES)
+    assert len(CASES) == per_login_and_foreign * (upload_attacks + len(READERS) * read_attacks)
+    assert {c.values[3].client for c in CASES} == {"ntlm", "negotiate", "basic", "auto"}
+
+
+@pytest.mark.parametrize(("command", "stage", "kind", "login", "foreign"), CASES)
+def test_nothing_reaches_another_origin(run, world, command, stage, kind, login, foreign):
+    done = run(command, login, stage, kind, foreign)
+    result = done.result
+    # The hostile page or answer was served, and the sinks got nothing at all: no connection, no request.
+    assert done.front.fired == [f"{kind} at {stage}"], result
+    world.https.assert_untouched()
+    world.http.assert_untouched()
+    expected = outcome(command, stage, kind)
+    files = [f for body in done.counters["post_bodies"] for f in body["files"]]
+    if expected in ("proven", "reread-failed"):
+        assert done.counters["saves_applied"] == 1, result  # TMS took the Save on its own origin
     else:
-        assert t.counters()["saves_applied"] == 0 and t.files_received() == []
-
-
-@pytest.mark.parametrize(
-    ("server_auth", "client_auth"), [("ntlm", "ntlm"), ("basic", "auto")], ids=["ntlm", "auto-basic"]
-)
-@pytest.mark.parametrize(
-    ("stage", "kind"),
-    [c for c in CASES if c[0] in READ_ONLY_STAGES],
-    ids=[f"{s}-{k}" for s, k in CASES if s in READ_ONLY_STAGES],
-)
-def test_show_sends_no_login_to_another_port(cli, hostile, sinks, pki, stage, kind, server_auth, client_auth):
-    sink, sink_url = SINK_URLS["other-port"](sinks)
-    t, front = hostile(stage, kind, sink_url, auth=server_auth)
-    result = cli("show", *argv(front, pki, client_auth), env=t.env)
-    assert front.fired == [f"{kind} at {stage}"], result
-    if stage == "site" and kind != "redirect302":
-        # show reads the site's form and never submits it: where its Save would go does not matter.
-        sink.assert_untouched()
-        assert result.code == 0, result
+        assert done.counters["saves_applied"] == 0 and files == [], result
+    if expected == "ignored":
+        assert result.code == READERS[command], result
         return
-    check_refusal(result, sink, sink_url, kind, ExitCode.PAGE_NOT_UNDERSTOOD)
-
-
-@pytest.mark.parametrize("where", ["plain-http", "other-host"])
-@pytest.mark.parametrize(
-    ("server_auth", "client_auth"), [("ntlm", "ntlm"), ("basic", "auto")], ids=["ntlm", "auto-basic"]
-)
-@pytest.mark.parametrize(
-    ("stage", "kind"),
-    [
-        ("first", "redirect302"),
-        ("start", "link"),
-        ("settings", "action"),
-        ("site", "formaction"),
-        ("save", "redirect307"),
-    ],
-    ids=["first-redirect302", "start-link", "settings-action", "site-formaction", "save-redirect307"],
-)
-def test_upload_sends_nothing_to_plain_http_or_another_host_name(
-    cli, hostile, sinks, pki, pfx, stage, kind, server_auth, client_auth, where
-):
-    sink, sink_url = SINK_URLS[where](sinks)
-    t, front = hostile(stage, kind, sink_url, auth=server_auth)
-    f = pfx()
-    result = cli(
-        "upload", *argv(front, pki, client_auth), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env}
-    )
-    assert front.fired == [f"{kind} at {stage}"], result
-    if stage == "save":
-        check_proven_save(result, sink, sink_url)
+    if expected == "noted":
+        assert result.code == ExitCode.OK and result.json["site_forms"] == [], result
+        problems = " ".join(result.json["problems"])
+        assert f"{done.foreign}, another origin" in problems and says_nothing_went_there(problems), problems
         return
-    check_refusal(result, sink, sink_url, kind, CASES[stage, kind])
+    if expected == "proven":
+        # TMS took the Save, then pointed elsewhere: the re-read on its own origin proves it stored it.
+        assert result.code == ExitCode.OK, result
+        warnings = " ".join(result.json["warnings"])
+        assert f"{done.foreign}, another origin" in warnings and "the re-read shows it stored it" in warnings
+        return
+    error = result.json["error"]
+    message, hint = error["message"], error["hint"] or ""
+    assert f"--url {done.foreign}" not in result.text and "--url http" not in hint
+    if expected == "not-file-carrying":
+        assert result.code == ExitCode.PAGE_NOT_UNDERSTOOD, result
+        attribute = "formmethod='get'" if kind.endswith("formmethod") else "formenctype='text/plain'"
+        assert error["type"] == "SubmissionKindError" and attribute in message and "nothing was sent" in message
+        return
+    assert f"{done.foreign}, another origin" in message or f"{done.foreign} (" in message, error
+    if not kind.startswith("redirect"):
+        assert "redirect" not in message.lower(), error  # a page's own link or action is no redirect
+    if expected == "reread-failed":
+        # TMS applied the Save; only the re-read that verifies it was sent elsewhere.
+        assert result.code == ExitCode.VERIFY_FAILED, result
+        assert message.startswith("TMS accepted the Save of site acme.webex.com/acme")
+        assert not any(c in message for c in ("nothing was changed", "not applied")) and "verify" in hint
+        return
+    if command == "status":
+        assert result.code == 3 and result.json["state"] == "UNKNOWN", result  # the plugin's UNKNOWN
+    else:
+        assert result.code == ExitCode.PAGE_NOT_UNDERSTOOD, result
+    assert error["code"] == "PAGE_NOT_UNDERSTOOD" and error["type"] == "OffOriginError", error
+    assert says_nothing_went_there(message), error
 
 
-def test_without_a_hostile_stage_the_front_passes_an_upload_through(cli, hostile, sinks, pki, pfx):
-    # The front itself is a faithful proxy: the refusals above come from the hostile part alone.
-    sink, sink_url = SINK_URLS["other-port"](sinks)
-    t, front = hostile("none", "link", sink_url)
-    f = pfx()
-    result = cli("upload", *argv(front, pki, "ntlm"), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env})
-    assert result.code == 0, result
-    assert t.counters()["saves_applied"] == 1 and front.fired == []
-    sink.assert_untouched()
+@pytest.mark.parametrize("login", LOGINS, ids=[login.id for login in LOGINS])
+@pytest.mark.parametrize("command", ["upload", *READERS])
+def test_without_an_attack_the_front_passes_every_command_and_login_through(run, world, command, login):
+    # The fronts are faithful proxies: the refusals above come from the attacks alone.
+    done = run(command, login, "none", "none", "other-port")
+    assert done.front.fired == [], done.result
+    world.https.assert_untouched()
+    assert done.result.code == (ExitCode.OK if command == "upload" else READERS[command]), done.result
+    assert done.counters["saves_applied"] == (1 if command == "upload" else 0)
+    assert done.counters["logins"] >= 1
+    wire = {"ntlm": "ntlm", "negotiate": "negotiate", "basic": "basic"}[login.server]
+    assert done.front.schemes == {wire}, done.front.schemes  # the login went as the server offers it
+
+
+RELOGINS = [login for login in LOGINS if login.client in ("ntlm", "auto") and login.server != "basic"]
+
+
+@pytest.mark.parametrize("foreign", FOREIGN_KINDS)
+@pytest.mark.parametrize("login", RELOGINS, ids=[login.id for login in RELOGINS])
+def test_a_save_that_logs_in_again_sends_nothing_to_another_origin(run, world, login, foreign):
+    # TMS refuses the Save with 401 (the login did not carry over); the POST that logs in on itself (its
+    # negotiate leg, with no body) is redirected away: nothing goes there, and the form was never sent.
+    done = run("upload", login, "relogin", "redirect302", foreign)
+    assert done.front.refused and done.front.fired == ["redirect302 at relogin"], done.result
+    world.https.assert_untouched()
+    world.http.assert_untouched()
+    assert done.counters["saves_applied"] == 0 and done.result.code == ExitCode.PAGE_NOT_UNDERSTOOD, done.result
+    error = done.result.json["error"]
+    assert error["type"] == "OffOriginError" and f"{done.foreign}, another origin" in error["message"], error
+    assert says_nothing_went_there(error["message"]), error
 
 
 # ------------------------------------------------------------------------------------------ the rule itself

@@ -289,10 +289,9 @@ def test_label_not_found(cli, tms, pfx):
     result = upload(cli, t, pfx())
     assert result.code == ExitCode.PAGE_NOT_UNDERSTOOD
     err = result.json["error"]
-    assert err["message"] == (
-        "no field on the form of site acme.webex.com/acme matches sso_certificate (label 'SSO Certificate')"
-    )
-    assert "--page-profile" in err["hint"] and "'Certificate File'" in err["hint"]
+    # Another UI language: the built-in labels name nothing on the site's form, and the error lists what is there.
+    assert err["message"] == "no field on the form of site acme.webex.com/acme matches host_name (label 'Host Name')"
+    assert "--page-profile" in err["hint"] and "'SSO-Zertifikat'" in err["hint"]
 
 
 def test_preflight_refuses_an_unfit_file_before_logging_in(cli, tms, pfx):
@@ -400,7 +399,7 @@ def test_a_server_that_logs_in_every_request_still_gets_the_pfx_once(cli, tms, p
 @pytest.mark.parametrize(
     ("new_layout", "code", "words"),
     [
-        ("tms15-relabelled", ExitCode.PAGE_NOT_UNDERSTOOD, "matches sso_certificate"),
+        ("tms15-relabelled", ExitCode.PAGE_NOT_UNDERSTOOD, "matches host_name"),
         ("tms15-cells", ExitCode.SERVER_ERROR, "Failed to load viewstate"),
     ],
 )

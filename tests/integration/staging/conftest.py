@@ -37,6 +37,8 @@ from tests.helpers.staging import (
     DOMAIN,
     OPERATOR,
     STAGING,
+    AcmeCa,
+    KerberosRealm,
     PfxFile,
     StagingStack,
     StagingTarget,
@@ -144,6 +146,28 @@ def staging_target(staging_stack: StagingStack, canaries: Any) -> StagingTarget:
     return StagingTarget(staging_stack)
 
 
+@pytest.fixture
+def kerberos(staging_stack: StagingStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> KerberosRealm:
+    """The stand-in's realm. The Kerberos library reads the process environment (not the ``environ`` a ``cli``
+    run is given): KRB5_CONFIG is the realm's and KRB5CCNAME an empty cache of this test's, until a test
+    sets them otherwise."""
+    realm = staging_stack.kerberos
+    if realm is None:
+        pytest.fail("the stand-in's ready file has no Kerberos realm: started by an older staging/up")
+    monkeypatch.setenv("KRB5_CONFIG", str(realm.krb5_config))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-ticket-cache'}")
+    monkeypatch.delenv("KRB5_KTNAME", raising=False)
+    return realm
+
+
+@pytest.fixture
+def acme_ca(staging_stack: StagingStack) -> AcmeCa:
+    ca = staging_stack.acme
+    if ca is None:
+        pytest.fail("the stand-in's ready file has no ACME CA: started by an older staging/up")
+    return ca
+
+
 #: `openssl pkcs12 -export` options per kind of file
 PFX_KINDS = {
     "legacy": ["-legacy"],  # RC2-40 certificate bag, 3DES key bag, SHA-1 MAC: what Windows 2016 imports
@@ -243,8 +267,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             seen.setdefault(report.nodeid, set()).add(outcome)
             seconds += getattr(report, "duration", 0.0)
     counts: dict[str, Any] = dict.fromkeys(_OUTCOME_ORDER, 0)
-    for outcomes in seen.values():
-        counts[next(o for o in _OUTCOME_ORDER if o in outcomes)] += 1
+    by_file: dict[str, dict[str, int]] = {}
+    for nodeid, outcomes in seen.items():
+        outcome = next(o for o in _OUTCOME_ORDER if o in outcomes)
+        counts[outcome] += 1
+        per_file = by_file.setdefault(Path(nodeid.split("::", 1)[0]).name, dict.fromkeys(_OUTCOME_ORDER, 0))
+        per_file[outcome] += 1
     ran = sum(n for o, n in counts.items() if o != "skipped")
     line = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
     terminalreporter.write_line(f"staging tests: {ran} ran ({line or 'none'}) in {seconds:.1f} s")
@@ -256,5 +284,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             "collected": len(seen),
             "seconds": round(seconds, 1),
             "session_stack": _SESSION_STACK.get("how", "none"),
+            "by_file": by_file,
         }
         Path(path).write_text(json.dumps(summary) + "\n", encoding="utf-8")

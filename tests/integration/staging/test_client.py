@@ -168,6 +168,7 @@ def test_upload_stores_the_certificate_verify_and_show_confirm_it(
                 "subject": stored["Subject"],
                 "expires": stored["NotAfter"],
                 "thumbprint": stored["Thumbprint"],
+                "serial": None,  # the stand-in shows no serial number
                 "installed": None,
             }
             assert s["verification_possible"] == "certificate"

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
 import io
 import json
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from tests.helpers.cli import PFX_PASSWORD, Material
 from tmsclient.cli import COMMAND_MODULES, main
@@ -35,7 +39,54 @@ SCENARIOS: dict[str, Callable[[Material, Callable[[str], str]], list[str]]] = {
     "discover": lambda m, out: [],
     "renew": lambda m, out: ["--cert", str(m.cert), "--key", str(m.key)],
     "status": lambda m, out: [],
+    "prepare": lambda m, out: [out(""), "--cert", str(m.cert), "--key", str(m.key)],
+    "cutover": lambda m, out: [_prepared_dir(m, out(""))],
+    "rollback": lambda m, out: [_prepared_dir(m, out(""))],
 }
+
+
+def _prepared_dir(m: Material, path: str) -> str:
+    """A directory as `prepare` leaves it for the target at ``m.url`` (the .pfx also kept as the previous one)."""
+    d = Path(path)
+    d.mkdir(mode=0o700)
+    cert = x509.load_pem_x509_certificate(m.cert.read_bytes())
+    record = {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "thumbprint_sha1": cert.fingerprint(hashes.SHA1()).hex().upper(),
+        "serial": format(cert.serial_number, "X"),
+        "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    files = {}
+    for name, data in (
+        ("tms-cert.pfx", m.pfx.read_bytes()),
+        ("pfx-password", (PFX_PASSWORD + "\n").encode()),
+        ("previous.pfx", m.pfx.read_bytes()),
+        ("previous-pfx-password", (PFX_PASSWORD + "\n").encode()),
+    ):
+        (d / name).write_bytes(data)
+        (d / name).chmod(0o600)
+        files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    preflight: dict[str, Any] = {
+        "read_at": "2026-01-01T00:00:00Z",
+        "site": SITE,
+        "fields": {},
+        "save": None,
+        "plan": [],
+    }
+    manifest = {
+        "format": "tmsclient-prepared/1",
+        "prepared_at": "2026-01-01T00:00:00Z",
+        "certificate": record,
+        "files": files,
+        "previous": {"file": "previous.pfx", "password_file": "previous-pfx-password", "certificate": record},
+        "targets": [{"name": "default", "url": m.url, "site": SITE, "preflight": preflight}],
+        "upload": {},
+    }
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    (d / "manifest.json").chmod(0o600)
+    return str(d)
 
 
 def test_every_command_has_a_scenario():

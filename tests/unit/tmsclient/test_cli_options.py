@@ -57,7 +57,7 @@ def test_an_option_has_one_dest_and_one_shape_everywhere(string):
 
 def test_force_means_replace_an_output_file_everywhere():
     uses = OPTIONS["--force"]
-    assert {o.command for o in uses} == {"bundle", "convert", "export-cer", "discover", "renew"}
+    assert {o.command for o in uses} == {"bundle", "convert", "export-cer", "discover", "renew", "prepare", "status"}
     for o in uses:
         assert re.fullmatch(r"(replace|overwrite) \S+( and \S+)? if (it|they) exists?", o.action.help or ""), (
             o.command,
@@ -66,7 +66,8 @@ def test_force_means_replace_an_output_file_everywhere():
 
 
 def test_every_command_that_writes_a_file_has_force():
-    writers = {o.command for o in OPTIONS["--out"]}
+    # prepare writes into its DIR argument, status to --metrics-file
+    writers = {o.command for o in OPTIONS["--out"]} | {"prepare"} | {o.command for o in OPTIONS["--metrics-file"]}
     assert writers == {o.command for o in OPTIONS["--force"]}
 
 
@@ -104,6 +105,7 @@ def test_every_secret_flag_comes_as_env_file_and_stdin():
         "--out-password",
         "--key-passphrase",
         "--tms-password",
+        "--previous-pfx-password",
     }
     for prefix, uses in SECRET_FLAGS.items():
         for suffix in SECRET_SUFFIXES:

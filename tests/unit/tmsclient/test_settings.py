@@ -273,6 +273,14 @@ def test_negotiate_needs_no_user_and_no_password():
     assert t.username is None and t.password is None
 
 
+def test_negotiate_takes_a_given_password_for_the_ticket_and_never_prompts_for_one():
+    argv = ["--url", "https://t.example/tms/", "--auth", "negotiate", "--username", "eve@EXAMPLE.COM"]
+    t = resolve(argv, {"TMSCLIENT_TMS_PASSWORD": "kerb-pw"})
+    assert t.password is not None and t.password.reveal() == "kerb-pw"
+    t = resolve(argv, {}, interactive=True, typed="typed-pw")
+    assert t.password is None  # not prompted for: the ticket cache's ticket then
+
+
 def test_require_names_the_ways_to_set_a_missing_setting():
     t = TargetSettings(url="https://t.example/tms/", name="prod")
     with pytest.raises(ConfigError) as info:

@@ -42,6 +42,8 @@ CONFIG_FLAGS = {
     "extended_protection": "--extended-protection",
     "max_request_bytes": "--max-request-kb",
     "request_log_limit": None,
+    "redirects": "--redirect",
+    "capture": "--capture",
 }
 
 

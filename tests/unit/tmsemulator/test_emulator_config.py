@@ -33,7 +33,6 @@ def test_users_text_format():
         ({"server_os": "2008"}, "unknown server OS"),
         ({"cert_details": "full"}, "unknown cert details mode"),
         ({"port": 70000}, "out of range"),
-        ({"sites": ()}, "at least one WebEx site"),
         ({"users": [("TMS:LAB", "alice", "pw")]}, "cannot hold"),
         ({"users": [("TMSLAB", "", "pw")]}, "user name and a password"),
         ({"faults": {"save_501": True}}, "unknown fault knob"),

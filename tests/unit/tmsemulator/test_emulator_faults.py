@@ -174,7 +174,7 @@ def test_layout_change_to_other_labels_answers_with_the_new_labels(emulator_fact
     form_page = browser.submit(settings, event_target=edit_target(settings, "acme-eu.webex.com"))
     assert form_page.status == 200
     labels = [td.get_text() for td in form_page.soup.find_all("td", class_="PropertyName")]
-    assert "Certificate File" in labels and "SSO Certificate" not in labels
+    assert "SSO-Zertifikat" in labels and "SSO Certificate" not in labels
     assert _save(browser, form_page, pfx).info == "Settings saved."
     assert _cert(em)["thumbprint_sha1"] == pfx.thumbprint
 

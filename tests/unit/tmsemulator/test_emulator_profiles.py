@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.emulator import Browser, control_for_label, edit_href, edit_target, value_for_label
-from tests.helpers.html import find
+from tests.helpers.html import attr, find
 from tmsemulator import PROFILES, EmulatorConfig, get_profile
 from tmsemulator.errors import ConfigError
+from tmsemulator.pages import EMPTY_LIST_TEXT, shown_thumbprint
 from tmsemulator.profiles import SITE_FIELD_KINDS, PageProfile
 
 TAG_OF_KIND = {"text": "input", "password": "input", "file": "input", "select": "select", "yesno": ("span", "table")}
@@ -20,8 +21,18 @@ def field_name(profile: PageProfile, key: str) -> str:
 
 
 def open_site_form(browser, profile, host):
+    """Open a site as a person would on each shape of the sites pane: a grid's Edit, a host-name link, a
+    repeater's Edit button."""
     settings = browser.page(profile.webex_page_id)
     assert settings.status == 200
+    if profile.sites_style == "links":
+        link = settings.soup.find("a", string=lambda s: s == host) or next(
+            a for a in settings.soup.find_all("a") if a.get_text(strip=True) == host
+        )
+        return browser.get(link["href"])
+    if profile.sites_style == "repeater":
+        item = next(d for d in settings.soup.find_all("div", class_="SiteItem") if host in d.get_text())
+        return browser.submit(settings, button=item.find("input", type="submit")["name"])
     if profile.site_page_id is None:
         return browser.submit(settings, event_target=edit_target(settings, host))
     return browser.get(edit_href(settings, host))
@@ -48,16 +59,16 @@ def test_profile_renders_every_label_next_to_its_control(emulator_factory, name)
             assert control["name"] == full
     assert page.field_value(profile.site_prefix + field_name(profile, "host_name")) == "acme.webex.com"
     stored = em.state()["sites"][0]["certificate"]
-    assert value_for_label(page.soup, profile.cert_labels[2]) == stored["thumbprint_sha1"]
+    assert value_for_label(page.soup, profile.cert_labels[2]) == shown_thumbprint(profile, stored["thumbprint_sha1"])
 
 
-@pytest.mark.parametrize("name", list(PROFILES))
+@pytest.mark.parametrize("name", [n for n in PROFILES if not get_profile(n).import_error])
 def test_profile_saves_a_certificate(emulator_factory, pfx, chain, name):
     profile = get_profile(name)
     em = emulator_factory(page_profile=name)
     browser = Browser(em, em.admin)
     page = open_site_form(browser, profile, "acme-eu.webex.com")
-    assert value_for_label(page.soup, profile.cert_labels[3]) == "No"
+    assert value_for_label(page.soup, profile.cert_labels[3]) == profile.yes_no[1]
     prefix = profile.site_prefix
     saved = browser.submit(
         page,
@@ -69,11 +80,19 @@ def test_profile_saves_a_certificate(emulator_factory, pfx, chain, name):
         },
     )
     assert saved.error == ""
-    assert saved.info == profile.saved_text
+    if profile.after_save == "redirect":
+        # Post/Redirect/Get: the answer is the list; the form shows what was stored when opened again.
+        assert saved.status == 200 and saved.url.endswith(f"pageId={profile.webex_page_id}")
+        assert saved.info == ""
+        saved = open_site_form(browser, profile, "acme-eu.webex.com")
+    else:
+        assert saved.info == profile.saved_text
     site = em.state()["sites"][1]
     assert site["certificate"]["thumbprint_sha1"] == pfx.thumbprint
     assert site["account_name"] == f"sso-{name}@acme"
-    assert value_for_label(saved.soup, profile.cert_labels[2]) == pfx.thumbprint
+    assert value_for_label(saved.soup, profile.cert_labels[2]) == shown_thumbprint(profile, pfx.thumbprint)
+    if profile.cert_serial_label:
+        assert value_for_label(saved.soup, profile.cert_serial_label) == site["certificate"]["serial"]
     expires = chain.leaf.cert.not_valid_after_utc.strftime(profile.expires_format)
     assert value_for_label(saved.soup, profile.cert_labels[1]) == expires
 
@@ -159,3 +178,69 @@ def test_page_id_clashing_with_another_page_is_refused():
         EmulatorConfig(webex_page_id=116)
     with pytest.raises(ConfigError, match="unknown page profile"):
         EmulatorConfig(page_profile="tms14")
+
+
+def test_refusals_as_error_pages_and_an_import_that_fails_after_storing_the_fields(emulator_factory, pfx):
+    repeater = get_profile("tms15-repeater")
+    em = emulator_factory(page_profile="tms15-repeater")
+    browser = Browser(em, em.admin)
+    page = open_site_form(browser, repeater, "acme-eu.webex.com")
+    prefix = repeater.site_prefix
+    refused = browser.submit(
+        page,
+        button=prefix + repeater.save.name,
+        files={prefix + field_name(repeater, "certificate"): ("tms.pfx", pfx.data)},
+        fields={prefix + field_name(repeater, "password"): "not-the-password"},
+    )
+    assert refused.status == 500
+    assert "The specified network password is not correct." in find(refused.soup, "h2").get_text()
+    assert em.state()["sites"][1]["certificate"] is None
+
+    keyset = get_profile("tms15-keyset")
+    em2 = emulator_factory(page_profile="tms15-keyset")
+    browser2 = Browser(em2, em2.admin)
+    page2 = open_site_form(browser2, keyset, "acme-eu.webex.com")
+    p2 = keyset.site_prefix
+    failed = browser2.submit(
+        page2,
+        button=p2 + keyset.save.name,
+        files={p2 + field_name(keyset, "certificate"): ("tms.pfx", pfx.data)},
+        fields={p2 + field_name(keyset, "password"): pfx.password, p2 + field_name(keyset, "partner_name"): "kept"},
+    )
+    assert failed.status == 500 and "Keyset does not exist" in find(failed.soup, "h2").get_text()
+    site = em2.state()["sites"][1]
+    assert site["certificate"] is None and site["partner_name"] == "kept"
+    assert em2.state()["save_log"][-1]["outcome"] == "fields-stored-import-failed"
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_an_empty_site_list_shows_tms_empty_list_text(emulator_factory, name):
+    profile = get_profile(name)
+    em = emulator_factory(page_profile=name, sites=[])
+    settings = Browser(em, em.admin).page(profile.webex_page_id)
+    assert settings.status == 200 and EMPTY_LIST_TEXT in settings.soup.get_text()
+
+
+def test_evidence_profile_menu_footer_on_off_and_deep_names(emulator_factory):
+    profile = get_profile("tms15-evidence")
+    em = emulator_factory(page_profile="tms15-evidence")
+    browser = Browser(em, em.admin)
+    start = browser.get("")
+    menu = find(start.soup, id="ctl00_uxMenu")
+    tops = [li for li in menu.find_all("li", recursive=False)]
+    # Top-level entries are real links; the sub-menu "Configuration" is a span; leaves are links around spans.
+    assert all(attr(find(li, "a", recursive=False), "href") != "#" for li in tops)
+    admin = next(li for li in tops if "Administrative Tools" in li.get_text())
+    assert find(find(find(admin, "ul"), "li"), "span", class_="MenuItem").get_text(strip=True) == "Configuration"
+    leaf = next(a for a in admin.find_all("a") if a.get_text(strip=True) == "WebEx Settings")
+    assert attr(leaf, "href").endswith(f"pageId={profile.webex_page_id}") and leaf.find("span") is not None
+    footer = find(start.soup, id="ctl00_uxFooter").get_text(" ", strip=True)
+    assert "S/N: 65A0B4C2 (TMSEMU01)" in footer and "TMSLAB\\admin" in footer
+    settings = browser.page(profile.webex_page_id)
+    link = next(a for a in settings.soup.find_all("a") if a.get_text(strip=True) == "acme.webex.com")
+    assert link["href"] == f"default.aspx?pageId={profile.site_page_id}&Id=1&View=true"
+    form = browser.get(link["href"])
+    radios = form.soup.find_all("input", type="radio", attrs={"name": profile.site_prefix + "useSsoRadioList"})
+    assert [r["value"] for r in radios] == ["true", "false"]
+    assert [find(form.soup, "label", attrs={"for": attr(r, "id")}).get_text() for r in radios] == ["On", "Off"]
+    assert profile.site_prefix.count("$") == 6

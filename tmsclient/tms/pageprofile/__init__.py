@@ -10,6 +10,7 @@ from tmsclient.tms.pageprofile.file import (
 from tmsclient.tms.pageprofile.matching import (
     CertificateDetails,
     LocatedField,
+    TmsIdentity,
     bool_state,
     certificate_details,
     choice_value,
@@ -20,6 +21,7 @@ from tmsclient.tms.pageprofile.matching import (
     locate_field,
     normalize_label,
     page_errors,
+    page_identity,
     page_info,
     yes_no,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "FieldLocator",
     "LocatedField",
     "PageProfile",
+    "TmsIdentity",
     "apply_overrides",
     "bool_state",
     "certificate_details",
@@ -57,6 +60,7 @@ __all__ = [
     "locate_field",
     "normalize_label",
     "page_errors",
+    "page_identity",
     "page_info",
     "parse_profile_text",
     "render_profile",

@@ -37,9 +37,10 @@ _LIST_KEYS = {
     "save_labels": "save_labels",
     "yes_labels": "yes_labels",
     "no_labels": "no_labels",
+    "empty_list": "empty_list",
 }
 _PAGE_KEYS = ("access_denied", "error_ids", "error_classes", "validation_summary_ids", "info_ids")
-_TOP_KEYS = ("name", *_LIST_KEYS, "fields", "global_fields", "certificate", "page")
+_TOP_KEYS = ("name", "page_url", *_LIST_KEYS, "fields", "global_fields", "certificate", "page")
 
 
 def load_profile(path: str | Path | None, base: PageProfile = DEFAULT_PROFILE) -> PageProfile:
@@ -49,6 +50,7 @@ def load_profile(path: str | Path | None, base: PageProfile = DEFAULT_PROFILE) -
     writes one to start from) and overrides only what differs::
 
         menu_path = ["Administrative Tools", "Configuration", "WebEx Settings"]
+        page_url = "default.aspx?pageId=83"              # used only when the menu path is not found
 
         [fields]
         certificate_password = "Password"               # a label (or a list of labels)
@@ -103,6 +105,9 @@ def apply_overrides(base: PageProfile, data: Mapping[str, Any], source: str) -> 
     overridden: list[str] = list(base.overridden)
     if "name" in data:
         changes["name"] = _string(data["name"], f"{source}: name")
+    if "page_url" in data:
+        changes["page_url"] = _string(data["page_url"], f"{source}: page_url")
+        overridden.append("page_url")
     for key, attr in _LIST_KEYS.items():
         if key in data:
             changes[attr] = _strings(data[key], f"{source}: {key}")
@@ -251,6 +256,11 @@ def render_profile(
         "",
         f"name = {_toml_str(profile.name)}",
     ]
+    if profile.page_url:
+        lines += [
+            "# The WebEx Settings page, used only when the menu path is not found on the start page.",
+            f"page_url = {_toml_str(profile.page_url)}",
+        ]
     for key in _LIST_KEYS:
         lines.append(f"{key} = {_toml_list(getattr(profile, key))}")
     for section, attr, known in (

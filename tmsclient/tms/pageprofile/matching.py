@@ -73,12 +73,17 @@ def locate_field(
                 candidates.append(f)
         how = locator.describe()
     if not candidates and locator.labels:
-        candidates = [
-            f
-            for f in form.fields
-            if f.kind != "hidden" and any(label_matches(locator.labels, seen) for seen in f.labels)
-        ]
-        how = "label " + " or ".join(repr(x) for x in locator.labels)
+        # Label by label, in the profile's order: a broad label ("Password") counts only when no more
+        # specific one ("Certificate Password") names a field, and two fields under one label are an error.
+        for label in locator.labels:
+            candidates = [
+                f for f in form.fields if f.kind != "hidden" and any(label_matches(label, seen) for seen in f.labels)
+            ]
+            if candidates:
+                how = f"label {label!r}"
+                break
+        else:
+            how = "label " + " or ".join(repr(x) for x in locator.labels)
     if len(candidates) > 1:
         raise AmbiguousMatchError(
             f"{len(candidates)} fields on {where} match {key} ({how}): "
@@ -155,12 +160,13 @@ class CertificateDetails:
     subject: str | None
     expires: str | None
     thumbprint: str | None
+    serial: str | None
     installed: str | None
 
     @property
     def shown(self) -> bool:
-        """Details enough to verify a certificate: its thumbprint or its expiry."""
-        return bool(self.thumbprint or self.expires)
+        """Details enough to verify a certificate: its thumbprint, serial number or expiry."""
+        return bool(self.thumbprint or self.serial or self.expires)
 
 
 def certificate_details(page: Page, profile: PageProfile) -> CertificateDetails:
@@ -168,7 +174,12 @@ def certificate_details(page: Page, profile: PageProfile) -> CertificateDetails:
     values: dict[str, str | None] = {}
     for key in CERT_DETAILS:
         labels = profile.certificate.get(key, ())
-        hits = list(dict.fromkeys(p.value for p in page.properties if label_matches(labels, p.label)))
+        hits: list[str] = []
+        # Label by label, the most specific first: "Status" counts only when no "Certificate Installed" row is.
+        for label in labels:
+            hits = list(dict.fromkeys(p.value for p in page.properties if label_matches(label, p.label)))
+            if hits:
+                break
         if len(hits) > 1:
             raise AmbiguousMatchError(
                 f"{len(hits)} rows on {page.url} match the certificate {key} "
@@ -212,3 +223,42 @@ def bool_state(form: Form, f: Field, profile: PageProfile) -> bool | None:
         return None
     state = yes_no(profile, chosen[-1].label)
     return state if state is not None else yes_no(profile, chosen[-1].value)
+
+
+_SERIAL_FOOTER = re.compile(r"S/N:\s*(?P<serial>[A-Za-z0-9][A-Za-z0-9-]{0,63})\s*(?:\((?P<host>[^()]{1,253})\))?")
+
+
+@dataclass(frozen=True)
+class TmsIdentity:
+    """Which TMS and which account a page shows: the footer "S/N: <serial> (<host>)" and the user name."""
+
+    user: str | None
+    serial_number: str | None
+    server: str | None
+
+    def to_json(self) -> dict[str, str | None] | None:
+        if not (self.user or self.serial_number or self.server):
+            return None
+        return {"user": self.user, "serial_number": self.serial_number, "server": self.server}
+
+    def line(self) -> str | None:
+        """``as TMSLAB\\admin on TMS S/N 65A0B4C2 (TMS01)``, or None when the page shows neither."""
+        parts = []
+        if self.user:
+            parts.append(f"as {self.user}")
+        if self.serial_number:
+            parts.append(f"on TMS S/N {self.serial_number}" + (f" ({self.server})" if self.server else ""))
+        return " ".join(parts) or None
+
+
+def page_identity(page: Page, profile: PageProfile) -> TmsIdentity:
+    """The logged-in user and the server's serial number and name, as the page's chrome shows them."""
+    user = next(
+        (el.text for el in page.elements if not el.hidden and el.text and _glob_any(profile.user_ids, el.id)), None
+    )
+    if user is not None:
+        user = re.sub(r"^(?:logged in as|user|signed in as)\s*:?\s*", "", user, flags=re.I).strip() or None
+    m = _SERIAL_FOOTER.search(page.text)
+    serial = m.group("serial") if m else None
+    host = m.group("host").strip() if m and m.group("host") else None
+    return TmsIdentity(user=user, serial_number=serial, server=host)

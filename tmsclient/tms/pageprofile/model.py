@@ -33,7 +33,7 @@ SSO_FIELDS: tuple[str, ...] = (
 #: Logical fields of the "WebEx Configuration" part.
 GLOBAL_FIELDS: tuple[str, ...] = ("enable_webex", "add_webex_to_all")
 #: Read-only certificate details a site form may show.
-CERT_DETAILS: tuple[str, ...] = ("subject", "expires", "thumbprint", "installed")
+CERT_DETAILS: tuple[str, ...] = ("subject", "expires", "thumbprint", "serial", "installed")
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,19 @@ class PageProfile:
     error_classes: tuple[str, ...]  # classes of elements whose text is a page error
     validation_summary_ids: tuple[str, ...]  # id globs of ASP.NET ValidationSummary controls
     info_ids: tuple[str, ...]  # element id globs of success messages
+    #: The WebEx Settings page's URL (relative to --url), used only when the menu path is not on the start page.
+    page_url: str | None = None
+    #: Texts TMS shows for a list without entries ([code]: its search results and lists).
+    empty_list: tuple[str, ...] = (
+        "No results found. Try widening your search by using fewer criteria.",
+        "No results found",
+        "No WebEx sites",
+        "There are no WebEx sites",
+    )
+    #: Id globs of the element showing the logged-in user (bottom left on every TMS page [doc]).
+    user_ids: tuple[str, ...] = ("*uxUserName*", "*_uxUser", "*LoggedInUser*", "*CurrentUser*", "*UserNameLabel*")
+    #: Buttons that are never pressed, whatever else matches: only Save changes anything.
+    never_press: tuple[str, ...] = ("Cancel", "Delete", "Remove", "Test", "Test Connection", "Add", "Add Site")
     overridden: tuple[str, ...] = field(default=())  # what a file changed, for -v and discover
 
     def site_locator(self, key: str) -> FieldLocator:
@@ -113,19 +126,25 @@ DEFAULT_PROFILE = PageProfile(
     global_heading=("WebEx Configuration",),
     sites_heading=("WebEx Sites",),
     site_form_heading=("WebEx Site Configuration",),
+    # Labels in order of preference: the most specific first, broad ones ("Password", "SSO") last, so a
+    # broad label is used only when no specific one is on the page (docs/tms-page-model.md, "Labels").
     site_fields={
         "host_name": _loc("Host Name"),
         "site_name": _loc("Site Name"),
-        "bandwidth": _loc("WebEx Participant Bandwidth"),
-        "default_site": _loc("Default Site"),
+        "bandwidth": _loc("WebEx Participant Bandwidth", "Participant Bandwidth", "Bandwidth"),
+        "default_site": _loc("Default Site", "Default"),
         "use_global": _loc("Use Global Settings"),
         "tsp_audio": _loc("TSP Audio"),
-        "use_sso": _loc("Use Single Sign On"),
-        "sso_certificate": _loc("SSO Certificate"),
-        "certificate_password": _loc("Certificate Password"),
-        "partner_name": _loc("SSO Partner Name"),
-        "account_name": _loc("SSO Account Name"),
-        "authn_context": _loc("SSO AuthnContextClassRef"),
+        "use_sso": _loc(
+            "Use Single Sign On", "Use SSO", "Single Sign On", "Single Sign On enabled", "Enable SSO", "SSO"
+        ),
+        "sso_certificate": _loc(
+            "SSO Certificate", "Certificate File", "Certificate file (.pfx)", "SSO Certificate File", "Certificate"
+        ),
+        "certificate_password": _loc("Certificate Password", "SSO Certificate Password", "Password"),
+        "partner_name": _loc("SSO Partner Name", "Partner Name"),
+        "account_name": _loc("SSO Account Name", "Account Name"),
+        "authn_context": _loc("SSO AuthnContextClassRef", "AuthnContextClassRef", "Authn Context Class Ref"),
     },
     global_fields={
         "enable_webex": _loc("Enable WebEx"),
@@ -133,10 +152,19 @@ DEFAULT_PROFILE = PageProfile(
     },
     save_labels=("Save",),
     certificate={
-        "subject": ("Certificate Subject",),
-        "expires": ("Certificate Expires",),
-        "thumbprint": ("Certificate Thumbprint",),
-        "installed": ("Certificate Installed",),
+        "subject": ("Certificate Subject", "Subject", "Issued To"),
+        "expires": (
+            "Certificate Expires",
+            "Expires",
+            "Expiry Date",
+            "Expiration Date",
+            "Valid To",
+            "Valid until",
+            "Valid Until",
+        ),
+        "thumbprint": ("Certificate Thumbprint", "Thumbprint"),
+        "serial": ("Certificate Serial Number", "Serial Number"),
+        "installed": ("Certificate Installed", "Installed", "Certificate Status", "Status"),
     },
     yes_labels=("Yes", "On", "True", "Enabled"),
     no_labels=("No", "Off", "False", "Disabled"),

@@ -29,10 +29,12 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
 )
 _KIND_HINTS = {"sso_certificate": "file", "certificate_password": "password"}
 _CERT_HINTS = {
-    "subject": r"subject|issued to",
-    "expires": r"expir|valid ?(until|to)|not ?after",
-    "thumbprint": r"thumbprint|fingerprint|hash",
-    "installed": r"installed",
+    # English, then the other languages of the TMS web interface where the word is known (German, French).
+    "subject": r"subject|issued to|antragsteller|sujet",
+    "expires": r"expir|valid ?(until|to)|not ?after|g(ü|ue)ltig bis|ablauf",
+    "thumbprint": r"thumbprint|fingerprint|hash|fingerabdruck|empreinte",
+    "serial": r"serial|seriennummer|num(é|e)ro de s(é|e)rie",
+    "installed": r"installed|status|installiert|install(é|e)",
 }
 
 

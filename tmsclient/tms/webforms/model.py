@@ -61,6 +61,8 @@ class Control:
     ancestors: tuple[int, ...]  # serial numbers of enclosing elements, outermost first
     serial: int  # this element's position among all elements of the page
     postback: PostBack | None = None  # an onclick that posts back (LinkButton-like buttons)
+    #: A button's item: the text of its nearest list item, row, paragraph or div (a repeater's entry).
+    context: str = ""
 
     @property
     def is_button(self) -> bool:
@@ -119,6 +121,8 @@ class Link:
     menu_path: tuple[str, ...]
     serial: int
     title: str | None = None
+    #: The link's item: the text of its nearest list item, row, paragraph or div (a list's or repeater's entry).
+    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.builder._htmlparser import BeautifulSoupHTMLParser, HTMLParserTreeBuilder
+from bs4.builder import HTMLTreeBuilder
 from bs4.element import PreformattedString
 
 from tmsclient.errors import PageNotUnderstoodError
 from tmsclient.tms.webforms.model import (
     BUTTON_TYPES,
     CHECKABLE,
+    SUBMIT_TYPES,
     AspNetError,
     Cell,
     Control,
@@ -72,6 +74,8 @@ _KNOWN_INPUT_TYPES = frozenset(
     }
 )
 _CONTROL_TAGS = frozenset({"input", "select", "textarea", "button"})
+#: Elements that hold one entry of a list, grid or repeater (for the text around a link or button).
+_ITEM_TAGS = frozenset({"li", "tr", "dd", "p", "div", "article", "section"})
 _LABELABLE = frozenset({"input", "select", "textarea", "button", "meter", "output", "progress"})
 #: Elements whose text is not part of what a person reads as the page's text.
 _NON_TEXT = frozenset({"script", "style", "template", "noscript", "title", "head"})
@@ -223,59 +227,86 @@ def _short(url: str) -> str:
     return url if len(url) < 200 else url[:200] + "..."
 
 
-class _ClosedVoids(list[str]):
-    """bs4's list of void tags (``<input>``) awaiting a stray end tag, counted: bs4 scans the list at every
-    end tag, and a page of many inputs would cost quadratic time."""
-
-    def __init__(self, items: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._count: dict[str, int] = {}
-        for item in items:
-            self.append(item)
-
-    def __contains__(self, item: object) -> bool:
-        return self._count.get(item, 0) > 0 if isinstance(item, str) else False
-
-    def append(self, item: str) -> None:
-        self._count[item] = self._count.get(item, 0) + 1
-
-    def remove(self, item: str) -> None:
-        if self._count.get(item, 0) <= 0:
-            raise ValueError(item)
-        self._count[item] -= 1
-
-
 class _PageTooLarge(Exception):
-    """Raised inside the HTML parser when a page passes MAX_ELEMENTS or MAX_DEPTH."""
+    """Raised by the census when a page passes MAX_ELEMENTS or MAX_DEPTH."""
 
 
-class _BoundedHTMLParser(BeautifulSoupHTMLParser):
-    """bs4's html.parser glue, refusing a page past MAX_ELEMENTS elements or MAX_DEPTH levels as it reads."""
+#: Whether bs4's HTML builders treat an element as void (closed by its start tag).
+_VOID = HTMLTreeBuilder().can_be_empty_element
 
-    _elements = 0
 
-    @property
-    def already_closed_empty_element(self) -> list[str]:
-        return self._closed_voids
+class _Census(HTMLParser):
+    """A first pass with the tokenizer bs4's ``html.parser`` builder feeds (the standard library's, as bs4
+    configures it): counts the elements, follows their nesting as bs4 builds it (a void element closes at
+    once, an end tag closes up to the nearest open element of its name, a stray one nothing), and notes each
+    void element written without ``/>``. Stops at the first element past a limit, before bs4 builds anything.
+    """
 
-    @already_closed_empty_element.setter
-    def already_closed_empty_element(self, value: Iterable[str]) -> None:
-        self._closed_voids = _ClosedVoids(value)
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)  # as bs4's builder configures it
+        self._void = _VOID
+        self.elements = 0
+        self._open: list[str] = []
+        self._open_count: dict[str, int] = {}
+        #: (line, column, text) of each void start tag without "/>", as the tokenizer reports them.
+        self.open_voids: list[tuple[int, int, str]] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]], handle_empty_element: bool = True) -> None:
-        self._elements += 1
-        if self._elements > MAX_ELEMENTS:
-            raise _PageTooLarge(f"more than {MAX_ELEMENTS:,} elements (a TMS page has a few thousand)")
-        if len(self.soup.tagStack) > MAX_DEPTH:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._count()
+        if self._void(tag):
+            line, column = self.getpos()
+            self.open_voids.append((line, column, self.get_starttag_text() or ""))
+            return
+        if len(self._open) >= MAX_DEPTH:
             raise _PageTooLarge(f"elements nested more than {MAX_DEPTH} deep (a TMS page nests a few dozen)")
-        super().handle_starttag(tag, attrs, handle_empty_element)
+        self._open.append(tag)
+        self._open_count[tag] = self._open_count.get(tag, 0) + 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._count()
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._open_count.get(tag):
+            return
+        while self._open:
+            name = self._open.pop()
+            self._open_count[name] -= 1
+            if name == tag:
+                return
+
+    def _count(self) -> None:
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise _PageTooLarge(f"more than {MAX_ELEMENTS:,} elements (a TMS page has a few thousand)")
 
 
-class _BoundedTreeBuilder(HTMLParserTreeBuilder):
-    """The ``html.parser`` builder with :class:`_BoundedHTMLParser`."""
+def bounded_markup(html: str) -> str:
+    """``html`` checked against MAX_ELEMENTS and MAX_DEPTH (:class:`_PageTooLarge`), with every void start
+    tag written as ``<tag ... />``.
 
-    def feed(self, markup: Any, _parser_class: type[BeautifulSoupHTMLParser] = _BoundedHTMLParser) -> None:
-        super().feed(markup, _parser_class=_parser_class)
+    bs4 keeps each void element written without ``/>`` in a list it scans at every end tag (for a stray
+    ``</input>`` to skip), which makes a page of many inputs cost quadratic time; written self-closing they
+    never enter it, and the tree is the same (a stray end tag of a void then closes nothing, as before, and
+    only splits the text around it). The edits are placed from the tokenizer's own positions, so nothing
+    inside an attribute value, a comment or a script is touched.
+    """
+    census = _Census()
+    census.feed(html)
+    census.close()
+    if not census.open_voids:
+        return html
+    line_starts = [0, *(m.end() for m in re.finditer("\n", html))]  # the tokenizer counts lines by "\n"
+    out: list[str] = []
+    done = 0
+    for line, column, text in census.open_voids:
+        start = line_starts[line - 1] + column
+        end = start + len(text)
+        if not text.endswith(">") or html[start:end] != text:
+            return html  # not where the tokenizer said: parse the page as it is
+        out += (html[done : end - 1], " />")
+        done = end
+    out.append(html[done:])
+    return "".join(out)
 
 
 class _Parser:
@@ -287,9 +318,10 @@ class _Parser:
     def __init__(self, html: str, url: str, status: int | None) -> None:
         self.url = url
         self.status = status
-        builder = _BoundedTreeBuilder(on_duplicate_attribute="ignore", multi_valued_attributes=None)
         try:
-            self.soup = BeautifulSoup(html, builder=builder)
+            self.soup = BeautifulSoup(
+                bounded_markup(html), "html.parser", on_duplicate_attribute="ignore", multi_valued_attributes=None
+            )
         except _PageTooLarge as exc:
             raise PageNotUnderstoodError(
                 f"the page at {_short(url)} is too large to read: {exc}",
@@ -616,7 +648,13 @@ class _Parser:
             ancestors=self._ancestors(e),
             serial=self.serial[id(e)],
             postback=_parse_postback(_attr(e, "onclick") or ""),
+            context=self._item_text(e) if ctype in SUBMIT_TYPES or ctype == "button-submit" else "",
         )
+
+    def _item_text(self, e: Any) -> str:
+        """The text of the item an element sits in: its nearest list item, row, paragraph or div."""
+        box = next((a for a in e.parents if getattr(a, "name", None) in _ITEM_TAGS), None)
+        return self._text(box, control_text=False, limit=_MAX_CAPTION * 2) if box is not None else ""
 
     def _options(self, select: Any, multiple: bool, size: int) -> tuple[Option, ...]:
         raw: list[tuple[str, str, bool, bool]] = []
@@ -751,6 +789,7 @@ class _Parser:
                     menu_path=(*self._menu_ancestors(e), text),
                     serial=self.serial[id(e)],
                     title=_attr(e, "title"),
+                    context=self._item_text(e),
                 )
             )
         return tuple(links)

@@ -14,6 +14,7 @@ from tmsclient.tms import auth as auth_module
 from tmsclient.tms.auth import (
     AutoAuth,
     KeepAliveOnly,
+    KerberosAuth,
     SecretBasicAuth,
     SecretNtlmAuth,
     basic_header,
@@ -94,18 +95,53 @@ def test_explicit_schemes_need_user_and_password():
 
 
 def test_negotiate_without_the_kerberos_extra_is_a_config_error(monkeypatch):
-    monkeypatch.setattr(auth_module, "requests_kerberos", None)  # as when its import raised ImportError
+    monkeypatch.setattr(auth_module, "HAVE_GSSAPI", False)  # as when the gssapi import raised ImportError
+    monkeypatch.setattr(auth_module.sys, "platform", "linux")
     with pytest.raises(ConfigError, match="needs the kerberos extra") as info:
         kerberos_auth("alice@EXAMPLE.COM")
     assert "tmsclient[kerberos]" in (info.value.hint or "") and "--auth ntlm" in (info.value.hint or "")
 
 
-def test_negotiate_with_the_kerberos_extra_uses_the_upn_as_principal():
-    kerberos = pytest.importorskip("requests_kerberos")
-    upn, down_level = kerberos_auth("alice@EXAMPLE.COM"), kerberos_auth("EXAMPLE\\alice")
-    assert isinstance(upn, kerberos.HTTPKerberosAuth) and isinstance(down_level, kerberos.HTTPKerberosAuth)
+def test_negotiate_principal_from_the_user_name(monkeypatch):
+    monkeypatch.setattr(auth_module, "HAVE_GSSAPI", True)
+    upn, down_level, none = kerberos_auth("alice@EXAMPLE.COM"), kerberos_auth("EXAMPLE\\alice"), kerberos_auth(None)
+    assert isinstance(upn, KerberosAuth)
     assert upn.principal == "alice@EXAMPLE.COM"
-    assert down_level.principal is None
+    assert down_level.principal == "alice"  # DOMAIN\user is no Kerberos name: the user in the default realm
+    assert none.principal is None  # the ticket cache's (on Windows: the logged-on user)
+
+
+def test_negotiate_keeps_the_password_hidden(monkeypatch):
+    monkeypatch.setattr(auth_module, "HAVE_GSSAPI", True)
+    handler = kerberos_auth("alice@EXAMPLE.COM", Secret("kerb-pw-1234", "t"))
+    assert "kerb-pw-1234" not in repr(handler) and "<hidden>" in repr(handler)
+
+
+@pytest.mark.parametrize(
+    ("minor", "kind"),
+    [
+        (-1765328352, "KerberosTicketExpiredError"),
+        (-1765328347, "KerberosClockSkewError"),
+        (-1765328351, "KerberosClockSkewError"),
+        (-1765328377, "KerberosUnknownServiceError"),
+        (-1765328228, "KerberosKdcUnreachableError"),
+        (-1765328360, "KerberosError"),  # preauthentication failed: a wrong password
+    ],
+)
+def test_kerberos_failures_by_their_krb5_code(minor, kind):
+    class Krb5Error(Exception):
+        err_code = minor
+
+    err = auth_module.kerberos_failure(Krb5Error("the library's words"), "HTTP/tms.example.com", "tms", "a@B")
+    assert type(err).__name__ == kind
+    if kind == "KerberosUnknownServiceError":
+        assert "HTTP/tms.example.com" in err.message
+
+
+def test_a_negotiate_answer_token_is_found_in_the_header():
+    assert auth_module._negotiate_token("Negotiate " + base64.b64encode(b"tok").decode()) == b"tok"
+    assert auth_module._negotiate_token("NTLM, Negotiate") is None
+    assert auth_module._negotiate_token("Negotiate !!!") == b""  # present but broken: cannot verify
 
 
 def test_a_post_never_gets_a_handshaking_handler():

@@ -64,10 +64,16 @@ def test_a_missing_menu_entry_names_the_path_and_the_fix():
     assert "--page-url" in (info.value.hint or "") and "'Booking'" in (info.value.hint or "")
 
 
-def test_menu_entries_match_tolerantly_and_in_order():
-    profile = apply_overrides(DEFAULT_PROFILE, {"menu_path": ["administrative tools:", "WEBEX SETTINGS"]}, "p")
+def test_menu_entries_match_tolerantly_but_only_as_the_whole_path():
+    profile = apply_overrides(
+        DEFAULT_PROFILE, {"menu_path": ["administrative tools:", " configuration ", "WEBEX SETTINGS"]}, "p"
+    )
     link = find_menu_link(load("tms15_start.html"), profile)
     assert link.url is not None and link.url.endswith("pageId=83")
+    # A path that skips a level is not the path a person follows: never matched.
+    short = apply_overrides(DEFAULT_PROFILE, {"menu_path": ["Administrative Tools", "WebEx Settings"]}, "p")
+    with pytest.raises(PageNotUnderstoodError, match="no menu entry"):
+        find_menu_link(load("tms15_start.html"), short)
 
 
 def test_sites_grid_rows_with_their_edit_postbacks():
@@ -86,7 +92,7 @@ def test_sites_grid_rows_with_their_edit_postbacks():
 
 
 def test_no_sites_grid_is_a_page_error_naming_the_columns():
-    with pytest.raises(PageNotUnderstoodError, match=r"no WebEx Sites grid .*'Host Name'"):
+    with pytest.raises(PageNotUnderstoodError, match=r"no WebEx Sites pane .*'Host Name'"):
         find_sites(load("tms15_start.html"), DEFAULT_PROFILE)
 
 
@@ -261,7 +267,7 @@ class FakeSession:
 
     origin = "https://tms.example"
 
-    def post(self, url, fields, files=(), *, multipart, what, handshake=False, source=None):
+    def post(self, url, fields, files=(), *, multipart, what, handshake=False, source=None, changes_tms=False):
         self.calls.append(
             {"url": url, "fields": fields, "multipart": multipart, "handshake": handshake, "source": source}
         )

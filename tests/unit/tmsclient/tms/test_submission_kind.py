@@ -134,7 +134,7 @@ class ScriptedSession:
         self.answer = answer
         self.calls: list[str] = []
 
-    def post(self, url, fields, files=(), *, multipart, what, handshake=False, source=None):
+    def post(self, url, fields, files=(), *, multipart, what, handshake=False, source=None, changes_tms=False):
         self.calls.append(url)
         if isinstance(self.answer, Exception):
             raise self.answer
