@@ -410,3 +410,23 @@ def test_a_server_that_fails_mutual_authentication_is_refused(
     assert "its answer was not used" in result.err or "mutual authentication" in result.err
     # the ticket went once; the 200 page was not used (no further request, no page error)
     assert seen[0] == "-" and seen[1].startswith("Negotiate ") and len(seen) == 2, seen
+
+
+# ----------------------------------------------------------------------------------- redirects on the way in
+
+
+def test_a_kerberos_login_follows_a_redirect_before_the_first_401(cli, staging_target, kerberos, tmp_path, monkeypatch):
+    """`--url https://host/tms-moved/`: the stand-in answers 302 to /tms/ before any 401 (staging/conf); the
+    Negotiate login then happens at /tms/ on the same origin and the walk goes on from the page reached, as a
+    browser's does."""
+    stack = staging_target.stack
+    ticket(kerberos, stack, tmp_path, monkeypatch)
+    mark = stack.access_mark()
+    moved = kerberos.url.replace("/tms/", "/tms-moved/")
+    result = show(cli, stack, kerberos, url=moved)
+    assert result.code == 0, result
+    assert EXAMPLE in result.out
+    accesses = stack.accesses_since(mark)
+    assert accesses[0].target == "/tms-moved/" and accesses[0].status == 302, accesses
+    assert accesses[1].status == 401 and accesses[1].target.startswith("/tms/"), accesses
+    assert {a.user for a in accesses if a.status == 200} == {f"{ADMIN}@{kerberos.realm}"}
