@@ -9,6 +9,13 @@
         base.OnInit(e);
         int id;
         string q = Request.QueryString["pageId"];
+        // Stand-in only: ?forward=1 answers 302 to the same page without it. Apache has authenticated the request
+        // before a page runs, so this is a redirect right after a client's login handshake.
+        if (Request.QueryString["forward"] == "1")
+        {
+            Response.Redirect(string.IsNullOrEmpty(q) ? "./default.aspx" : "./default.aspx?pageId=" + q);
+            return;
+        }
         if (string.IsNullOrEmpty(q)) id = TmsSite.StartPageId;
         else if (!int.TryParse(q, out id)) id = -1;
 

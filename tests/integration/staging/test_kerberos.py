@@ -430,3 +430,24 @@ def test_a_kerberos_login_follows_a_redirect_before_the_first_401(cli, staging_t
     assert accesses[0].target == "/tms-moved/" and accesses[0].status == 302, accesses
     assert accesses[1].status == 401 and accesses[1].target.startswith("/tms/"), accesses
     assert {a.user for a in accesses if a.status == 200} == {f"{ADMIN}@{kerberos.realm}"}
+
+
+def test_a_kerberos_login_follows_a_redirect_right_after_the_handshake(
+    cli, staging_target, kerberos, tmp_path, monkeypatch
+):
+    """`--page-url ...&forward=1`: the stand-in's page answers the authenticated request with 302 to the page
+    without it (staging/app/default.aspx); the client follows it on the same origin, on the connection the ticket
+    authenticated, and reads the page reached."""
+    stack = staging_target.stack
+    ticket(kerberos, stack, tmp_path, monkeypatch)
+    mark = stack.access_mark()
+    page = f"default.aspx?pageId={stack.webex_page_id}"
+    result = show(cli, stack, kerberos, "--page-url", f"{page}&forward=1")
+    assert result.code == 0, result
+    assert EXAMPLE in result.out
+    accesses = stack.accesses_since(mark)
+    assert (accesses[0].status, accesses[0].user) == (401, "-"), accesses
+    assert accesses[1].status == 302 and accesses[1].target.endswith("&forward=1"), accesses
+    assert accesses[2].status == 200 and accesses[2].target == f"/tms/{page}", accesses
+    assert {a.user for a in accesses[1:]} == {f"{ADMIN}@{kerberos.realm}"}
+    assert sum(a.keepalive == 0 for a in accesses) == 1, "one connection, one Kerberos handshake"
