@@ -115,6 +115,18 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.Comple
     return time.perf_counter() - started, proc
 
 
+def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, list[float]]:
+    """Wall times of each command, ``runs`` rounds of one run each, so a change in the machine's load hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            seconds, proc = timed(cmd, env)
+            if proc.returncode != 0:
+                raise SystemExit(f"{name} failed: {proc.stderr}")
+            samples[name].append(seconds)
+    return samples
+
+
 def tool_cmd() -> list[str]:
     """The installed console script next to this interpreter, as a user runs it; else ``python -m``."""
     script = Path(sys.executable).with_name("tmsclient")
@@ -386,13 +398,7 @@ def floor_row(pfx: Path, pfx_password: str, runs: int, script_ms: float) -> Row:
         "script imports": [sys.executable, "-c", _SCRIPT_IMPORTS],
         "libraries": [sys.executable, "-c", _FLOOR, str(pfx), str(FIXTURE)],
     }
-    samples: dict[str, list[float]] = {k: [] for k in commands}
-    for _ in range(runs):
-        for name, cmd in commands.items():
-            seconds, proc = timed(cmd, env)
-            if proc.returncode != 0:
-                raise SystemExit(f"the floor measurement ({name}) failed: {proc.stderr}")
-            samples[name].append(seconds)
+    samples = interleaved(commands, env, runs)
     extra = median_ms(samples["libraries"]) - median_ms(samples["script imports"])
     ratio = (script_ms + extra) / script_ms
     return Row(
@@ -421,15 +427,9 @@ def cold_start_rows(runs: int) -> list[Row]:
         "tmsclient --help": [*tool_cmd(), "--help"],
         "tmsclient upload --help": [*tool_cmd(), "upload", "--help"],
     }
-    samples: dict[str, list[float]] = {k: [] for k in commands}
     for cmd in commands.values():  # warm the file cache
         subprocess.run(cmd, env=env, capture_output=True, check=False)
-    for _ in range(runs):
-        for name, cmd in commands.items():
-            seconds, proc = timed(cmd, env)
-            if proc.returncode != 0:
-                raise SystemExit(f"{name} failed: {proc.stderr}")
-            samples[name].append(seconds)
+    samples = interleaved(commands, env, runs)
     bare = median_ms(samples["python -c pass"])
     rows = []
     for name in ("tmsclient --help", "tmsclient upload --help"):

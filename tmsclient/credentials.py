@@ -219,6 +219,11 @@ def read_secret_file(path: str | Path, what: str, named_by: str) -> Secret:
     )
     if os.name == "posix" and st.st_mode & (stat.S_IRGRP | stat.S_IROTH):
         log.warning("the %s file %s is readable by other users (chmod 600 it)", what, p)
+    return secret_of_file_bytes(raw, p, what)
+
+
+def secret_of_file_bytes(raw: bytes, p: Path, what: str) -> Secret:
+    """The password a password file's contents hold (its first line, one trailing newline removed)."""
     if looks_like_utf16(raw):
         raise PasswordError(f"the {what} file {p} reads as UTF-16 text, not UTF-8; it is not shown", hint=_UTF16_HINT)
     try:

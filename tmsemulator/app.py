@@ -40,6 +40,11 @@ def moved_page(location: str) -> str:
     )
 
 
+def redirect(location: str, status: int = 302) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+    """An answer that moves the client to ``location`` (ASP.NET's and IIS's "Object moved" body)."""
+    return status, moved_page(location), (("Location", location),)
+
+
 class WebFormsApp:
     """One request's view of the WebForms application (the TMS pages)."""
 
@@ -54,8 +59,6 @@ class WebFormsApp:
     def handle(
         self, page_id: int, site_param: str | None, body: bytes, entry: dict[str, Any]
     ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
-        if self.em.replay is not None:
-            return self._replay(body)
         p = self.profile
         config_page = page_id in (p.webex_page_id, p.site_page_id) or DECOY_PAGES.get(page_id, ("", False))[1]
         known = page_id == START_PAGE_ID or page_id in DECOY_PAGES or page_id in (p.webex_page_id, p.site_page_id)
@@ -86,7 +89,7 @@ class WebFormsApp:
             self.em.layout_change_after_get()
         return result
 
-    def _replay(self, body: bytes) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+    def replay(self, body: bytes) -> tuple[int, str, tuple[tuple[str, str], ...]]:
         """A capture's pages instead of the profile's (``--capture``)."""
         replay = self.em.replay
         assert replay is not None
@@ -159,8 +162,7 @@ class WebFormsApp:
         return self.render.site_page(user=self.user.login, form=form, error=error, info=info)
 
     def _redirect(self, page_id: int, site_id: int | str | None = None) -> tuple[int, str, tuple[tuple[str, str], ...]]:
-        location = page_href(self.profile, page_id, site_id).replace("./", "/tms/", 1)
-        return 302, moved_page(location), (("Location", location),)
+        return redirect(page_href(self.profile, page_id, site_id).replace("./", "/tms/", 1))
 
     def _webex(
         self, form: PostedForm | None, view: dict[str, Any] | None, entry: dict[str, Any]

@@ -185,7 +185,7 @@ class Authenticator:
             if scheme != "basic":
                 return AuthResult(None, self.challenge_headers(), leg=scheme, scheme=scheme, failed=True)
             return self._basic(token_text.strip())
-        if scheme not in (("negotiate",) if self.mode == "negotiate" else ("ntlm", "negotiate")):
+        if scheme not in (offered.lower() for offered in self.challenge_headers()):
             return AuthResult(None, self.challenge_headers(), leg=scheme, scheme=scheme, failed=True)
         return self._spnego(conn, scheme, token_text.strip())
 

@@ -26,7 +26,9 @@ from tmsemulator.pages import (
     NOT_FOUND,
     SAVE_FAILED,
     VIEWSTATE_MAC_FAILED,
+    ValidationCollector,
     error_page,
+    format_thumbprint,
 )
 from tmsemulator.pfxcheck import check_pfx
 from tmsemulator.viewstate import Codec, EventValidationError, ViewStateError, view_state_generator
@@ -349,20 +351,10 @@ def _cert_text(slot: Slot, cert: StoredCertificate) -> str:
     if slot.what == "expires":
         return cert.not_after.astimezone(UTC).strftime(slot.style)
     if slot.what == "thumbprint":
-        hexdigits = cert.thumbprint_sha1.lower() if slot.style.startswith("lower") else cert.thumbprint_sha1.upper()
-        sep = slot.style[5:]
-        return sep.join(hexdigits[i : i + 2] for i in range(0, len(hexdigits), 2)) if sep else hexdigits
+        return format_thumbprint(cert.thumbprint_sha1, lower=slot.style.startswith("lower"), sep=slot.style[5:])
     if slot.what == "serial":
         return cert.serial
     return slot.style.split("/")[0]
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.pairs: list[tuple[str, str]] = [("__EVENTTARGET", "")]
-
-    def allow(self, name: str, value: str) -> None:
-        self.pairs.append((name, value))
 
 
 def render(
@@ -376,7 +368,7 @@ def render(
 ) -> str:
     """The captured page with ``values`` in its controls, the certificate in its certificate texts, the
     message in the error or info label, and fresh hidden fields."""
-    ev = _Collector()
+    ev = ValidationCollector()
     out: list[str] = []
     tokens = template.tokens
     select: str | None = None
@@ -419,10 +411,9 @@ def render(
             kind = (token.attr("type") or "text").lower()
             if kind == "hidden":
                 hidden_present.add(name)
-                fresh = {"__EVENTTARGET": "", "__EVENTARGUMENT": "", "__LASTFOCUS": ""}
                 if name in ("__VIEWSTATE", "__EVENTVALIDATION", "__VIEWSTATEGENERATOR"):
                     attrs, changed = _set(attrs, "value", "\x00" + name + "\x00"), True
-                elif name in fresh:
+                elif name in ("__EVENTTARGET", "__EVENTARGUMENT", "__LASTFOCUS"):
                     attrs, changed = _set(attrs, "value", ""), True
             elif kind in ("radio", "checkbox"):
                 own = token.attr("value") or "on"

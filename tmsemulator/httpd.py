@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from tmsemulator.app import WebFormsApp, moved_page
+from tmsemulator.app import WebFormsApp, redirect
 from tmsemulator.auth import AuthResult, ConnectionAuth
 from tmsemulator.config import User
 from tmsemulator.errors import ConfigError
@@ -224,12 +224,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             redirects = self.em.config.redirects
             if "before-login" in redirects and url.path == "/tms/" and not self.auth.user and self.command == "GET":
                 # A rule in front of the login (IIS URL Rewrite, httpRedirect): the first answer is a redirect.
-                self._send(
-                    302,
-                    moved_page("/tms/default.aspx").encode(),
-                    headers=(("Location", "/tms/default.aspx"),),
-                    entry=entry,
-                )
+                status, html, more = redirect("/tms/default.aspx")
+                self._send(status, html.encode(), headers=more, entry=entry)
                 return
             result = self._authenticate(faults)
             entry.update(auth=result.scheme, leg=result.leg, user=result.user.login if result.user else None)
@@ -319,13 +315,12 @@ class RequestHandler(BaseHTTPRequestHandler):
     ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
         lower = path.lower()
         if lower in ("/", "/tms"):
-            status = 301 if "trailing-slash" in self.em.config.redirects else 302
-            return status, moved_page("/tms/"), (("Location", "/tms/"),)
+            return redirect("/tms/", 301 if "trailing-slash" in self.em.config.redirects else 302)
         if lower == "/tms/" and not query and "start-page" in self.em.config.redirects and self.command == "GET":
-            return 302, moved_page("/tms/default.aspx"), (("Location", "/tms/default.aspx"),)
+            return redirect("/tms/default.aspx")
         if self.em.replay is not None and lower.startswith("/tms/"):
             # A capture may hold pages at any path under /tms/: the replay routes them itself.
-            return WebFormsApp(self.em, user, self).handle(START_PAGE_ID, None, body, entry)
+            return WebFormsApp(self.em, user, self).replay(body)
         if lower not in ("/tms/", "/tms/default.aspx"):
             return 404, error_page(NOT_FOUND), ()
         params = parse_qs(query)

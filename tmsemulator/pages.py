@@ -72,7 +72,7 @@ class SiteForm:
 
 
 @dataclass
-class _Collector:
+class ValidationCollector:
     """Event validation entries of one rendered page: what may come back in its postback."""
 
     pairs: list[tuple[str, str]] = field(default_factory=lambda: [("__EVENTTARGET", "")])
@@ -96,13 +96,18 @@ def page_href(profile: PageProfile, page_id: int, site_id: int | str | None = No
     return f"{href}&{profile.site_param}={site_id}" + (profile.site_link_extra if link else "")
 
 
+def format_thumbprint(thumbprint: str, *, lower: bool = False, sep: str = "") -> str:
+    """The hex digits in one case, in pairs joined by ``sep`` (none: one run, as Windows prints it)."""
+    digits = thumbprint.lower() if lower else thumbprint.upper()
+    return sep.join(digits[i : i + 2] for i in range(0, len(digits), 2)) if sep else digits
+
+
 def shown_thumbprint(profile: PageProfile, thumbprint: str) -> str:
-    pairs = [thumbprint[i : i + 2] for i in range(0, len(thumbprint), 2)]
     if profile.thumbprint_style == "colons":
-        return ":".join(pairs).lower()
+        return format_thumbprint(thumbprint, lower=True, sep=":")
     if profile.thumbprint_style == "spaced":
-        return " ".join(pairs).upper()
-    return thumbprint.upper()
+        return format_thumbprint(thumbprint, sep=" ")
+    return format_thumbprint(thumbprint)
 
 
 class Renderer:
@@ -118,7 +123,7 @@ class Renderer:
     def _text(self, name: str, value: str) -> str:
         return f'<input name="{escape(name)}" type="text" value="{escape(value)}" id="{control_id(name)}" />'
 
-    def _select(self, name: str, value: str, ev: _Collector) -> str:
+    def _select(self, name: str, value: str, ev: ValidationCollector) -> str:
         options = []
         for option in BANDWIDTH_OPTIONS:
             ev.allow(name, option)
@@ -126,7 +131,7 @@ class Renderer:
             options.append(f'<option{selected} value="{escape(option)}">{escape(option)}</option>')
         return f'<select name="{escape(name)}" id="{control_id(name)}">{"".join(options)}</select>'
 
-    def _yes_no(self, name: str, value: bool, ev: _Collector) -> str:
+    def _yes_no(self, name: str, value: bool, ev: ValidationCollector) -> str:
         items = []
         for index, (wire, text) in enumerate(zip(("true", "false"), self.p.yes_no, strict=True)):
             ev.allow(name, wire)
@@ -142,12 +147,12 @@ class Renderer:
             )
         return self.layout.radio_list.format(id=control_id(name), items="".join(items))
 
-    def _submit(self, prefix: str, button: Button, ev: _Collector) -> str:
+    def _submit(self, prefix: str, button: Button, ev: ValidationCollector) -> str:
         name = prefix + button.name
         ev.allow(name, button.text)
         return f'<input type="submit" name="{escape(name)}" value="{escape(button.text)}" id="{control_id(name)}" />'
 
-    def _control(self, spec: FieldSpec, name: str, value: Any, ev: _Collector) -> str:
+    def _control(self, spec: FieldSpec, name: str, value: Any, ev: ValidationCollector) -> str:
         kind = SITE_FIELD_KINDS.get(spec.key, "yesno")
         if kind == "text":
             return self._text(name, str(value or ""))
@@ -164,7 +169,7 @@ class Renderer:
         return self.layout.row.format(label=escape(label), id=control_id(name), control=control)
 
     # ----- page parts -----------------------------------------------------------------------------------
-    def _global_part(self, enable_webex: bool, add_to_all: bool, ev: _Collector) -> str:
+    def _global_part(self, enable_webex: bool, add_to_all: bool, ev: ValidationCollector) -> str:
         values = {"enable_webex": enable_webex, "add_webex_to_all": add_to_all}
         rows = [
             self._row(
@@ -183,7 +188,7 @@ class Renderer:
             + self.layout.table_close
         )
 
-    def _sites_part(self, sites: Sequence[Any], ev: _Collector) -> str:
+    def _sites_part(self, sites: Sequence[Any], ev: ValidationCollector) -> str:
         lay = self.layout
         grid = self.p.settings_prefix + self.p.grid_name
         add = self._submit(self.p.settings_prefix, self.p.add_site, ev)
@@ -234,7 +239,7 @@ class Renderer:
             )
         return f'<ul id="{control_id(grid)}" class="SiteList">{"".join(items)}</ul>'
 
-    def _site_repeater(self, sites: Sequence[Any], grid: str, ev: _Collector) -> str:
+    def _site_repeater(self, sites: Sequence[Any], grid: str, ev: ValidationCollector) -> str:
         """One block per site (a Repeater's ItemTemplate) with an Edit button that posts back."""
         blocks = []
         for index, site in enumerate(sites):
@@ -264,7 +269,7 @@ class Renderer:
         installed = self.p.yes_no[0 if cert is not None else 1]
         return row.format(label=escape(labels[3]), id=ids[3], value=escape(installed))
 
-    def _site_part(self, form: SiteForm, ev: _Collector) -> str:
+    def _site_part(self, form: SiteForm, ev: ValidationCollector) -> str:
         rows = []
         for spec in self.p.site_fields:
             name = self.p.site_prefix + spec.name
@@ -297,7 +302,7 @@ class Renderer:
         info: str = "",
     ) -> str:
         """The WebEx Settings page; with ``form`` (same-page profiles) the site form after an Edit click."""
-        ev = _Collector()
+        ev = ValidationCollector()
         parts = []
         if form is None or self.p.site_form_with_list:
             parts.append(self._global_part(enable_webex, add_to_all, ev))
@@ -325,7 +330,7 @@ class Renderer:
     def site_page(self, *, user: str, form: SiteForm | None, error: str = "", info: str = "") -> str:
         """The site form on its own page (profiles with a site_page_id)."""
         assert self.p.site_page_id is not None
-        ev = _Collector()
+        ev = ValidationCollector()
         body = self._site_part(form, ev) if form else ""
         site_id = form.site_id if form else None
         view: dict[str, Any] = {"v": "site", "s": site_id, "rows": []}
@@ -343,7 +348,9 @@ class Renderer:
         )
 
     def simple_page(self, *, page_id: int, title: str, user: str, body_html: str) -> str:
-        return self._document(title, page_id, None, user, body_html, {"v": "static"}, _Collector(), multipart=False)
+        return self._document(
+            title, page_id, None, user, body_html, {"v": "static"}, ValidationCollector(), multipart=False
+        )
 
     def start_page(self, user: str) -> str:
         body = (
@@ -419,7 +426,7 @@ class Renderer:
         user: str,
         body: str,
         view: dict[str, Any],
-        ev: _Collector,
+        ev: ValidationCollector,
         *,
         multipart: bool,
         error: str = "",

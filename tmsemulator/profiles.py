@@ -203,6 +203,10 @@ class PageProfile:
         return hashlib.sha256("\x00".join(names).encode()).hexdigest()[:16]
 
 
+#: The English headings (every profile's) and sites-grid column titles (most profiles').
+_HEADINGS = ("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration")
+_GRID_HEADERS = ("Host Name", "Site Name", "Default Site")
+
 _TMS15 = PageProfile(
     name="tms15",
     description="docs/tms-page-model.md: PropertyName/PropertyValue table rows, pageId 83, the site form "
@@ -213,7 +217,7 @@ _TMS15 = PageProfile(
     link_base="./default.aspx",
     settings_prefix="ctl00$uxContent$ctl01$",
     site_prefix="ctl00$uxContent$ctl01$",
-    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    headings=_HEADINGS,
     global_fields=(
         FieldSpec("enable_webex", "Enable WebEx", "enableWebEx"),
         FieldSpec("add_webex_to_all", "Add WebEx to All Conferences", "addWebExToAll"),
@@ -245,7 +249,7 @@ _TMS15 = PageProfile(
     save=Button("saveButton", "Save"),
     cancel=Button("cancelButton", "Cancel"),
     grid_name="siteGrid",
-    grid_headers=("Host Name", "Site Name", "Default Site"),
+    grid_headers=_GRID_HEADERS,
     edit_name="editLink",
     edit_text="Edit",
     site_form_with_list=False,
@@ -261,7 +265,7 @@ _LABELFOR = PageProfile(
     link_base="/tms/default.aspx",
     settings_prefix="ctl00$uxContent$uxWebExSettings$",
     site_prefix="ctl00$uxContent$uxWebExSite$",
-    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    headings=_HEADINGS,
     global_fields=(
         FieldSpec("enable_webex", "Enable WebEx", "uxEnableWebEx"),
         FieldSpec("add_webex_to_all", "Add WebEx to all conferences", "uxAddToAll"),
@@ -305,7 +309,7 @@ _CELLS = PageProfile(
     link_base="/tms/default.aspx",
     settings_prefix="ctl00$ContentPlaceHolder1$WebExSettingsControl$",
     site_prefix="ctl00$ContentPlaceHolder1$WebExSettingsControl$",
-    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    headings=_HEADINGS,
     global_fields=(
         FieldSpec("enable_webex", "Enable WebEx:", "EnableWebExRadio"),
         FieldSpec("add_webex_to_all", "Add WebEx to All Conferences:", "AddToAllRadio"),
@@ -331,7 +335,7 @@ _CELLS = PageProfile(
     save=Button("SaveButton", "Save"),
     cancel=Button("CancelButton", "Cancel"),
     grid_name="SitesGridView",
-    grid_headers=("Host Name", "Site Name", "Default Site"),
+    grid_headers=_GRID_HEADERS,
     edit_name="EditButton",
     edit_text="Edit",
     site_form_with_list=True,
@@ -389,7 +393,7 @@ _EVIDENCE = PageProfile(
     link_base="default.aspx",
     settings_prefix="ctl00$uxContent$ctl01$folderPageHost$uxWebExModule$",
     site_prefix="ctl00$uxContent$ctl01$folderPageHost$uxWebExModule$siteEditPage$",
-    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    headings=_HEADINGS,
     global_fields=(
         FieldSpec("enable_webex", "Enable WebEx", "enableWebExRadioList"),
         FieldSpec("add_webex_to_all", "Add WebEx to All Conferences", "addWebExToAllRadioList"),
@@ -416,7 +420,7 @@ _EVIDENCE = PageProfile(
     save=Button("saveButton", "Save"),
     cancel=Button("cancelButton", "Cancel"),
     grid_name="siteList",
-    grid_headers=("Host Name", "Site Name", "Default Site"),
+    grid_headers=_GRID_HEADERS,
     edit_name="hostNameLink",
     edit_text="Edit",
     site_form_with_list=False,
@@ -444,7 +448,7 @@ _REPEATER = PageProfile(
     link_base="/tms/default.aspx",
     settings_prefix="ctl00$uxContent$ctl01$uxWebEx$",
     site_prefix="ctl00$uxContent$ctl01$uxWebEx$uxSiteEditor$",
-    headings=("WebEx Configuration", "WebEx Sites", "WebEx Site Configuration"),
+    headings=_HEADINGS,
     global_fields=(
         FieldSpec("enable_webex", "Enable WebEx", "uxEnableWebEx"),
         FieldSpec("add_webex_to_all", "Add WebEx to All Conferences", "uxAddToAll"),
@@ -471,7 +475,7 @@ _REPEATER = PageProfile(
     save=Button("uxSave", "Save"),
     cancel=Button("uxCancel", "Cancel"),
     grid_name="uxSiteRepeater",
-    grid_headers=("Host Name", "Site Name", "Default Site"),
+    grid_headers=_GRID_HEADERS,
     edit_name="uxEditButton",
     edit_text="Edit",
     site_form_with_list=False,

@@ -118,6 +118,13 @@ class Material:
     url: str
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound for a moment by the OS, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @contextmanager
 def not_tls_server() -> Iterator[int]:
     """A port that answers every connection with plain text: the TLS handshake fails at once, and a TLS

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.pfx import PfxFile
 from tmsemulator import RunningEmulator
 
 ADMIN = ("TMSLAB", "admin")
@@ -58,6 +59,21 @@ class Tms:
 
     def files_received(self) -> list[dict[str, Any]]:
         return [f for body in self.counters()["post_bodies"] for f in body["files"]]
+
+
+def upload(
+    cli: Any,
+    t: Tms,
+    f: PfxFile,
+    *extra: str,
+    site: str = "acme",
+    user: tuple[str, str] = ADMIN,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """``upload --site site --pfx f *extra`` to ``t`` as ``user``, the TMS and .pfx passwords in the environment
+    (``env`` adds to them or overrides them)."""
+    argv = [*t.target(user=user), "--site", site, "--pfx", str(f.path), *extra]
+    return cli("upload", *argv, env={**t.env, **f.env, **(env or {})})
 
 
 @dataclass

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from tmsclient.commands.pool import Prepared, TargetOutcome, exit_code, render_table, rows, shared_context, summary_line
+from tmsclient.commands.pool import TargetOutcome, exit_code, render_table, rows, summary_line
 from tmsclient.commands.pool import add_arguments as add_targets_arguments
 from tmsclient.commands.prepared import (
     CUTOVER_RECORD,
     PFX,
     PFX_PASSWORD_FILE,
     command_line,
-    find_target,
     iso,
-    now_utc,
     open_dir,
 )
 from tmsclient.exitcodes import ExitCode
@@ -50,25 +48,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.tms.upload import summary_row
 
     prepared = open_dir(args.dir)
-    checked = prepared.verify_all()
-    bundle, password = staged_steps.open_prepared_pfx(prepared, PFX, PFX_PASSWORD_FILE, prepared.certificate)
-    staged_steps.refuse_expired(bundle, "the prepared certificate", prepared)
-    many = staged_steps.targets_of(args, ctx, staged=True)
-    rctx = ctx if many is None else shared_context(ctx)
-    job = staged_steps.job_for(bundle, password, PFX, str(prepared.path / PFX), prepared.manifest.get("upload", {}))
-
-    def prepare(name: str | None) -> Prepared[Any]:
-        target = staged_steps.resolve(args, rctx, many, name)
-        entry = find_target(prepared, target.url, target.require("site"))
-        for w in staged_steps.judge_for(bundle, target):
-            ctx.out.warning(w)
-        return Prepared(target, entry)
-
-    def work(target: Any, entry: Any) -> Any:
-        return staged_steps.switch(target, job, entry["preflight"])
-
-    started = now_utc()
-    outcomes = staged_steps.run_all(many, prepare, work)
+    verified = prepared.verify_all()
+    staged = staged_steps.switch_all(
+        args,
+        ctx,
+        prepared,
+        pfx=PFX,
+        password_file=PFX_PASSWORD_FILE,
+        expected=prepared.certificate,
+        what="the prepared certificate",
+        sso=prepared.manifest.get("upload", {}),
+        compare=True,
+        verified=verified,
+    )
+    many, outcomes, started = staged.many, staged.outcomes, staged.started
     flags = staged_steps.target_flags(args, outcomes)
     rollback = command_line("rollback", prepared.path, flags) if prepared.previous is not None else None
     table = rows(outcomes, lambda s: {**summary_row(s.result), "replaced": s.replaced, "notes": list(s.notes)})
@@ -79,7 +72,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "certificate": prepared.certificate,
         "targets": [_record_row(r) for r in table],
         "rollback": rollback,
-        "files_checked": checked,
+        "files_checked": list(verified),
     }
     prepared.write_record(CUTOVER_RECORD, record)
     if many is None and outcomes[0].status != "ok":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmsclient.credentials import Secret, read_secret_file
+from tmsclient.credentials import Secret, secret_of_file_bytes
 from tmsclient.errors import OutputFileError, TmsClientError
 from tmsclient.exitcodes import ExitCode
 from tmsclient.files import read_bounded, write_file_atomic
@@ -172,16 +172,14 @@ class PreparedDir:
             )
         return data
 
-    def verified_secret(self, name: str, what: str) -> Secret:
-        self.verified_bytes(name)
-        return read_secret_file(self.path / name, what, f"{self.path}/{name}")
+    def verified_secret(self, name: str, what: str, data: bytes | None = None) -> Secret:
+        """A password file of the directory, checked as `verified_bytes`; ``data``: its contents already checked."""
+        return secret_of_file_bytes(self.verified_bytes(name) if data is None else data, self.path / name, what)
 
-    def verify_all(self) -> list[str]:
-        """Every file the manifest lists, checked; the names checked."""
-        names = sorted(self.manifest["files"])
-        for name in names:
-            self.verified_bytes(name)
-        return names
+    def verify_all(self) -> dict[str, bytes]:
+        """Every file the manifest lists, checked: its contents by name, in name order (read once, for the run
+        to use as checked)."""
+        return {name: self.verified_bytes(name) for name in sorted(self.manifest["files"])}
 
     def record(self, name: str) -> Mapping[str, Any] | None:
         """The record `cutover` or `rollback` left here, or None."""

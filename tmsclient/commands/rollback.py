@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tmsclient.commands.pool import Prepared, exit_code, render_table, rows, shared_context
 from tmsclient.commands.pool import add_arguments as add_targets_arguments
+from tmsclient.commands.pool import exit_code, render_table, rows
 from tmsclient.commands.prepared import (
     PREVIOUS_PASSWORD_FILE,
     PREVIOUS_PFX,
     ROLLBACK_RECORD,
     PreparedDirError,
-    find_target,
     iso,
-    now_utc,
     open_dir,
 )
 
@@ -47,26 +45,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"{prepared.path} kept no previous .pfx to roll back to (prepare ran without --previous-pfx)",
             hint="nothing was sent to TMS; upload the old .pfx yourself: `tmsclient upload --pfx OLD.pfx ...`",
         )
-    bundle, password = staged_steps.open_prepared_pfx(
-        prepared, PREVIOUS_PFX, PREVIOUS_PASSWORD_FILE, previous["certificate"]
+    staged = staged_steps.switch_all(
+        args,
+        ctx,
+        prepared,
+        pfx=PREVIOUS_PFX,
+        password_file=PREVIOUS_PASSWORD_FILE,
+        expected=previous["certificate"],
+        what="the previous certificate",
+        sso={},
+        compare=False,
     )
-    staged_steps.refuse_expired(bundle, "the previous certificate", prepared)
-    many = staged_steps.targets_of(args, ctx, staged=True)
-    rctx = ctx if many is None else shared_context(ctx)
-    job = staged_steps.job_for(bundle, password, PREVIOUS_PFX, str(prepared.path / PREVIOUS_PFX), {})
-
-    def prepare(name: str | None) -> Prepared[Any]:
-        target = staged_steps.resolve(args, rctx, many, name)
-        find_target(prepared, target.url, target.require("site"))
-        for w in staged_steps.judge_for(bundle, target):
-            ctx.out.warning(w)
-        return Prepared(target, None)
-
-    def work(target: Any, _: None) -> Any:
-        return staged_steps.switch(target, job, None)
-
-    started = now_utc()
-    outcomes = staged_steps.run_all(many, prepare, work)
+    many, outcomes, started = staged.many, staged.outcomes, staged.started
     table = rows(outcomes, lambda s: {**summary_row(s.result), "replaced": s.replaced})
     code = exit_code(outcomes)
     prepared.write_record(

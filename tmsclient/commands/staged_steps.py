@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tmsclient.certs.loading import PfxBundle, load_pfx_bytes
 from tmsclient.certs.summary import ThumbprintError, normalize_thumbprint, summarize
-from tmsclient.commands.pool import Prepared, Selection, TargetOutcome, run_one, run_targets, selection
+from tmsclient.commands.pool import (
+    Prepared,
+    Selection,
+    TargetOutcome,
+    run_one,
+    run_targets,
+    selection,
+    shared_context,
+)
 from tmsclient.commands.prepared import (
     PageChangedError,
     PreparedDir,
     PreparedDirError,
     compare_pages,
+    find_target,
     iso,
     now_utc,
 )
@@ -237,12 +247,17 @@ def target_flags(args: argparse.Namespace, outcomes: list[TargetOutcome]) -> lis
 
 
 def open_prepared_pfx(
-    prepared: PreparedDir, name: str, password_file: str, expected: Mapping[str, Any]
+    prepared: PreparedDir,
+    name: str,
+    password_file: str,
+    expected: Mapping[str, Any],
+    verified: Mapping[str, bytes] | None = None,
 ) -> tuple[PfxBundle, Secret]:
     """A .pfx of the directory, checked against the manifest (checksum) and opened: its certificate must be
-    the one the manifest names."""
-    data = prepared.verified_bytes(name)
-    password = prepared.verified_secret(password_file, f".pfx password of {name}")
+    the one the manifest names. ``verified``: files already checked this run (`verify_all`), not read again."""
+    verified = verified or {}
+    data = verified[name] if name in verified else prepared.verified_bytes(name)
+    password = prepared.verified_secret(password_file, f".pfx password of {name}", verified.get(password_file))
     bundle = load_pfx_bytes(data, password, source=str(prepared.path / name), path=prepared.path / name)
     got = summarize(bundle.cert).thumbprint_sha1
     if got != expected["thumbprint_sha1"]:
@@ -271,3 +286,47 @@ def refuse_expired(bundle: PfxBundle, what: str, prepared: PreparedDir) -> None:
 
 def judge_for(bundle: PfxBundle, target: TargetSettings) -> list[str]:
     return judge_pfx(bundle, target.target_os, skip=False)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What `cutover` or `rollback` did on its targets, one at a time."""
+
+    many: Selection | None
+    outcomes: list[TargetOutcome]
+    started: dt.datetime
+
+
+def switch_all(
+    args: argparse.Namespace,
+    ctx: Context,
+    prepared: PreparedDir,
+    *,
+    pfx: str,
+    password_file: str,
+    expected: Mapping[str, Any],
+    what: str,
+    sso: Mapping[str, Any],
+    compare: bool,
+    verified: Mapping[str, bytes] | None = None,
+) -> Staged:
+    """Put a .pfx of the directory on each prepared target, one at a time (the steps `cutover` and `rollback`
+    share); ``compare``: the page read before the Save must still fit the target's preflight."""
+    bundle, password = open_prepared_pfx(prepared, pfx, password_file, expected, verified)
+    refuse_expired(bundle, what, prepared)
+    many = targets_of(args, ctx, staged=True)
+    rctx = ctx if many is None else shared_context(ctx)
+    job = job_for(bundle, password, pfx, str(prepared.path / pfx), sso)
+
+    def prepare(name: str | None) -> Prepared[Any]:
+        target = resolve(args, rctx, many, name)
+        entry = find_target(prepared, target.url, target.require("site"))
+        for w in judge_for(bundle, target):
+            ctx.out.warning(w)
+        return Prepared(target, entry["preflight"] if compare else None)
+
+    def work(target: TargetSettings, before: Mapping[str, Any] | None) -> Switched:
+        return switch(target, job, before)
+
+    started = now_utc()
+    return Staged(many, run_all(many, prepare, work), started)

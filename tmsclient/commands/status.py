@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tmsclient.commands import metrics
+from tmsclient.commands.prepared import CUTOVER_RECORD, ROLLBACK_RECORD, PreparedDir, open_dir, parse_iso
 from tmsclient.credentials import PFX_PASSWORD, add_secret_arguments
 from tmsclient.errors import TmsClientError, UsageError
 from tmsclient.settings import add_target_arguments, resolve_target
@@ -189,18 +190,18 @@ class Waiting:
         }
 
 
-def waiting_of(prepared: Any, cutover_record: str, rollback_record: str) -> Waiting:
-    """What a prepared directory's manifest and records say (``prepared``: a commands.prepared.PreparedDir): a
-    cutover that succeeded, and a rollback that succeeded after it."""
+def waiting_of(prepared: PreparedDir) -> Waiting:
+    """What a prepared directory's manifest and records say: a cutover that succeeded, and a rollback that
+    succeeded after it."""
 
     def when(name: str, key: str) -> dt.datetime | None:
         record = prepared.record(name)
         if record is None or not record.get("ok"):
             return None
-        return dt.datetime.fromisoformat(str(record[key]).replace("Z", "+00:00"))
+        return parse_iso(str(record[key]))
 
-    cut = when(cutover_record, "cut_over_at")
-    back = when(rollback_record, "rolled_back_at")
+    cut = when(CUTOVER_RECORD, "cut_over_at")
+    back = when(ROLLBACK_RECORD, "rolled_back_at")
     return Waiting(
         str(prepared.path),
         prepared.prepared_at,
@@ -214,7 +215,6 @@ def waiting_of(prepared: Any, cutover_record: str, rollback_record: str) -> Wait
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tmsclient.certs.loading import load_cert_file, load_pfx_file
     from tmsclient.certs.summary import summarize
-    from tmsclient.commands.prepared import CUTOVER_RECORD, ROLLBACK_RECORD, open_dir
     from tmsclient.tms.driver import Driver, match_site
     from tmsclient.tms.pageprofile import certificate_details, load_profile, yes_no
     from tmsclient.tms.session import TmsSession
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     waiting: Waiting | None = None
     try:
         if args.prepared:
-            waiting = waiting_of(open_dir(args.prepared), CUTOVER_RECORD, ROLLBACK_RECORD)
+            waiting = waiting_of(open_dir(args.prepared))
         if args.pfx or args.cert:  # a local file: TMS is never contacted
             if args.pfx:
                 password = ctx.secrets.resolve(PFX_PASSWORD, args, allow_empty=True)

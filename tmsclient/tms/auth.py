@@ -6,6 +6,7 @@ import base64
 import logging
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -316,14 +317,13 @@ class KerberosAuth(AuthBase):
 
     def answer(self, r: requests.Response, header: str, kwargs: dict[str, Any]) -> requests.Response:
         """Send the ticket on the 401's connection and check the server's answer token."""
-        r.content  # noqa: B018 - drain so the connection can be reused
-        r.raw.release_conn()
-        prep = r.request.copy()
-        prep.headers["Authorization"] = header
-        prep.headers["Connection"] = "Keep-Alive"
-        again: requests.Response = r.connection.send(prep, **kwargs)
-        again.history.append(r)
-        again.request = prep
+
+        def with_ticket(prep: requests.PreparedRequest) -> requests.PreparedRequest:
+            prep.headers["Authorization"] = header
+            prep.headers["Connection"] = "Keep-Alive"
+            return prep
+
+        again = _resend_with(r, with_ticket, kwargs)
         self._check_answer(again)
         return again
 
@@ -494,12 +494,16 @@ class AutoAuth(AuthBase):
         return _resend_with(r, basic, kwargs)
 
 
-def _resend_with(r: requests.Response, auth: AuthBase, kwargs: dict[str, Any]) -> requests.Response:
-    """Answer a 401 once on the same connection (as requests' digest handler does)."""
+def _resend_with(
+    r: requests.Response,
+    auth: Callable[[requests.PreparedRequest], requests.PreparedRequest],
+    kwargs: dict[str, Any],
+) -> requests.Response:
+    """Answer a 401 once on the same connection (as requests' digest handler does); ``auth`` (a handler, or
+    what sets the answer's header) prepares the copy of the request that is sent again."""
     r.content  # noqa: B018 - drain so the connection can be reused
     r.raw.release_conn()
-    prep = r.request.copy()
-    prep = auth(prep)
+    prep = auth(r.request.copy())
     adapter = r.connection
     again: requests.Response = adapter.send(prep, **kwargs)
     again.history.append(r)

@@ -180,13 +180,10 @@ def _entry_identity(own: str, context: str, profile: PageProfile) -> tuple[str, 
     if site:
         return host, site
     words = [t.strip(":,;()[]") for t in tokens]
-    for i, word in enumerate(words[:-1]):
-        if i + 1 < len(words) and label_matches(profile.site_column, f"{word} {words[i + 1]}") and i + 2 < len(words):
+    for i in range(len(words) - 2):
+        if label_matches(profile.site_column, f"{words[i]} {words[i + 1]}"):
             return host, words[i + 2]
-    try:
-        at = next(i for i, t in enumerate(words) if t.casefold() == host.casefold())
-    except StopIteration:
-        at = -1
+    at = next((i for i, t in enumerate(words) if t.casefold() == host.casefold()), -1)
     ignore = {normalize_label(x) for x in (*profile.edit_labels, *profile.yes_labels, *profile.no_labels)}
     for word in words[at + 1 :] if at >= 0 else ():
         low = word.casefold()
@@ -201,8 +198,9 @@ def _entry_identity(own: str, context: str, profile: PageProfile) -> tuple[str, 
 def _pane_entries(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
     """The entries of a sites pane drawn as a list of links or a repeater, inside the part of the page under
     the "WebEx Sites" heading when there is one."""
-    start, end = _pane_bounds(page, profile)
-    bounded = end < _NO_END
+    bounds = _pane_bounds(page, profile)
+    bounded = bounds is not None
+    start, end = bounds or (0, _NO_END)
     rows: dict[str, SiteRow] = {}
     order: list[str] = []
 
@@ -247,13 +245,14 @@ def _pane_entries(page: Page, profile: PageProfile) -> tuple[SiteRow, ...]:
     return tuple(rows[k] for k in order)
 
 
-def _pane_bounds(page: Page, profile: PageProfile) -> tuple[int, int]:
-    """Serial numbers between which the sites pane lies: from its heading to the next heading, or the page."""
+def _pane_bounds(page: Page, profile: PageProfile) -> tuple[int, int] | None:
+    """Serial numbers between which the sites pane lies: from its heading to the next heading (or the page's
+    end); None when no heading names it."""
     heading = next((h for h in page.headings if label_matches(profile.sites_heading, h.text)), None)
     if heading is None:
-        return 0, _NO_END
+        return None
     after = [h.serial for h in page.headings if h.serial > heading.serial and h.level <= heading.level]
-    return heading.serial, min(after) if after else _NO_END - 1
+    return heading.serial, min(after) if after else _NO_END
 
 
 _NO_END = 1 << 62

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tmsclient.tms.capture import Fetched
@@ -20,14 +20,8 @@ class RecordingSession(TmsSession):
         self._inside_post = False  # a POST's redirect is followed with get(): one page, recorded once
 
     def get(self, url: str, *, what: str, source: str | None = None) -> HttpResult:
-        absolute = self.url_for(url)
-        try:
-            result = super().get(url, what=what, source=source)
-        except HttpServerError as err:
-            self._keep("GET", absolute, err.result, (), what)
-            raise
-        self._keep("GET", absolute, result, (), what)
-        return result
+        send = super().get
+        return self._recorded("GET", url, (), what, lambda: send(url, what=what, source=source))
 
     def __enter__(self) -> RecordingSession:
         return self
@@ -39,18 +33,28 @@ class RecordingSession(TmsSession):
         files: Sequence[tuple[str, FilePart]] = (),
         **options: Any,
     ) -> HttpResult:
+        send = super().post
+
+        def posting() -> HttpResult:
+            self._inside_post = True
+            try:
+                return send(url, fields, files, **options)
+            finally:
+                self._inside_post = False
+
+        return self._recorded("POST", url, [*fields, *files], str(options.get("what", "")), posting)
+
+    def _recorded(
+        self, method: str, url: str, fields: Sequence[tuple[str, Any]], what: str, send: Callable[[], HttpResult]
+    ) -> HttpResult:
+        """``send()``'s answer, kept (an ASP.NET error page too, before its error goes on)."""
         absolute = self.url_for(url)
-        what = str(options.get("what", ""))
-        self._inside_post = True
         try:
-            result = super().post(url, fields, files, **options)
+            result = send()
         except HttpServerError as err:
-            self._inside_post = False
-            self._keep("POST", absolute, err.result, [*fields, *files], what)
+            self._keep(method, absolute, err.result, fields, what)
             raise
-        finally:
-            self._inside_post = False
-        self._keep("POST", absolute, result, [*fields, *files], what)
+        self._keep(method, absolute, result, fields, what)
         return result
 
     def _keep(self, method: str, url: str, result: HttpResult, fields: Sequence[tuple[str, Any]], what: str) -> None:

@@ -34,7 +34,7 @@ from tmsclient.tms.driver import (
     match_site,
 )
 from tmsclient.tms.pageprofile.file import load_profile
-from tmsclient.tms.pageprofile.matching import bool_state, certificate_details, page_info
+from tmsclient.tms.pageprofile.matching import TmsIdentity, bool_state, certificate_details, page_info
 from tmsclient.tms.session import HttpServerError, PostInterruptedError, TmsSession
 from tmsclient.tms.verifier import CERTIFICATE, FIELDS_ONLY, Expectation, Verification, verify_site
 
@@ -519,12 +519,9 @@ def describe_upload(p: dict[str, Any], plan: Plan | None) -> str:
         "dry-run": f"dry run: the Save of site {site} would change",
     }[action]
     lines = [head]
-    if p.get("tms"):
-        tms = p["tms"]
-        acted = [f"as {tms['user']}"] if tms.get("user") else []
-        if tms.get("serial_number"):
-            acted.append(f"on TMS S/N {tms['serial_number']}" + (f" ({tms['server']})" if tms.get("server") else ""))
-        lines.append(f"  acted {' '.join(acted)}")
+    acted = TmsIdentity(**p["tms"]).line() if p.get("tms") else None
+    if acted:
+        lines.append(f"  acted {acted}")
     if action == "dry-run" and plan is not None:
         lines += [f"  {r.line()}" for r in plan.rows]
     lines.append(

@@ -71,7 +71,7 @@ def test_sanity_passes(collection_copy, sanity_home):
 
 
 def test_sanity_fails_on_a_password_option_without_no_log(collection_copy, sanity_home):
-    module = collection_copy / "plugins" / "modules" / "sso_certificate.py"
+    module = collection_copy / "plugins" / "module_utils" / "tms_common.py"  # CERT_ARGS, both modules' spec
     text = module.read_text(encoding="utf-8")
     broken = text.replace('pfx_password=dict(type="str", no_log=True)', 'pfx_password=dict(type="str")')
     assert broken != text

@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from tests.helpers.cli import closed_port
 from tests.helpers.emulated import Tms
 from tests.helpers.paths import BAD_INPUTS, DOCS
 from tmsclient import credentials
@@ -962,12 +962,6 @@ class _Big(dict[str, str]):
         return str(path)
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize("case", _params())
 def test_bad_input(
     case: Case, cli: Any, tms_for_corpus: Any, tmp_path: Path, canaries: Any, monkeypatch: pytest.MonkeyPatch
@@ -979,7 +973,7 @@ def test_bad_input(
         "big": _Big(tmp_path),
         "tmp": str(tmp_path),
         "pw": {**PASSWORDS, "url": canaries.secret("url-password")},
-        "closed": _closed_port(),
+        "closed": closed_port(),
     }
     env: dict[str, str] = {}
     t = None

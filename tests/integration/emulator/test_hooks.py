@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from tmsclient.exitcodes import ExitCode
 
 DOMAIN = "tms.acme.example"
@@ -68,11 +70,19 @@ def test_certbot_deploy_hook_with_settings_from_the_environment(cli, target, ren
     assert t.thumbprint() == r.thumbprint
 
 
-def test_certbot_mode_outside_certbot_says_what_is_missing(cli, target):
+@pytest.mark.parametrize(
+    ("mode", "missing"),
+    [
+        ("--from-certbot", "$RENEWED_LINEAGE is not set"),
+        ("--from-lego", "$LEGO_CERT_PATH and $LEGO_CERT_KEY_PATH not set"),
+    ],
+    ids=["certbot", "lego"],
+)
+def test_hook_mode_outside_its_tool_says_what_is_missing(cli, target, mode, missing):
     t = target()
-    result = cli("renew", "--from-certbot", *t.argv(), env={"TMSCLIENT_TMS_PASSWORD": t.password})
+    result = cli("renew", mode, *t.argv(), env={"TMSCLIENT_TMS_PASSWORD": t.password})
     assert result.code == ExitCode.USAGE
-    assert "$RENEWED_LINEAGE is not set" in result.err
+    assert missing in result.err
     assert t.counters()["requests"] == 0
 
 
@@ -244,11 +254,3 @@ def test_lego_mode_by_hand_names_the_certificate_and_finds_the_key(cli, target, 
     result = cli("renew", "--from-lego", crt, "--config", str(cfg.path), "--profile", "staging", env=cfg.env)
     assert result.code == 0, result
     assert t.thumbprint() == r.thumbprint
-
-
-def test_lego_mode_outside_lego_says_what_is_missing(cli, target):
-    t = target()
-    result = cli("renew", "--from-lego", *t.argv(), env={"TMSCLIENT_TMS_PASSWORD": t.password})
-    assert result.code == ExitCode.USAGE
-    assert "$LEGO_CERT_PATH and $LEGO_CERT_KEY_PATH not set" in result.err
-    assert t.counters()["requests"] == 0

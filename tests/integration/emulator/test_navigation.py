@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.emulated import USER, upload
 from tmsclient.exitcodes import ExitCode
 from tmsemulator import PROFILES
 
@@ -21,19 +22,7 @@ def test_upload_verify_show_on_every_emulator_profile_with_the_built_in_profile(
     f = pfx()
     env = {**t.env, **f.env}
     site = "acme-eu.webex.com"
-    up = cli(
-        "upload",
-        *t.target(),
-        "--site",
-        site,
-        "--pfx",
-        str(f.path),
-        "--enable-sso",
-        "--partner-name",
-        "tms.acme.example",
-        "--json",
-        env=env,
-    )
+    up = upload(cli, t, f, "--enable-sso", "--partner-name", "tms.acme.example", "--json", site=site)
     assert up.code == 0, up
     out = up.json
     assert out["action"] == "uploaded"
@@ -71,7 +60,7 @@ def test_upload_verify_show_on_every_emulator_profile_with_the_built_in_profile(
 def test_an_empty_sites_list_is_no_sites_not_a_page_not_understood(cli, tms, pfx, profile):
     t = tms(page_profile=profile, sites=[])
     f = pfx()
-    result = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path), env={**t.env, **f.env})
+    result = upload(cli, t, f)
     assert result.code == ExitCode.SITE_NOT_FOUND, result
     assert "sites on TMS: none" in result.err
     shown = cli("show", *t.target(), "--json", env=t.env)
@@ -82,7 +71,7 @@ def test_an_empty_sites_list_is_no_sites_not_a_page_not_understood(cli, tms, pfx
 def test_sites_open_by_host_name_at_another_url_and_prg_after_save(cli, tms, pfx):
     t = tms(page_profile="tms15-evidence")
     f = pfx()
-    result = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path), "--json", env={**t.env, **f.env})
+    result = upload(cli, t, f, "--json")
     assert result.code == 0, result
     log = t.state()["request_log"]
     gets = [e["path"] for e in log if e["method"] == "GET" and e["status"] == 200]
@@ -98,14 +87,11 @@ def test_sites_open_by_host_name_at_another_url_and_prg_after_save(cli, tms, pfx
 def test_asp_net_error_page_on_save_is_reported_with_tms_words(cli, tms, pfx):
     t = tms(page_profile="tms15-repeater")
     f = pfx(password="right-one")
-    env = {**t.env, **f.env, "TMSCLIENT_PFX_PASSWORD": "right-one"}
-    good = cli("upload", *t.target(), "--site", "acme", "--pfx", str(f.path), "--no-preflight", env=env)
+    good = upload(cli, t, f, "--no-preflight")
     assert good.code == 0, good
     # A file the host refuses (AES-256 on Server 2016): the import throws, ASP.NET shows its error page.
     aes = pfx(kind="aes", name="aes.pfx")
-    bad = cli(
-        "upload", *t.target(), "--site", "acmeeu", "--pfx", str(aes.path), "--no-preflight", env={**t.env, **aes.env}
-    )
+    bad = upload(cli, t, aes, "--no-preflight", site="acmeeu")
     assert bad.code == ExitCode.REJECTED, bad
     assert "The specified network password is not correct." in bad.err
     assert "error page" in bad.err
@@ -115,17 +101,7 @@ def test_asp_net_error_page_on_save_is_reported_with_tms_words(cli, tms, pfx):
 def test_keyset_does_not_exist_is_a_server_error_that_says_the_fields_were_stored(cli, tms, pfx):
     t = tms(page_profile="tms15-keyset")
     f = pfx()
-    result = cli(
-        "upload",
-        *t.target(),
-        "--site",
-        "acmeeu",
-        "--pfx",
-        str(f.path),
-        "--partner-name",
-        "new.acme.example",
-        env={**t.env, **f.env},
-    )
+    result = upload(cli, t, f, "--partner-name", "new.acme.example", site="acmeeu")
     assert result.code == ExitCode.SERVER_ERROR, result
     assert "Keyset does not exist" in result.err
     assert "stored" in result.err and "anyway" in result.err
@@ -146,15 +122,7 @@ def test_require_certificate_makes_fields_only_exit_23(cli, tms, pfx, command):
 def test_not_a_site_administrator_only_when_the_page_says_so(cli, tms, pfx):
     t = tms()
     f = pfx()
-    result = cli(
-        "upload",
-        *t.target(user=("TMSLAB", "bob")),
-        "--site",
-        "acme",
-        "--pfx",
-        str(f.path),
-        env={**t.env, **f.env, "TMSCLIENT_TMS_PASSWORD": t.user_password},
-    )
+    result = upload(cli, t, f, user=USER, env={"TMSCLIENT_TMS_PASSWORD": t.user_password})
     assert result.code == ExitCode.NOT_ADMIN, result
     assert "Access Denied" in result.err
 

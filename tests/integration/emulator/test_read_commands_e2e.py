@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
+from tests.helpers.emulated import upload
 from tmsclient.exitcodes import ExitCode
 
 PROFILES = ("tms15", "tms15-labelfor", "tms15-cells", "tms15-relabelled")
@@ -122,18 +123,7 @@ def test_discover_writes_a_profile_that_uploads(cli, tms, pfx, tmp_path, profile
     text = out.read_text()
     assert "[fields]" in text and ("# GUESSED" in text) == guessed
     f = pfx()
-    result = cli(
-        "upload",
-        *t.target(),
-        "--site",
-        "acme",
-        "--pfx",
-        str(f.path),
-        "--page-profile",
-        str(out),
-        "--json",
-        env={**t.env, **f.env},
-    )
+    result = upload(cli, t, f, "--page-profile", str(out), "--json")
     assert result.code == 0, result
     assert result.json["verification"] == "certificate"
     assert t.site("acme")["certificate"]["thumbprint_sha1"] == f.thumbprint

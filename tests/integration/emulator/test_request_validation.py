@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.emulated import upload
 from tmsclient.certs.pfxwrite import serialize_pfx
 from tmsclient.credentials import Secret
 from tmsclient.exitcodes import ExitCode
@@ -78,18 +79,7 @@ def test_no_preflight_sends_it_anyway_with_a_warning(cli, tms, canaries, tmp_pat
 def test_an_sso_field_tms_would_refuse_is_a_usage_error(cli, tms, pfx):
     t = tms()
     f = pfx()
-    result = cli(
-        "upload",
-        *t.target(),
-        "--site",
-        "acme",
-        "--pfx",
-        str(f.path),
-        "--partner-name",
-        "<script>",
-        "--json",
-        env={**t.env, **f.env},
-    )
+    result = upload(cli, t, f, "--partner-name", "<script>", "--json")
     assert result.code == ExitCode.USAGE, result
     assert result.json["error"]["message"].startswith("--partner-name holds '<s'")
     assert t.state()["counters"]["requests"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import emulated
 from tmsclient.exitcodes import ExitCode
 from tmsemulator import SiteData
 
@@ -11,17 +12,7 @@ PROFILES = ("tms15", "tms15-labelfor", "tms15-cells", "tms15-relabelled")
 
 
 def upload(cli, t, f, *extra, site="acme", env=None):
-    return cli(
-        "upload",
-        *t.target(),
-        "--site",
-        site,
-        "--pfx",
-        str(f.path),
-        "--json",
-        *extra,
-        env={**t.env, **f.env, **(env or {})},
-    )
+    return emulated.upload(cli, t, f, "--json", *extra, site=site, env=env)
 
 
 def without(state, site_name):

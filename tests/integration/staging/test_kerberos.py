@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import socket
-import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +21,9 @@ import pytest
 import requests
 import spnego
 
-from tests.helpers.staging import ADMIN, DOMAIN, OPERATOR, Access, KerberosRealm, StagingStack
+from tests.helpers.cli import closed_port
+from tests.helpers.staging import ADMIN, DOMAIN, OPERATOR, Access, KerberosRealm, StagingStack, StagingTarget
+from tests.helpers.tls_front import reply, serve, server_context
 from tmsclient.exitcodes import ExitCode
 
 pytestmark = pytest.mark.staging
@@ -173,67 +172,49 @@ def test_a_wrong_password_is_refused_by_the_kdc_and_nothing_is_sent(cli, staging
 # ----------------------------------------------------------------------------------------- auto prefers Kerberos
 
 
-def test_auto_with_a_ticket_for_the_user_uses_kerberos(cli, staging_target, kerberos, tmp_path, monkeypatch):
-    stack = staging_target.stack
-    ticket(kerberos, stack, tmp_path, monkeypatch)
+def show_auto(
+    cli: Any, target: StagingTarget, *, login: str | None = None, url: str | None = None
+) -> tuple[Any, list[Access]]:
+    """``show --auth auto`` as ADMIN with its password (``login`` overrides ``TMS\\admin``, ``url`` the stand-in's
+    127.0.0.1 one), and what Apache logged for it."""
+    stack = target.stack
     mark = stack.access_mark()
-    result = cli(
-        "show",
-        *staging_target.argv(ADMIN, login=f"{DOMAIN}\\{ADMIN}"),
-        "--url",
-        kerberos.url,
-        "--auth",
-        "auto",
-        env=staging_target.env(ADMIN),
-    )
+    at = ["--url", url] if url else []
+    result = cli("show", *target.argv(ADMIN, login=login), *at, "--auth", "auto", env=target.env(ADMIN))
+    return result, stack.accesses_since(mark)
+
+
+def test_auto_with_a_ticket_for_the_user_uses_kerberos(cli, staging_target, kerberos, tmp_path, monkeypatch):
+    ticket(kerberos, staging_target.stack, tmp_path, monkeypatch)
+    result, accesses = show_auto(cli, staging_target, login=f"{DOMAIN}\\{ADMIN}", url=kerberos.url)
     assert result.code == 0, result
-    assert logged_in_as(stack.accesses_since(mark)) == {f"{ADMIN}@{kerberos.realm}"}
+    assert logged_in_as(accesses) == {f"{ADMIN}@{kerberos.realm}"}
 
 
 def test_auto_with_a_upn_and_password_gets_a_ticket(cli, staging_target, kerberos):
-    stack = staging_target.stack
-    mark = stack.access_mark()
-    result = cli(
-        "show",
-        *staging_target.argv(ADMIN, login=f"{ADMIN}@{kerberos.realm}"),
-        "--url",
-        kerberos.url,
-        "--auth",
-        "auto",
-        env=staging_target.env(ADMIN),
-    )
+    result, accesses = show_auto(cli, staging_target, login=f"{ADMIN}@{kerberos.realm}", url=kerberos.url)
     assert result.code == 0, result
-    assert logged_in_as(stack.accesses_since(mark)) == {f"{ADMIN}@{kerberos.realm}"}
+    assert logged_in_as(accesses) == {f"{ADMIN}@{kerberos.realm}"}
 
 
 def test_auto_without_a_ticket_uses_ntlm(cli, staging_target, kerberos):
-    stack = staging_target.stack
-    mark = stack.access_mark()
-    result = cli(
-        "show", *staging_target.argv(ADMIN), "--url", kerberos.url, "--auth", "auto", env=staging_target.env(ADMIN)
-    )
+    result, accesses = show_auto(cli, staging_target, url=kerberos.url)
     assert result.code == 0, result
-    assert logged_in_as(stack.accesses_since(mark)) == {f"{DOMAIN}\\{ADMIN}"}
+    assert logged_in_as(accesses) == {f"{DOMAIN}\\{ADMIN}"}
 
 
 def test_auto_with_a_ticket_of_another_user_uses_ntlm(cli, staging_target, kerberos, tmp_path, monkeypatch):
-    stack = staging_target.stack
-    ticket(kerberos, stack, tmp_path, monkeypatch, user=OPERATOR)
-    mark = stack.access_mark()
-    result = cli(
-        "show", *staging_target.argv(ADMIN), "--url", kerberos.url, "--auth", "auto", env=staging_target.env(ADMIN)
-    )
+    ticket(kerberos, staging_target.stack, tmp_path, monkeypatch, user=OPERATOR)
+    result, accesses = show_auto(cli, staging_target, url=kerberos.url)
     assert result.code == 0, result
-    assert logged_in_as(stack.accesses_since(mark)) == {f"{DOMAIN}\\{ADMIN}"}
+    assert logged_in_as(accesses) == {f"{DOMAIN}\\{ADMIN}"}
 
 
 def test_auto_when_the_kdc_has_no_service_principal_uses_ntlm(cli, staging_target, kerberos, tmp_path, monkeypatch):
-    stack = staging_target.stack
-    ticket(kerberos, stack, tmp_path, monkeypatch)
-    mark = stack.access_mark()
-    result = cli("show", *staging_target.argv(ADMIN), "--auth", "auto", env=staging_target.env(ADMIN))  # 127.0.0.1
+    ticket(kerberos, staging_target.stack, tmp_path, monkeypatch)
+    result, accesses = show_auto(cli, staging_target)  # 127.0.0.1
     assert result.code == 0, result
-    assert logged_in_as(stack.accesses_since(mark)) == {f"{DOMAIN}\\{ADMIN}"}
+    assert logged_in_as(accesses) == {f"{DOMAIN}\\{ADMIN}"}
 
 
 # ---------------------------------------------------------------------------- the errors, each with its code
@@ -291,12 +272,6 @@ def test_an_unknown_service_principal_names_the_spn_asked_for(cli, staging_targe
     only_unauthenticated(stack.accesses_since(mark))
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def dead_kdc_config(kerberos: KerberosRealm, tmp_path: Path) -> Path:
     text = kerberos.krb5_config.read_text(encoding="utf-8")
     port = closed_port()
@@ -341,20 +316,12 @@ class _FakeTms(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         auth = self.headers.get("Authorization")
         self.seen.append(auth or "-")
-        body = b"<html><body><h2>WebEx Settings</h2></body></html>"
         if not auth:
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", "Negotiate")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            reply(self, 401, b"", [("WWW-Authenticate", "Negotiate")])
             return
-        self.send_response(200)
-        if self.answer is not None:
-            self.send_header("WWW-Authenticate", self.answer)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer = [] if self.answer is None else [("WWW-Authenticate", self.answer)]
+        body = b"<html><body><h2>WebEx Settings</h2></body></html>"
+        reply(self, 200, body, [*answer, ("Content-Type", "text/html; charset=utf-8")])
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -367,11 +334,9 @@ def fake_tms(stack: StagingStack, answer: str | None) -> Iterator[tuple[str, lis
     seen: list[str] = []
     handler = type("Fake", (_FakeTms,), {"answer": answer, "seen": seen})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(stack.ca_file, stack.state_dir / "tls" / "server.key")
+    ctx = server_context((Path(stack.ca_file), stack.state_dir / "tls" / "server.key"))
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve(server)
     try:
         yield f"https://localhost:{server.server_address[1]}/tms/", seen
     finally:

@@ -120,7 +120,7 @@ def test_a_prepared_directory_is_read_and_its_files_checked(tmp_path):
     d = _prepared(tmp_path)
     assert oct(d.stat().st_mode & 0o777) == "0o700"
     prepared = open_dir(d)
-    assert prepared.verify_all() == ["tms-cert.cer"]
+    assert list(prepared.verify_all()) == ["tms-cert.cer"]
     (d / "tms-cert.cer").write_bytes(b"other\n")
     with pytest.raises(PreparedDirError, match="is not the file `prepare` wrote"):
         prepared.verify_all()

@@ -180,33 +180,30 @@ def test_page_id_clashing_with_another_page_is_refused():
         EmulatorConfig(page_profile="tms14")
 
 
-def test_refusals_as_error_pages_and_an_import_that_fails_after_storing_the_fields(emulator_factory, pfx):
-    repeater = get_profile("tms15-repeater")
-    em = emulator_factory(page_profile="tms15-repeater")
+def save_certificate(emulator_factory, profile_name, pfx_data, password, **fields):
+    """A new emulator with ``profile_name``; acme-eu's form saved with the file, its password and ``fields``."""
+    profile = get_profile(profile_name)
+    em = emulator_factory(page_profile=profile_name)
     browser = Browser(em, em.admin)
-    page = open_site_form(browser, repeater, "acme-eu.webex.com")
-    prefix = repeater.site_prefix
-    refused = browser.submit(
+    page = open_site_form(browser, profile, "acme-eu.webex.com")
+    prefix = profile.site_prefix
+    posted = {prefix + field_name(profile, key): value for key, value in {"password": password, **fields}.items()}
+    response = browser.submit(
         page,
-        button=prefix + repeater.save.name,
-        files={prefix + field_name(repeater, "certificate"): ("tms.pfx", pfx.data)},
-        fields={prefix + field_name(repeater, "password"): "not-the-password"},
+        button=prefix + profile.save.name,
+        files={prefix + field_name(profile, "certificate"): ("tms.pfx", pfx_data)},
+        fields=posted,
     )
+    return em, response
+
+
+def test_refusals_as_error_pages_and_an_import_that_fails_after_storing_the_fields(emulator_factory, pfx):
+    em, refused = save_certificate(emulator_factory, "tms15-repeater", pfx.data, "not-the-password")
     assert refused.status == 500
     assert "The specified network password is not correct." in find(refused.soup, "h2").get_text()
     assert em.state()["sites"][1]["certificate"] is None
 
-    keyset = get_profile("tms15-keyset")
-    em2 = emulator_factory(page_profile="tms15-keyset")
-    browser2 = Browser(em2, em2.admin)
-    page2 = open_site_form(browser2, keyset, "acme-eu.webex.com")
-    p2 = keyset.site_prefix
-    failed = browser2.submit(
-        page2,
-        button=p2 + keyset.save.name,
-        files={p2 + field_name(keyset, "certificate"): ("tms.pfx", pfx.data)},
-        fields={p2 + field_name(keyset, "password"): pfx.password, p2 + field_name(keyset, "partner_name"): "kept"},
-    )
+    em2, failed = save_certificate(emulator_factory, "tms15-keyset", pfx.data, pfx.password, partner_name="kept")
     assert failed.status == 500 and "Keyset does not exist" in find(failed.soup, "h2").get_text()
     site = em2.state()["sites"][1]
     assert site["certificate"] is None and site["partner_name"] == "kept"

@@ -43,16 +43,21 @@ def test_twenty_thousand_inputs_are_parsed_and_matched_in_linear_time():
     assert elapsed < GENEROUS_S, f"20,000 inputs took {elapsed:.1f} s"
 
 
+def _peak_while_refused(html: str, match: str) -> int:
+    """The peak of traced memory while parse_page refuses ``html`` with an error matching ``match``."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(PageNotUnderstoodError, match=match):
+            parse_page(html, URL)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_hundred_thousand_inputs_are_refused_quickly_naming_the_limit():
     html = _form(100_000)  # three elements per input: past MAX_ELEMENTS
     started = time.monotonic()
-    tracemalloc.start()
-    try:
-        with pytest.raises(PageNotUnderstoodError, match=f"more than {MAX_ELEMENTS:,} elements"):
-            parse_page(html, URL)
-        _now, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _peak_while_refused(html, f"more than {MAX_ELEMENTS:,} elements")
     assert time.monotonic() - started < GENEROUS_S
     # Refused before bs4 builds a tree: the page's own copy (a few tens of MB of text) at most.
     assert peak < GENEROUS_BYTES, f"memory grew by {peak / 2**20:.0f} MiB"
@@ -61,13 +66,7 @@ def test_a_hundred_thousand_inputs_are_refused_quickly_naming_the_limit():
 def test_a_million_nested_elements_are_refused_at_the_depth_limit():
     html = "<div>" * 1_000_000 + "x" + "</div>" * 1_000_000
     started = time.monotonic()
-    tracemalloc.start()
-    try:
-        with pytest.raises(PageNotUnderstoodError, match=f"nested more than {MAX_DEPTH} deep"):
-            parse_page(html, URL)
-        _now, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _peak_while_refused(html, f"nested more than {MAX_DEPTH} deep")
     assert time.monotonic() - started < 2.0
     assert peak < GENEROUS_BYTES, f"memory grew by {peak / 2**20:.0f} MiB"  # it took 1.4 GB before the bound
 

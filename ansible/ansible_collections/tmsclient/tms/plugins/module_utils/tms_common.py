@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: tmsclient developers
 # MIT License (see LICENSE in the tmsclient repository)
-"""What the modules share: the TMS target options, the tmsclient import, and failures in tmsclient's words."""
+"""What the modules share: the TMS target and certificate-source options, the tmsclient import, and failures in tmsclient's words."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -35,6 +35,17 @@ TARGET_ARGS = dict(
     upload_timeout=dict(type="float"),
     page_profile=dict(type="path"),
     page_url=dict(type="str"),
+)
+
+#: The certificate-source options (documented by the tmsclient.tms.certificate fragment)
+CERT_ARGS = dict(
+    pfx=dict(type="path"),
+    pfx_password=dict(type="str", no_log=True),
+    cert=dict(type="path"),
+    key=dict(type="path", no_log=False),
+    chain=dict(type="list", elements="path", default=[]),
+    key_passphrase=dict(type="str", no_log=True),
+    target_os=dict(type="str", choices=["2012r2", "2016", "2019", "2022"]),
 )
 
 #: tmsclient's exit code of an internal error (a bug)

@@ -22,44 +22,13 @@ version_added: 0.1.0
 author: tmsclient developers (@tmsclient)
 extends_documentation_fragment:
   - tmsclient.tms.target
+  - tmsclient.tms.certificate
 options:
   site:
     description:
       - The WebEx site, as TMS lists it; host name, site name or site URL.
     type: str
     required: true
-  pfx:
-    description:
-      - The PKCS#12 file (.pfx/.p12) to upload. Mutually exclusive with O(cert).
-    type: path
-  pfx_password:
-    description:
-      - Password of O(pfx). Never logged or shown.
-    type: str
-  cert:
-    description:
-      - PEM file of the certificate (it may hold the chain and the key too). The module builds a
-        Windows-compatible .pfx in memory with a generated password. Mutually exclusive with O(pfx).
-    type: path
-  key:
-    description:
-      - PEM file of the private key of O(cert), when O(cert) does not hold it.
-    type: path
-  chain:
-    description:
-      - PEM files of the intermediate certificates of O(cert).
-    type: list
-    elements: path
-    default: []
-  key_passphrase:
-    description:
-      - Passphrase of an encrypted O(key). Never logged or shown.
-    type: str
-  target_os:
-    description:
-      - Windows Server version of the TMS host, for the preflight (tmsclient's default is 2016).
-    type: str
-    choices: ['2012r2', '2016', '2019', '2022']
   preflight:
     description:
       - Refuse a file tmsclient's preflight finds unfit. V(false) uploads it anyway (TMS then judges it).
@@ -209,6 +178,7 @@ details:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tmsclient.tms.plugins.module_utils.tms_common import (
+    CERT_ARGS,
     TARGET_ARGS,
     api,
     require_tmsclient,
@@ -218,16 +188,9 @@ from ansible_collections.tmsclient.tms.plugins.module_utils.tms_common import (
 
 
 def main():
-    argument_spec = dict(TARGET_ARGS)
+    argument_spec = dict(TARGET_ARGS, **CERT_ARGS)
     argument_spec.update(
         site=dict(type="str", required=True),
-        pfx=dict(type="path"),
-        pfx_password=dict(type="str", no_log=True),
-        cert=dict(type="path"),
-        key=dict(type="path", no_log=False),
-        chain=dict(type="list", elements="path", default=[]),
-        key_passphrase=dict(type="str", no_log=True),
-        target_os=dict(type="str", choices=["2012r2", "2016", "2019", "2022"]),
         preflight=dict(type="bool", default=True),
         require_certificate=dict(type="bool", default=False),
         reupload=dict(type="bool", default=False),

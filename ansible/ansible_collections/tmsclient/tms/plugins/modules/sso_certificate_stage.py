@@ -25,6 +25,7 @@ version_added: 0.1.0
 author: tmsclient developers (@tmsclient)
 extends_documentation_fragment:
   - tmsclient.tms.target
+  - tmsclient.tms.certificate
 options:
   step:
     description:
@@ -46,30 +47,10 @@ options:
     description:
       - With O(step=prepare), the PKCS#12 file (.pfx/.p12) of the renewed certificate. Mutually exclusive with
         O(cert).
-    type: path
-  pfx_password:
-    description:
-      - Password of O(pfx). Never logged or shown.
-    type: str
   cert:
     description:
       - With O(step=prepare), the PEM file of the renewed certificate (it may hold the chain and the key too);
         the .pfx is built with a generated password. Mutually exclusive with O(pfx).
-    type: path
-  key:
-    description:
-      - PEM file of the private key of O(cert), when O(cert) does not hold it.
-    type: path
-  chain:
-    description:
-      - PEM files of the intermediate certificates of O(cert).
-    type: list
-    elements: path
-    default: []
-  key_passphrase:
-    description:
-      - Passphrase of an encrypted O(key). Never logged or shown.
-    type: str
   previous_pfx:
     description:
       - With O(step=prepare), the .pfx TMS holds today, kept in O(dir) for a later O(step=rollback).
@@ -81,8 +62,6 @@ options:
   target_os:
     description:
       - Windows Server version of the TMS host, for the preflight of V(prepare) (tmsclient's default is 2016).
-    type: str
-    choices: ['2012r2', '2016', '2019', '2022']
   force:
     description:
       - With O(step=prepare), replace what an earlier V(prepare) wrote in O(dir). Without it, a O(dir) that is
@@ -191,17 +170,18 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tmsclient.tms.plugins.module_utils.tms_common import (
+    CERT_ARGS,
     INTERNAL_EXIT_CODE,
     TARGET_ARGS,
     require_tmsclient,
+    run_or_fail,
 )
 
 try:
     from tmsclient import cli as tmsclient_cli
     from tmsclient.commands.prepared import check_new_dir
-    from tmsclient.errors import TmsClientError
 except ImportError:
-    tmsclient_cli = check_new_dir = TmsClientError = None
+    tmsclient_cli = check_new_dir = None
 
 #: The names in the environment mapping given to tmsclient (never os.environ) that carry each secret
 SECRET_ENV = dict(
@@ -285,7 +265,7 @@ def after_prefix(lines, prefix):
 
 
 def fail(module, code, report, stderr_line):
-    error = (report or {}).get("error") if isinstance(report, dict) else None
+    error = report.get("error") if isinstance(report, dict) else None
     if error:
         module.fail_json(
             msg=error["message"],
@@ -308,10 +288,8 @@ def step_prepare(module):
     directory = p["dir"]
     scratch = None
     if module.check_mode:
-        try:  # the directory prepare would refuse, refused in check mode too
-            check_new_dir(directory, force=p["force"])
-        except TmsClientError as err:
-            fail(module, int(err.exit_code), {"error": err.to_json()}, err.message)
+        # the directory prepare would refuse, refused in check mode too
+        run_or_fail(module, check_new_dir, directory, force=p["force"])
         scratch = tempfile.mkdtemp(prefix="tmsclient-prepare-check-")
         directory = os.path.join(scratch, "prepared")
     try:
@@ -364,20 +342,13 @@ def step_switch(module, step):
 
 
 def main():
-    argument_spec = dict(TARGET_ARGS)
+    argument_spec = dict(TARGET_ARGS, **CERT_ARGS)
     argument_spec.update(
         step=dict(type="str", required=True, choices=["prepare", "cutover", "rollback"]),
         dir=dict(type="path", required=True),
         site=dict(type="str", required=True),
-        pfx=dict(type="path"),
-        pfx_password=dict(type="str", no_log=True),
-        cert=dict(type="path"),
-        key=dict(type="path", no_log=False),
-        chain=dict(type="list", elements="path", default=[]),
-        key_passphrase=dict(type="str", no_log=True),
         previous_pfx=dict(type="path"),
         previous_pfx_password=dict(type="str", no_log=True),
-        target_os=dict(type="str", choices=["2012r2", "2016", "2019", "2022"]),
         force=dict(type="bool", default=False),
     )
     module = AnsibleModule(
