@@ -20,6 +20,7 @@ and written as JSON to ``$TMS_STAGING_SUMMARY_FILE`` when set (.ci/run fails on 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
@@ -151,6 +152,9 @@ def kerberos(staging_stack: StagingStack, monkeypatch: pytest.MonkeyPatch, tmp_p
     """The stand-in's realm. The Kerberos library reads the process environment (not the ``environ`` a ``cli``
     run is given): KRB5_CONFIG is the realm's and KRB5CCNAME an empty cache of this test's, until a test
     sets them otherwise."""
+    if importlib.util.find_spec("gssapi") is None:
+        # pyspnego logs in with Kerberos through python-gssapi, the kerberos extra (built against libkrb5-dev)
+        _unavailable("the kerberos extra is not installed: pip install -e '.[kerberos]' (needs libkrb5-dev, gcc)")
     realm = staging_stack.kerberos
     if realm is None:
         pytest.fail("the stand-in's ready file has no Kerberos realm: started by an older staging/up")
