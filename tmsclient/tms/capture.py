@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
+from tmsclient.credentials import scrub as scrub_secrets
+
 FORMAT = "tmsclient-capture"
 VERSION = 1
 #: Response headers kept in a capture; every other one (cookies, authentication, anything unknown) is dropped.
@@ -308,7 +310,8 @@ def build_capture(
         origin = ANONYMOUS_ORIGIN
 
     def clean(text: str | None) -> str | None:
-        return None if text is None else rename(scrub(text))
+        # the process's own secrets too, wherever a page echoes one in its text, as every output does
+        return None if text is None else rename(scrub(scrub_secrets(text)))
 
     for page in pages:
         for key in ("url", "final_url", "event_target", "event_argument", "what", "body"):

@@ -10,6 +10,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from tests.helpers.canaries import Canaries
+from tmsclient.credentials import Secret
 from tmsclient.tms.capture import (
     ANONYMOUS_ORIGIN,
     Fetched,
@@ -258,4 +259,15 @@ def test_canary_secrets_never_reach_a_capture(canaries: Canaries):
     out = capture_bytes(build_capture(items, base_url=BASE, username=LOGIN, sites=[], anonymize=False))
     for secret in (tms_password, pfx_password, session):
         assert_absent(out, secret, "a canary")
+    canaries.assert_clean(out, "the capture")
+
+
+def test_a_secret_the_page_echoes_in_its_text_never_reaches_a_capture(canaries: Canaries):
+    """Not in an input at all: a TMS error message that quotes the password back, raw and HTML-escaped."""
+    pfx_password = canaries.secret("pfx-password", extra=" <&>")
+    Secret(pfx_password, "test")  # as the client holds it while it walks the pages
+    body = f"<p>The password {html.escape(pfx_password)} is not correct.</p><pre>{pfx_password}</pre>"
+    items = [Fetched("GET", BASE, 500, {}, page(body))]
+    out = capture_bytes(build_capture(items, base_url=BASE, username=LOGIN, sites=[], anonymize=False))
+    assert_absent(out, pfx_password, "an echoed secret")
     canaries.assert_clean(out, "the capture")
